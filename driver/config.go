@@ -1,0 +1,154 @@
+package driver
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+)
+
+// Node option defaults. They are also written into configSpec, which is
+// where Nomad takes them from.
+const (
+	defaultAPIAddr   = "127.0.0.1:8190"
+	defaultNomadAddr = "127.0.0.1:4646"
+	defaultNatsBind  = "127.0.0.1:8193"
+	defaultDataDir   = "/var/lib/dtle"
+	defaultLogLevel  = "INFO"
+)
+
+// configSpec is the node configuration: the `plugin "dtle" { config {...} }`
+// block of the Nomad agent.
+var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
+	"api_addr":             hclspec.NewDefault(hclspec.NewAttr("api_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultAPIAddr))),
+	"api_token":            hclspec.NewAttr("api_token", "string", false),
+	"nomad_addr":           hclspec.NewDefault(hclspec.NewAttr("nomad_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNomadAddr))),
+	"nats_bind":            hclspec.NewDefault(hclspec.NewAttr("nats_bind", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNatsBind))),
+	"nats_advertise":       hclspec.NewAttr("nats_advertise", "string", false),
+	"nats_token":           hclspec.NewAttr("nats_token", "string", false),
+	"data_dir":             hclspec.NewDefault(hclspec.NewAttr("data_dir", "string", false), hclspec.NewLiteral(strconv.Quote(defaultDataDir))),
+	"log_level":            hclspec.NewDefault(hclspec.NewAttr("log_level", "string", false), hclspec.NewLiteral(strconv.Quote(defaultLogLevel))),
+	"rsa_private_key_path": hclspec.NewAttr("rsa_private_key_path", "string", false),
+})
+
+// Config is the decoded node configuration.
+type Config struct {
+	// APIAddr is where the HTTP API listens; empty disables it.
+	APIAddr string `codec:"api_addr"`
+	// APIToken, when set, is required by every API route but health and swagger.
+	APIToken string `codec:"api_token"`
+	// NomadAddr is the HTTP address of the local Nomad agent.
+	NomadAddr string `codec:"nomad_addr"`
+	// NatsBind is where the embedded NATS server listens.
+	NatsBind string `codec:"nats_bind"`
+	// NatsAdvertise is the address other nodes use to reach NatsBind;
+	// empty means NatsBind.
+	NatsAdvertise string `codec:"nats_advertise"`
+	// NatsToken authenticates NATS clients; all nodes of a cluster share it.
+	NatsToken string `codec:"nats_token"`
+	// DataDir holds the plugin's local files.
+	DataDir string `codec:"data_dir"`
+	// LogLevel is TRACE, DEBUG, INFO, WARN or ERROR.
+	LogLevel string `codec:"log_level"`
+	// RSAPrivateKeyPath is a PEM file decrypting is_mysql_password_encrypted passwords.
+	RSAPrivateKeyPath string `codec:"rsa_private_key_path"`
+}
+
+// validate checks every option and names each bad one. It returns the
+// parsed RSA key when one is configured.
+func (c *Config) validate() (*rsa.PrivateKey, error) {
+	var errs []error
+	if c.APIAddr != "" {
+		if err := checkHostPort(c.APIAddr); err != nil {
+			errs = append(errs, fmt.Errorf("api_addr: %w", err))
+		}
+	}
+	if err := checkHostPort(c.NomadAddr); err != nil {
+		errs = append(errs, fmt.Errorf("nomad_addr: %w", err))
+	}
+	if err := checkHostPort(c.NatsBind); err != nil {
+		errs = append(errs, fmt.Errorf("nats_bind: %w", err))
+	}
+	if c.NatsAdvertise != "" {
+		if err := checkHostPort(c.NatsAdvertise); err != nil {
+			errs = append(errs, fmt.Errorf("nats_advertise: %w", err))
+		}
+	} else if host, _, _ := net.SplitHostPort(c.NatsBind); isUnspecified(host) {
+		errs = append(errs, fmt.Errorf("nats_advertise: required when nats_bind (%s) listens on all addresses; set the address other nodes reach this one at", c.NatsBind))
+	}
+	if hclog.LevelFromString(c.LogLevel) == hclog.NoLevel {
+		errs = append(errs, fmt.Errorf("log_level: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR", c.LogLevel))
+	}
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data_dir: must not be empty"))
+	} else if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		errs = append(errs, fmt.Errorf("data_dir: %w", err))
+	}
+	var key *rsa.PrivateKey
+	if c.RSAPrivateKeyPath != "" {
+		k, err := loadRSAKey(c.RSAPrivateKeyPath)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("rsa_private_key_path: %w", err))
+		}
+		key = k
+	}
+	return key, errors.Join(errs...)
+}
+
+// natsAdvertise is the address other nodes use for this node's NATS server.
+func (c *Config) natsAdvertise() string {
+	if c.NatsAdvertise != "" {
+		return c.NatsAdvertise
+	}
+	return c.NatsBind
+}
+
+func checkHostPort(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not host:port: %w", addr, err)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("%q: port must be 0-65535", addr)
+	}
+	return nil
+}
+
+func isUnspecified(host string) bool {
+	if host == "" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsUnspecified()
+}
+
+func loadRSAKey(path string) (*rsa.PrivateKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, _ := pem.Decode(b)
+	if block == nil {
+		return nil, fmt.Errorf("%s holds no PEM block", path)
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: not an RSA private key in PKCS#1 or PKCS#8: %w", path, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: key is %T, want RSA", path, k)
+	}
+	return rk, nil
+}

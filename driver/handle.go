@@ -1,0 +1,109 @@
+package driver
+
+import (
+	"context"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/plugins/drivers"
+
+	"github.com/dtle-io/dtle/internal/config"
+)
+
+// taskHandle is one running task: its work runs in one goroutine under a
+// context that StopTask cancels; done closes when the work has returned.
+type taskHandle struct {
+	cfg       *drivers.TaskConfig
+	task      *config.Task
+	logger    hclog.Logger
+	startedAt time.Time
+	cancel    context.CancelFunc
+	done      chan struct{}
+
+	mu          sync.RWMutex
+	state       drivers.TaskState
+	completedAt time.Time
+	exit        *drivers.ExitResult
+	attrs       map[string]string
+}
+
+func newTaskHandle(cfg *drivers.TaskConfig, task *config.Task, logger hclog.Logger, startedAt time.Time) *taskHandle {
+	return &taskHandle{
+		cfg:       cfg,
+		task:      task,
+		logger:    logger,
+		startedAt: startedAt,
+		done:      make(chan struct{}),
+		state:     drivers.TaskStateRunning,
+		attrs:     map[string]string{},
+	}
+}
+
+// run does the task's work until it returns or ctx ends, then records how
+// the task exited. An error after the context was cancelled is a clean stop.
+func (h *taskHandle) run(ctx context.Context, work func(context.Context) error) {
+	defer close(h.done)
+	err := work(ctx)
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.completedAt = time.Now()
+	h.state = drivers.TaskStateExited
+	switch {
+	case err != nil && ctx.Err() == nil:
+		h.logger.Error("task failed", "error", err)
+		h.exit = &drivers.ExitResult{ExitCode: 1, Err: err}
+	default:
+		h.exit = &drivers.ExitResult{ExitCode: 0}
+	}
+}
+
+// stop cancels the work and waits up to timeout for it to return.
+func (h *taskHandle) stop(timeout time.Duration) bool {
+	h.cancel()
+	select {
+	case <-h.done:
+		return true
+	case <-time.After(timeout):
+		return false
+	}
+}
+
+func (h *taskHandle) isRunning() bool {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.state == drivers.TaskStateRunning
+}
+
+func (h *taskHandle) setAttr(k, v string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.attrs[k] = v
+}
+
+func (h *taskHandle) exitResult() *drivers.ExitResult {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.exit == nil {
+		return nil
+	}
+	return h.exit.Copy()
+}
+
+func (h *taskHandle) status() *drivers.TaskStatus {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	st := &drivers.TaskStatus{
+		ID:               h.cfg.ID,
+		Name:             h.cfg.Name,
+		State:            h.state,
+		StartedAt:        h.startedAt,
+		CompletedAt:      h.completedAt,
+		DriverAttributes: maps.Clone(h.attrs),
+	}
+	if h.exit != nil {
+		st.ExitResult = h.exit.Copy()
+	}
+	return st
+}

@@ -1,0 +1,124 @@
+package driver
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+)
+
+// natsServer runs the embedded NATS server that carries job streams between
+// the nodes. Binding is retried in the background, so a port still held by a
+// previous plugin process delays the server instead of failing the plugin;
+// the fingerprint reports it unhealthy meanwhile.
+type natsServer struct {
+	logger hclog.Logger
+
+	mu      sync.RWMutex
+	srv     *natsserver.Server
+	lastErr error
+}
+
+func newNatsServer(logger hclog.Logger) *natsServer {
+	return &natsServer{logger: logger, lastErr: fmt.Errorf("not started yet")}
+}
+
+// run starts the server and keeps retrying until it is up or ctx ends; on
+// ctx's end it shuts the server down.
+func (n *natsServer) run(ctx context.Context, bind, token string) {
+	opts, err := natsOptions(bind, token)
+	if err != nil {
+		n.setErr(err)
+		return
+	}
+	backoff := 200 * time.Millisecond
+	for {
+		srv, err := startNats(opts)
+		if err == nil {
+			n.mu.Lock()
+			n.srv, n.lastErr = srv, nil
+			n.mu.Unlock()
+			n.logger.Info("embedded NATS server listening", "addr", srv.Addr().String())
+			break
+		}
+		n.setErr(err)
+		n.logger.Warn("embedded NATS server failed to start; retrying", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+	<-ctx.Done()
+	n.mu.Lock()
+	srv := n.srv
+	n.srv, n.lastErr = nil, fmt.Errorf("stopped")
+	n.mu.Unlock()
+	srv.Shutdown()
+	srv.WaitForShutdown()
+}
+
+func natsOptions(bind, token string) (*natsserver.Options, error) {
+	host, port, err := net.SplitHostPort(bind)
+	if err != nil {
+		return nil, fmt.Errorf("nats_bind: %w", err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil {
+		return nil, fmt.Errorf("nats_bind: port: %w", err)
+	}
+	return &natsserver.Options{
+		ServerName:            "dtle",
+		Host:                  host,
+		Port:                  p,
+		Authorization:         token,
+		NoSigs:                true,
+		NoLog:                 true,
+		MaxPayload:            8 << 20,
+		MaxPending:            64 << 20,
+		WriteDeadline:         10 * time.Second,
+		DisableShortFirstPing: true,
+	}, nil
+}
+
+func startNats(opts *natsserver.Options) (*natsserver.Server, error) {
+	srv, err := natsserver.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("nats server: %w", err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(5 * time.Second) {
+		srv.Shutdown()
+		return nil, fmt.Errorf("nats server: not listening on %s:%d after 5s (is the port in use?)", opts.Host, opts.Port)
+	}
+	return srv, nil
+}
+
+func (n *natsServer) setErr(err error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.lastErr = err
+}
+
+// health is nil when the server accepts connections.
+func (n *natsServer) health() error {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.lastErr
+}
+
+// clientURL is how a task on this node connects to the local server.
+func (n *natsServer) clientURL() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.srv == nil {
+		return ""
+	}
+	return n.srv.ClientURL()
+}

@@ -1,0 +1,71 @@
+package driver
+
+import (
+	"strconv"
+
+	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+
+	"github.com/dtle-io/dtle/internal/config"
+)
+
+// taskConfigSpec is the `config {...}` block of a dtle task. It decodes into
+// config.Task; the source and destination tasks share it and each ignores the
+// other's options.
+var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
+	"mysql_connection_config": hclspec.NewBlock("mysql_connection_config", false, connectionSpec),
+
+	// Source.
+	"gtid":                  hclspec.NewAttr("gtid", "string", false),
+	"group_max_size":        intDefault("group_max_size", config.DefaultGroupMaxSize),
+	"group_timeout":         intDefault("group_timeout", config.DefaultGroupTimeoutMS),
+	"chunk_size":            intDefault("chunk_size", config.DefaultChunkSize),
+	"drop_table_if_exists":  boolDefault("drop_table_if_exists", false),
+	"skip_create_db_table":  boolDefault("skip_create_db_table", false),
+	"repl_chan_buffer_size": intDefault("repl_chan_buffer_size", config.DefaultReplChanBufferSize),
+	"server_id":             hclspec.NewAttr("server_id", "number", false),
+	"replicate_do_db":       hclspec.NewBlockList("replicate_do_db", replicateDBSpec),
+	"replicate_ignore_db":   hclspec.NewBlockList("replicate_ignore_db", replicateDBSpec),
+
+	// Destination, MySQL.
+	"parallel_workers": intDefault("parallel_workers", config.DefaultParallelWorkers),
+
+	// Destination, Kafka.
+	"kafka_broker_addrs":     hclspec.NewAttr("kafka_broker_addrs", "list(string)", false),
+	"kafka_topic":            hclspec.NewAttr("kafka_topic", "string", false),
+	"message_group_max_size": intDefault("message_group_max_size", config.DefaultMessageGroupMaxSize),
+	"message_group_timeout":  intDefault("message_group_timeout", config.DefaultMessageGroupTimeout),
+})
+
+var connectionSpec = hclspec.NewObject(map[string]*hclspec.Spec{
+	"mysql_host":          hclspec.NewAttr("mysql_host", "string", true),
+	"mysql_port":          intDefault("mysql_port", config.DefaultMySQLPort),
+	"mysql_user":          hclspec.NewAttr("mysql_user", "string", true),
+	"mysql_password":      hclspec.NewAttr("mysql_password", "string", false),
+	"mysql_character_set": stringDefault("mysql_character_set", config.DefaultCharacterSet),
+})
+
+var replicateDBSpec = hclspec.NewObject(map[string]*hclspec.Spec{
+	"table_schema":        hclspec.NewAttr("table_schema", "string", false),
+	"table_schema_regex":  hclspec.NewAttr("table_schema_regex", "string", false),
+	"table_schema_rename": hclspec.NewAttr("table_schema_rename", "string", false),
+	"tables": hclspec.NewBlockList("tables", hclspec.NewObject(map[string]*hclspec.Spec{
+		"table_name":      hclspec.NewAttr("table_name", "string", false),
+		"table_regex":     hclspec.NewAttr("table_regex", "string", false),
+		"table_rename":    hclspec.NewAttr("table_rename", "string", false),
+		"column_map_from": hclspec.NewAttr("column_map_from", "list(string)", false),
+		"column_map_to":   hclspec.NewAttr("column_map_to", "list(string)", false),
+		"where":           hclspec.NewAttr("where", "string", false),
+	})),
+})
+
+func intDefault(name string, def int) *hclspec.Spec {
+	return hclspec.NewDefault(hclspec.NewAttr(name, "number", false), hclspec.NewLiteral(strconv.Itoa(def)))
+}
+
+func boolDefault(name string, def bool) *hclspec.Spec {
+	return hclspec.NewDefault(hclspec.NewAttr(name, "bool", false), hclspec.NewLiteral(strconv.FormatBool(def)))
+}
+
+func stringDefault(name, def string) *hclspec.Spec {
+	return hclspec.NewDefault(hclspec.NewAttr(name, "string", false), hclspec.NewLiteral(strconv.Quote(def)))
+}

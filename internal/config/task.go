@@ -1,0 +1,187 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Task roles. A dtle job has exactly one task of each role; the Nomad task
+// name selects it.
+const (
+	RoleSource = "src"
+	RoleDest   = "dest"
+)
+
+// Defaults of the contract.
+const (
+	DefaultChunkSize           = 2000
+	DefaultGroupMaxSize        = 1
+	DefaultGroupTimeoutMS      = 100
+	DefaultReplChanBufferSize  = 32
+	DefaultParallelWorkers     = 1
+	DefaultMessageGroupMaxSize = 1
+	DefaultMessageGroupTimeout = 100
+	DefaultMySQLPort           = 3306
+	DefaultCharacterSet        = "utf8mb4"
+)
+
+// Task is the configuration of one task, source or destination. Fields that
+// belong to the other role are ignored.
+type Task struct {
+	// Both roles.
+	ConnectionConfig *MySQLConnection `codec:"mysql_connection_config" json:"mysql_connection_config,omitempty"`
+
+	// Source.
+	Gtid               string        `codec:"gtid" json:"gtid"`
+	GroupMaxSize       int           `codec:"group_max_size" json:"group_max_size"`
+	GroupTimeout       int           `codec:"group_timeout" json:"group_timeout"`
+	ChunkSize          int           `codec:"chunk_size" json:"chunk_size"`
+	DropTableIfExists  bool          `codec:"drop_table_if_exists" json:"drop_table_if_exists"`
+	SkipCreateDBTable  bool          `codec:"skip_create_db_table" json:"skip_create_db_table"`
+	ReplChanBufferSize int           `codec:"repl_chan_buffer_size" json:"repl_chan_buffer_size"`
+	ServerID           int           `codec:"server_id" json:"server_id"`
+	ReplicateDoDB      []*ReplicateDB `codec:"replicate_do_db" json:"replicate_do_db"`
+	ReplicateIgnoreDB  []*ReplicateDB `codec:"replicate_ignore_db" json:"replicate_ignore_db"`
+
+	// Destination, MySQL.
+	ParallelWorkers int `codec:"parallel_workers" json:"parallel_workers"`
+
+	// Destination, Kafka.
+	KafkaBrokerAddrs    []string `codec:"kafka_broker_addrs" json:"kafka_broker_addrs,omitempty"`
+	KafkaTopic          string   `codec:"kafka_topic" json:"kafka_topic,omitempty"`
+	MessageGroupMaxSize int      `codec:"message_group_max_size" json:"message_group_max_size,omitempty"`
+	MessageGroupTimeout int      `codec:"message_group_timeout" json:"message_group_timeout,omitempty"`
+}
+
+// MySQLConnection says how to reach a MySQL or MariaDB server.
+type MySQLConnection struct {
+	Host         string `codec:"mysql_host" json:"mysql_host"`
+	Port         int    `codec:"mysql_port" json:"mysql_port"`
+	User         string `codec:"mysql_user" json:"mysql_user"`
+	Password     string `codec:"mysql_password" json:"mysql_password"`
+	CharacterSet string `codec:"mysql_character_set" json:"mysql_character_set,omitempty"`
+}
+
+// ReplicateDB selects (or, in an ignore list, excludes) a schema or the
+// tables of a schema.
+type ReplicateDB struct {
+	TableSchema       string   `codec:"table_schema" json:"table_schema"`
+	TableSchemaRegex  string   `codec:"table_schema_regex" json:"table_schema_regex,omitempty"`
+	TableSchemaRename string   `codec:"table_schema_rename" json:"table_schema_rename"`
+	Tables            []*Table `codec:"tables" json:"tables"`
+}
+
+// Table selects one table, or the tables matching a regex.
+type Table struct {
+	TableName     string   `codec:"table_name" json:"table_name"`
+	TableRegex    string   `codec:"table_regex" json:"table_regex,omitempty"`
+	TableRename   string   `codec:"table_rename" json:"table_rename"`
+	ColumnMapFrom []string `codec:"column_map_from" json:"column_map_from"`
+	ColumnMapTo   []string `codec:"column_map_to" json:"column_map_to,omitempty"`
+	Where         string   `codec:"where" json:"where"`
+}
+
+// IsKafka reports whether a destination task writes to Kafka.
+func (t *Task) IsKafka() bool { return len(t.KafkaBrokerAddrs) > 0 }
+
+// Defaults fills every zero-valued option that has a default.
+func (t *Task) Defaults() {
+	setIfZero(&t.GroupMaxSize, DefaultGroupMaxSize)
+	setIfZero(&t.GroupTimeout, DefaultGroupTimeoutMS)
+	setIfZero(&t.ChunkSize, DefaultChunkSize)
+	setIfZero(&t.ReplChanBufferSize, DefaultReplChanBufferSize)
+	setIfZero(&t.ParallelWorkers, DefaultParallelWorkers)
+	if t.IsKafka() {
+		setIfZero(&t.MessageGroupMaxSize, DefaultMessageGroupMaxSize)
+		setIfZero(&t.MessageGroupTimeout, DefaultMessageGroupTimeout)
+	}
+	if c := t.ConnectionConfig; c != nil {
+		setIfZero(&c.Port, DefaultMySQLPort)
+		if c.CharacterSet == "" {
+			c.CharacterSet = DefaultCharacterSet
+		}
+	}
+}
+
+func setIfZero(v *int, def int) {
+	if *v == 0 {
+		*v = def
+	}
+}
+
+// Validate checks the options a task of the given role needs. Every problem
+// is reported, each naming the option to fix.
+func (t *Task) Validate(role string) error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	switch role {
+	case RoleSource, RoleDest:
+	default:
+		add("task name %q: a dtle task must be named %q (source) or %q (destination)", role, RoleSource, RoleDest)
+	}
+	needsMySQL := role == RoleSource || !t.IsKafka()
+	if needsMySQL {
+		errs = append(errs, t.ConnectionConfig.validate()...)
+	}
+	positive := []struct {
+		name  string
+		value int
+	}{
+		{"chunk_size", t.ChunkSize},
+		{"group_max_size", t.GroupMaxSize},
+		{"group_timeout", t.GroupTimeout},
+		{"repl_chan_buffer_size", t.ReplChanBufferSize},
+		{"parallel_workers", t.ParallelWorkers},
+	}
+	for _, p := range positive {
+		if p.value < 0 {
+			add("%s: must not be negative, got %d", p.name, p.value)
+		}
+	}
+	if t.ServerID < 0 || int64(t.ServerID) > 1<<32-1 {
+		add("server_id: must be between 1 and 4294967295 (0 picks one), got %d", t.ServerID)
+	}
+	if role == RoleDest && t.IsKafka() && strings.TrimSpace(t.KafkaTopic) == "" {
+		add("kafka_topic: required when kafka_broker_addrs is set")
+	}
+	errs = append(errs, validateRules("replicate_do_db", t.ReplicateDoDB)...)
+	errs = append(errs, validateRules("replicate_ignore_db", t.ReplicateIgnoreDB)...)
+	return errors.Join(errs...)
+}
+
+func (c *MySQLConnection) validate() []error {
+	if c == nil {
+		return []error{errors.New("mysql_connection_config: required (mysql_host, mysql_port, mysql_user, mysql_password)")}
+	}
+	var errs []error
+	if strings.TrimSpace(c.Host) == "" {
+		errs = append(errs, errors.New("mysql_connection_config.mysql_host: required"))
+	}
+	if c.Port <= 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("mysql_connection_config.mysql_port: must be 1-65535, got %d", c.Port))
+	}
+	if strings.TrimSpace(c.User) == "" {
+		errs = append(errs, errors.New("mysql_connection_config.mysql_user: required"))
+	}
+	return errs
+}
+
+func validateRules(field string, rules []*ReplicateDB) []error {
+	var errs []error
+	for i, r := range rules {
+		if r == nil {
+			continue
+		}
+		if r.TableSchema == "" && r.TableSchemaRegex == "" {
+			errs = append(errs, fmt.Errorf("%s[%d]: table_schema or table_schema_regex is required", field, i))
+		}
+		for j, tb := range r.Tables {
+			if tb != nil && tb.TableName == "" && tb.TableRegex == "" {
+				errs = append(errs, fmt.Errorf("%s[%d].tables[%d]: table_name or table_regex is required", field, i, j))
+			}
+		}
+	}
+	return errs
+}

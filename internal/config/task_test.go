@@ -1,0 +1,68 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDefaults(t *testing.T) {
+	task := &Task{ConnectionConfig: &MySQLConnection{Host: "h", User: "u"}}
+	task.Defaults()
+	if task.ChunkSize != 2000 || task.GroupMaxSize != 1 || task.ReplChanBufferSize != 32 || task.ParallelWorkers != 1 {
+		t.Fatalf("contract defaults not applied: %+v", task)
+	}
+	if task.ConnectionConfig.Port != 3306 || task.ConnectionConfig.CharacterSet != "utf8mb4" {
+		t.Fatalf("connection defaults not applied: %+v", task.ConnectionConfig)
+	}
+	if task.MessageGroupMaxSize != 0 {
+		t.Fatalf("kafka defaults applied to a MySQL task: %+v", task)
+	}
+	kafka := &Task{KafkaBrokerAddrs: []string{"k:9092"}, KafkaTopic: "t"}
+	kafka.Defaults()
+	if kafka.MessageGroupMaxSize != 1 || kafka.MessageGroupTimeout != 100 {
+		t.Fatalf("kafka defaults not applied: %+v", kafka)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	conn := &MySQLConnection{Host: "db", Port: 3306, User: "u"}
+	cases := []struct {
+		name    string
+		role    string
+		task    Task
+		wantErr []string // substrings; none means valid
+	}{
+		{"valid source", RoleSource, Task{ConnectionConfig: conn}, nil},
+		{"valid kafka dest needs no mysql", RoleDest, Task{KafkaBrokerAddrs: []string{"k:1"}, KafkaTopic: "t"}, nil},
+		{"unknown role names the fix", "worker", Task{ConnectionConfig: conn}, []string{`must be named "src"`}},
+		{"missing connection", RoleSource, Task{}, []string{"mysql_connection_config: required"}},
+		{"every connection field is named", RoleDest, Task{ConnectionConfig: &MySQLConnection{Port: 70000}},
+			[]string{"mysql_host: required", "mysql_port: must be 1-65535", "mysql_user: required"}},
+		{"negative chunk size", RoleSource, Task{ConnectionConfig: conn, ChunkSize: -1}, []string{"chunk_size"}},
+		{"kafka without topic", RoleDest, Task{KafkaBrokerAddrs: []string{"k:1"}}, []string{"kafka_topic: required"}},
+		{"rule without schema", RoleSource, Task{ConnectionConfig: conn, ReplicateDoDB: []*ReplicateDB{{}}},
+			[]string{"replicate_do_db[0]: table_schema"}},
+		{"table without name", RoleSource, Task{ConnectionConfig: conn,
+			ReplicateIgnoreDB: []*ReplicateDB{{TableSchema: "a", Tables: []*Table{{}}}}},
+			[]string{"replicate_ignore_db[0].tables[0]"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.task.Validate(tc.role)
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want error containing %q, got nil", tc.wantErr)
+			}
+			for _, w := range tc.wantErr {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %q", err, w)
+				}
+			}
+		})
+	}
+}
