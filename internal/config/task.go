@@ -33,14 +33,14 @@ type Task struct {
 	ConnectionConfig *MySQLConnection `codec:"mysql_connection_config" json:"mysql_connection_config,omitempty"`
 
 	// Source.
-	Gtid               string        `codec:"gtid" json:"gtid"`
-	GroupMaxSize       int           `codec:"group_max_size" json:"group_max_size"`
-	GroupTimeout       int           `codec:"group_timeout" json:"group_timeout"`
-	ChunkSize          int           `codec:"chunk_size" json:"chunk_size"`
-	DropTableIfExists  bool          `codec:"drop_table_if_exists" json:"drop_table_if_exists"`
-	SkipCreateDBTable  bool          `codec:"skip_create_db_table" json:"skip_create_db_table"`
-	ReplChanBufferSize int           `codec:"repl_chan_buffer_size" json:"repl_chan_buffer_size"`
-	ServerID           int           `codec:"server_id" json:"server_id"`
+	Gtid               string         `codec:"gtid" json:"gtid"`
+	GroupMaxSize       int            `codec:"group_max_size" json:"group_max_size"`
+	GroupTimeout       int            `codec:"group_timeout" json:"group_timeout"`
+	ChunkSize          int            `codec:"chunk_size" json:"chunk_size"`
+	DropTableIfExists  bool           `codec:"drop_table_if_exists" json:"drop_table_if_exists"`
+	SkipCreateDBTable  bool           `codec:"skip_create_db_table" json:"skip_create_db_table"`
+	ReplChanBufferSize int            `codec:"repl_chan_buffer_size" json:"repl_chan_buffer_size"`
+	ServerID           int            `codec:"server_id" json:"server_id"`
 	ReplicateDoDB      []*ReplicateDB `codec:"replicate_do_db" json:"replicate_do_db"`
 	ReplicateIgnoreDB  []*ReplicateDB `codec:"replicate_ignore_db" json:"replicate_ignore_db"`
 

@@ -181,4 +181,3 @@ func TestBinlogSettingsEachNamed(t *testing.T) {
 		})
 	}
 }
-
