@@ -112,13 +112,3 @@ func (n *natsServer) health() error {
 	defer n.mu.RUnlock()
 	return n.lastErr
 }
-
-// clientURL is how a task on this node connects to the local server.
-func (n *natsServer) clientURL() string {
-	n.mu.RLock()
-	defer n.mu.RUnlock()
-	if n.srv == nil {
-		return ""
-	}
-	return n.srv.ClientURL()
-}

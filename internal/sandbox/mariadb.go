@@ -134,6 +134,7 @@ func (s *Server) start(opt Options) error {
 			"--gtid-strict-mode=ON", "--log-slave-updates=ON")
 	}
 	args = append(args, opt.Args...)
+	//nolint:noctx // the server outlives the call that starts it; Stop ends it
 	cmd := exec.Command(bin, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -199,7 +200,7 @@ func (s *Server) Stop() {
 
 // FreePort asks the kernel for a free loopback TCP port.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", "127.0.0.1:0") //nolint:noctx // bind and close at once: nothing to cancel
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
 	}

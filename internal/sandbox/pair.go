@@ -99,8 +99,8 @@ func ParseAddr(s string) (*config.MySQLConnection, error) {
 // RunTests is a TestMain body for packages that need servers: it starts a
 // pair, stores it in *pair, runs the tests and tears the pair down however
 // they end. Failing to get servers fails the package with the reason; it
-// never skips.
-func RunTests(m *testing.M, pair **Pair) {
+// never skips. Teardown functions run after the tests, before the servers stop.
+func RunTests(m *testing.M, pair **Pair, teardown ...func()) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	p, err := StartPair(ctx, "")
 	cancel()
@@ -111,6 +111,9 @@ func RunTests(m *testing.M, pair **Pair) {
 	}
 	*pair = p
 	code := m.Run()
+	for _, f := range teardown {
+		f()
+	}
 	p.Close()
 	os.Exit(code)
 }

@@ -1,0 +1,72 @@
+# dtle: a Nomad task-driver plugin that moves MySQL/MariaDB data.
+# `make help` lists the targets.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VERSION        ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BUILD_DIR      := .build
+CACHE_DIR      := .cache
+PLUGIN_DIR     := $(BUILD_DIR)/plugins
+PLUGIN         := $(PLUGIN_DIR)/dtle
+NOMAD          := $(CACHE_DIR)/bin/nomad
+GOLANGCI_LINT  := $(CACHE_DIR)/bin/golangci-lint
+
+# Pinned tool versions. Nomad's is pinned in tools/nomad/go.mod.
+GOLANGCI_LINT_VERSION := v2.15.0
+
+export CGO_ENABLED := 1
+export DTLE_NOMAD_BIN := $(abspath $(NOMAD))
+export DTLE_PLUGIN_DIR := $(abspath $(PLUGIN_DIR))
+
+GO_TEST_FLAGS ?= -count=1 -timeout 25m
+
+.PHONY: help
+help: ## Show this help.
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build the dtle plugin into .build/plugins/dtle.
+	go build -trimpath -ldflags "-X github.com/dtle-io/dtle/driver.Version=$(VERSION)" -o $(PLUGIN) ./cmd/dtle
+
+.PHONY: nomad
+nomad: $(NOMAD) ## Build the pinned Nomad agent into .cache/bin (reused when present).
+
+$(NOMAD): tools/nomad/go.mod
+	cd tools/nomad && GOFLAGS=-mod=mod go build -o $(abspath $(NOMAD)) github.com/hashicorp/nomad
+	@touch $(NOMAD)
+
+.PHONY: mariadb
+mariadb: ## Install Debian's mariadb-server when it is missing.
+	@if ! command -v mariadbd >/dev/null && [ ! -x /usr/sbin/mariadbd ]; then \
+		echo "installing mariadb-server"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client >/dev/null; \
+	fi
+
+.PHONY: demo
+demo: mariadb build nomad ## Run the demo: a dev Nomad agent, two MariaDB servers and a dtle job.
+	go run ./cmd/dtle-demo
+
+.PHONY: test
+test: mariadb build nomad lint ## Provision everything and run every test.
+	go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: fmt-check
+fmt-check: ## Fail when a file is not gofmt-clean.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+
+.PHONY: lint
+lint: fmt-check $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint.
+	go vet ./...
+	$(GOLANGCI_LINT) run ./...
+
+$(GOLANGCI_LINT):
+	GOBIN=$(abspath $(CACHE_DIR)/bin) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: verify
+verify: test ## Everything CI checks.
+
+.PHONY: clean
+clean: ## Remove build output (keeps the cached Nomad and linter).
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,220 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/devagent"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/sandbox"
+)
+
+var (
+	pair  *sandbox.Pair
+	agent *devagent.Agent
+)
+
+func TestMain(m *testing.M) {
+	sandbox.RunTests(m, &pair, stopAgent)
+}
+
+func stopAgent() {
+	if agent != nil {
+		agent.Stop()
+		_ = os.RemoveAll(agent.Dir)
+	}
+}
+
+// startAgent starts the package's agent once; tests share it.
+func startAgent(t *testing.T) *devagent.Agent {
+	t.Helper()
+	if agent != nil {
+		return agent
+	}
+	dir, err := os.MkdirTemp("", "dtle-e2e-agent-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
+	defer cancel()
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent = a // TestMain stops it after the last test.
+	return a
+}
+
+func exampleJob(t *testing.T) string {
+	t.Helper()
+	p, err := filepath.Abs("../../docs/examples/migration.nomad.hcl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// jobUser and jobPassword are the account the example job connects as; the
+// password must never show in a log.
+const (
+	jobUser     = "e2e_user"
+	jobPassword = "e2e-Secret-Pw-4711"
+)
+
+// createJobUser creates jobUser with every privilege on the server.
+func createJobUser(t *testing.T, c *config.MySQLConnection) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := mysqlconn.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = db.Close() }()
+	for _, q := range []string{
+		"CREATE USER IF NOT EXISTS '" + jobUser + "'@'%' IDENTIFIED BY '" + jobPassword + "'",
+		"GRANT ALL PRIVILEGES ON *.* TO '" + jobUser + "'@'%'",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%s: %v", strings.ReplaceAll(q, jobPassword, "*"), err)
+		}
+	}
+}
+
+func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := a.Nomad(ctx, "job", "run", "-detach",
+		"-var", "job_id="+jobID,
+		"-var", "src_host="+src, "-var", fmt.Sprintf("src_port=%d", srcPort),
+		"-var", "dest_host="+dest, "-var", fmt.Sprintf("dest_port=%d", destPort),
+		"-var", "mysql_user="+jobUser, "-var", "mysql_password="+jobPassword,
+		exampleJob(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nomad job run: %s", strings.TrimSpace(out))
+}
+
+// waitTask polls the job's allocations until cond holds for the named task.
+func waitTask(t *testing.T, a *devagent.Agent, jobID, task string, timeout time.Duration,
+	cond func(*nomad.TaskState) bool) *nomad.TaskState {
+	t.Helper()
+	client := a.Client()
+	deadline := time.Now().Add(timeout)
+	var last *nomad.TaskState
+	for time.Now().Before(deadline) {
+		allocs, _, err := client.Jobs().Allocations(jobID, false, nil)
+		if err == nil {
+			for _, stub := range allocs {
+				if st, ok := stub.TaskStates[task]; ok {
+					last = st
+					if cond(st) {
+						return st
+					}
+				}
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("task %s of %s: condition not met within %s; last state: %s\nagent log:\n%s",
+		task, jobID, timeout, describe(last), a.LogTail(30))
+	return nil
+}
+
+func describe(st *nomad.TaskState) string {
+	if st == nil {
+		return "<none>"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "state=%s failed=%v", st.State, st.Failed)
+	for _, e := range st.Events {
+		fmt.Fprintf(&b, "\n  %s: %s %s", e.Type, e.DisplayMessage, e.DriverError)
+	}
+	return b.String()
+}
+
+func hasEvent(st *nomad.TaskState, substr string) bool {
+	for _, e := range st.Events {
+		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
+			strings.Contains(e.DriverError, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExampleJobRunsAndStops(t *testing.T) {
+	a := startAgent(t)
+	const jobID = "e2e-run-migration"
+	createJobUser(t, pair.Source)
+	createJobUser(t, pair.Dest)
+	runJob(t, a, jobID, pair.Source.Host, pair.Dest.Host, pair.Source.Port, pair.Dest.Port)
+
+	for _, task := range []string{"src", "dest"} {
+		st := waitTask(t, a, jobID, task, 2*time.Minute, func(st *nomad.TaskState) bool {
+			return st.State == "running" && hasEvent(st, "checks passed")
+		})
+		if !hasEvent(st, "Task started by client") {
+			t.Errorf("%s: no Started event: %s", task, describe(st))
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := a.Nomad(ctx, "job", "stop", "-detach", jobID); err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range []string{"src", "dest"} {
+		st := waitTask(t, a, jobID, task, time.Minute, func(st *nomad.TaskState) bool {
+			return st.State == "dead"
+		})
+		if st.Failed {
+			t.Errorf("%s failed on stop: %s", task, describe(st))
+		}
+	}
+	log, err := os.ReadFile(a.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), jobPassword) {
+		t.Error("the MySQL password appears in the agent/plugin log")
+	}
+}
+
+func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
+	a := startAgent(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	s, err := sandbox.Start(ctx, pair.Dir, sandbox.Options{Name: "nobinlog", NoBinlog: true,
+		User: jobUser, Password: jobPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+
+	const jobID = "e2e-nobinlog-migration"
+	createJobUser(t, pair.Dest)
+	runJob(t, a, jobID, s.Host, pair.Dest.Host, s.Port, pair.Dest.Port)
+	st := waitTask(t, a, jobID, "src", 2*time.Minute, func(st *nomad.TaskState) bool {
+		return st.State == "dead" && st.Failed
+	})
+	if !hasEvent(st, "log_bin is OFF") {
+		t.Fatalf("the failure does not give the reason: %s", describe(st))
+	}
+	if len(st.Events) > 0 && st.Restarts > 0 {
+		t.Errorf("a setting only a person can fix was retried %d times", st.Restarts)
+	}
+	if _, err := a.Nomad(ctx, "job", "stop", "-purge", "-detach", jobID); err != nil {
+		t.Fatal(err)
+	}
+}
