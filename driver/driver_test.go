@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -377,5 +378,45 @@ func TestSetLogLevelAtRunTime(t *testing.T) {
 	}
 	if err := d.SetLogLevel("CHATTY"); err == nil {
 		t.Fatal("bad level accepted")
+	}
+}
+
+func TestNomadHCLExampleMatchesSpecDefaults(t *testing.T) {
+	b, err := os.ReadFile("../nomad.hcl.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	start := strings.Index(s, `plugin "dtle" {`)
+	if start < 0 {
+		t.Fatal(`nomad.hcl.example has no plugin "dtle" block`)
+	}
+	body := s[start+len(`plugin "dtle" {`):]
+	depth, end := 1, -1
+	for i, r := range body {
+		switch r {
+		case '{':
+			depth++
+		case '}':
+			depth--
+		}
+		if depth == 0 {
+			end = i
+			break
+		}
+	}
+	if end < 0 {
+		t.Fatal("unbalanced plugin block")
+	}
+	var fromExample, fromDefaults Config
+	hclutils.NewConfigParser(configSpec).ParseHCL(t, body[:end], &fromExample)
+	hclutils.NewConfigParser(configSpec).ParseHCL(t, "config {}", &fromDefaults)
+	if fromExample != fromDefaults {
+		t.Fatalf("the example documents values other than the defaults:\nexample  %+v\ndefaults %+v", fromExample, fromDefaults)
+	}
+	for name := range configSpec.GetObject().GetAttributes() {
+		if !strings.Contains(s, name+" =") {
+			t.Errorf("nomad.hcl.example does not document %s", name)
+		}
 	}
 }
