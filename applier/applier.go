@@ -1,0 +1,241 @@
+package applier
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/nats-io/nats.go"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/transport"
+)
+
+// Config is what an applier needs.
+type Config struct {
+	JobID  string
+	Task   *config.Task
+	NATS   *nats.Conn
+	Logger hclog.Logger
+	// Event reports a stage change ("job_stage_full", "job_stage_incr").
+	Event func(msg string)
+}
+
+// Stats are live figures of an applier.
+type Stats struct {
+	RowsCopied   atomic.Int64
+	TxnsApplied  atomic.Int64
+	RowsApplied  atomic.Int64
+	LastCommitTS atomic.Int64 // source commit time of the last applied transaction, unix seconds
+}
+
+// Applier writes one job's stream to the destination server.
+type Applier struct {
+	cfg    Config
+	db     *sql.DB
+	log    hclog.Logger
+	Stats  Stats
+	tables *tableCache
+
+	// Full copy.
+	chunks  chan chunkJob
+	chunkWG sync.WaitGroup
+	copyErr atomic.Pointer[error]
+
+	// Binlog.
+	conn     *sql.Conn
+	tx       *sql.Tx // open while a transaction's parts arrive
+	flavor   string
+	stage    string
+	executed change.GTIDSet
+	copyPos  map[string]change.GTIDSet // schema.table -> snapshot it was copied at
+	tolerant bool                      // the next DDL may have run before a restart
+}
+
+type chunkJob struct {
+	table *change.Table
+	rows  []change.Row
+}
+
+// New connects to the destination and prepares the checkpoint tables.
+func New(ctx context.Context, cfg Config) (*Applier, error) {
+	db, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig)
+	if err != nil {
+		return nil, err
+	}
+	writers := max(cfg.Task.ParallelWorkers, 4)
+	db.SetMaxOpenConns(writers + 4)
+	db.SetMaxIdleConns(writers + 4)
+	if err := ensureCheckpointTables(ctx, db); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true}
+	return a, nil
+}
+
+// Run serves the job's stream until ctx ends or applying fails.
+func (a *Applier) Run(ctx context.Context) error {
+	defer func() { _ = a.db.Close() }()
+	conn, err := a.session(ctx)
+	if err != nil {
+		return err
+	}
+	a.conn = conn
+	defer func() { _ = a.conn.Close() }()
+
+	writers := max(a.cfg.Task.ParallelWorkers, 4)
+	a.chunks = make(chan chunkJob, writers)
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.writeChunks(ctx)
+		}()
+	}
+	defer func() {
+		close(a.chunks)
+		wg.Wait()
+	}()
+
+	cp, err := a.Checkpoint(ctx)
+	if err != nil {
+		return err
+	}
+	if cp.Stage == change.StageIncr {
+		a.event("job_stage_incr")
+	}
+	recv, err := transport.Listen(ctx, a.cfg.NATS, a.cfg.JobID, a)
+	if err != nil {
+		return err
+	}
+	defer recv.Close()
+	a.log.Info("destination listening", "stage", cp.Stage, "gtid_set", cp.GTIDSet)
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-recv.Errors():
+		return err
+	}
+}
+
+// session returns a connection with the settings every write needs: UTC,
+// no zero-date or auto-increment surprises, no foreign key checks (the
+// source already enforced them, and parents may arrive after children).
+func (a *Applier) session(ctx context.Context) (*sql.Conn, error) {
+	conn, err := a.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("destination connection: %w", err)
+	}
+	for _, q := range []string{
+		"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+		"SET SESSION foreign_key_checks = 0",
+		"SET SESSION time_zone = '+00:00'",
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			_ = conn.Close()
+			return nil, &ApplyError{What: q, Err: err}
+		}
+	}
+	return conn, nil
+}
+
+func (a *Applier) event(msg string) {
+	if a.cfg.Event != nil {
+		a.cfg.Event(msg)
+	}
+}
+
+// Checkpoint reads the committed state and resets the binlog state to it;
+// it is called for each new session.
+func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
+	if err := a.rollback(); err != nil {
+		return nil, err
+	}
+	if err := a.waitChunks(); err != nil {
+		return nil, err
+	}
+	cp, err := loadCheckpoint(ctx, a.db, a.cfg.JobID)
+	if err != nil {
+		return nil, err
+	}
+	a.stage, a.flavor = cp.Stage, cp.Flavor
+	a.copyPos = map[string]change.GTIDSet{}
+	if cp.Flavor != "" {
+		for _, p := range cp.Tables {
+			if set, err := change.ParseGTIDSet(cp.Flavor, p.Pos); err == nil && p.Done {
+				a.copyPos[p.Schema+"."+p.Table] = set
+			}
+		}
+		if cp.Stage == change.StageIncr {
+			if a.executed, err = change.ParseGTIDSet(cp.Flavor, cp.GTIDSet); err != nil {
+				return nil, fmt.Errorf("checkpoint: %w", err)
+			}
+		}
+	}
+	a.tolerant = true
+	return cp, nil
+}
+
+// Handle applies one message.
+func (a *Applier) Handle(ctx context.Context, m *change.Message) error {
+	if err := a.copyError(); err != nil {
+		return err
+	}
+	if m.Flavor != "" && a.flavor == "" {
+		a.flavor = m.Flavor
+	}
+	switch m.Kind {
+	case change.KindTable:
+		return a.createTable(ctx, m)
+	case change.KindChunk:
+		return a.queueChunk(ctx, m)
+	case change.KindTableDone:
+		return a.tableDone(ctx, m)
+	case change.KindCopyDone:
+		return a.copyDone(ctx, m)
+	case change.KindTxns:
+		return a.applyTxns(ctx, m.Txns)
+	default:
+		return fmt.Errorf("unknown message kind %d", m.Kind)
+	}
+}
+
+func (a *Applier) rollback() error {
+	if a.tx == nil {
+		return nil
+	}
+	err := a.tx.Rollback()
+	a.tx = nil
+	if err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("roll back an unfinished transaction: %w", err)
+	}
+	return nil
+}
+
+// retry runs f until it succeeds, fails for good, or ctx ends; transient
+// errors (deadlock, lock wait timeout, lost connection) back off and retry.
+func retry(ctx context.Context, log hclog.Logger, what string, f func() error) error {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !transient(err) || attempt >= 10 {
+			return err
+		}
+		log.Warn("transient error; retrying", "what", what, "attempt", attempt, "error", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}

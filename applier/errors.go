@@ -1,0 +1,60 @@
+package applier
+
+import (
+	"database/sql/driver"
+	"errors"
+	"fmt"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// ApplyError is a statement the destination refused. Its text names the
+// statement (never its values) and the server's reason.
+type ApplyError struct {
+	What string
+	Err  error
+}
+
+func (e *ApplyError) Error() string { return fmt.Sprintf("apply %s: %s", e.What, e.Err) }
+func (e *ApplyError) Unwrap() error { return e.Err }
+
+// MySQL error codes the applier treats specially.
+const (
+	erLockDeadlock       = 1213
+	erLockWaitTimeout    = 1205
+	erDBCreateExists     = 1007
+	erDBDropExists       = 1008
+	erTableExists        = 1050
+	erBadTable           = 1051
+	erDupFieldName       = 1060
+	erDupKeyName         = 1061
+	erCantDropFieldOrKey = 1091
+	erNoSuchTable        = 1146
+)
+
+// transient reports whether err is worth retrying: deadlocks, lock waits and
+// lost connections.
+func transient(err error) bool {
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		return me.Number == erLockDeadlock || me.Number == erLockWaitTimeout
+	}
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, errBadConn)
+}
+
+// alreadyApplied reports whether a DDL error means the statement had taken
+// effect before a restart (the DDL committed, its checkpoint did not).
+func alreadyApplied(err error) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case erDBCreateExists, erDBDropExists, erTableExists, erBadTable, erDupFieldName,
+		erDupKeyName, erCantDropFieldOrKey, erNoSuchTable:
+		return true
+	}
+	return false
+}
+
+var errBadConn = driver.ErrBadConn

@@ -1,0 +1,275 @@
+package extractor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	gomysql "github.com/go-mysql-org/go-mysql/mysql"
+	"github.com/go-mysql-org/go-mysql/replication"
+	"github.com/google/uuid"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// maxMessageBytes caps the row data of one message; a bigger transaction
+// goes in parts.
+const maxMessageBytes = 4 << 20
+
+// stream reads the binlog after gtidSet and sends whole transactions, in
+// groups of up to group_max_size, waiting at most group_timeout to fill one.
+func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
+	c := e.cfg.Task.ConnectionConfig
+	set, err := gomysql.ParseGTIDSet(e.flavor, gtidSet)
+	if err != nil {
+		return fmt.Errorf("binlog start %q: %w", gtidSet, err)
+	}
+	syncer := replication.NewBinlogSyncer(replication.BinlogSyncerConfig{
+		ServerID:                e.serverID(),
+		Flavor:                  e.flavor,
+		Host:                    c.Host,
+		Port:                    uint16(c.Port),
+		User:                    c.User,
+		Password:                c.Password,
+		Charset:                 "utf8mb4",
+		TimestampStringLocation: time.UTC,
+		HeartbeatPeriod:         5 * time.Second,
+		ReadTimeout:             30 * time.Second,
+		MaxReconnectAttempts:    5,
+		Logger:                  slog.New(slog.NewTextHandler(hclogWriter{e.log}, nil)),
+	})
+	defer syncer.Close()
+	streamer, err := syncer.StartSyncGTID(set)
+	if err != nil {
+		return fmt.Errorf("start binlog stream at %q: %w", gtidSet, err)
+	}
+	e.log.Info("reading binlog", "from", gtidSet, "server_id", e.serverID())
+	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1)}
+	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
+	for {
+		ev, err := e.next(ctx, streamer, g.pending(), timeout)
+		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			if err := g.flush(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("read binlog: %w", err)
+		}
+		if err := g.handle(ctx, ev); err != nil {
+			return err
+		}
+	}
+}
+
+// next waits for an event; with complete transactions pending it waits at
+// most timeout, so a quiet source does not hold them back.
+func (e *Extractor) next(ctx context.Context, s *replication.BinlogStreamer, pending bool, timeout time.Duration) (*replication.BinlogEvent, error) {
+	if !pending {
+		return s.GetEvent(ctx)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return s.GetEvent(tctx)
+}
+
+// txnGrouper turns binlog events into transactions and sends them.
+type txnGrouper struct {
+	e     *Extractor
+	max   int
+	file  string
+	ready []change.Txn // complete transactions not sent yet
+	cur   *change.Txn  // the transaction being read
+	size  int          // bytes of cur's changes
+}
+
+func (g *txnGrouper) pending() bool { return len(g.ready) > 0 }
+
+func (g *txnGrouper) flush(ctx context.Context) error {
+	if len(g.ready) == 0 {
+		return nil
+	}
+	err := g.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready})
+	g.ready = nil
+	return err
+}
+
+// commit ends the current transaction.
+func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) error {
+	t := g.cur
+	g.cur, g.size = nil, 0
+	if t == nil {
+		return nil
+	}
+	t.LogFile, t.LogPos = g.file, h.LogPos
+	g.e.Stats.TxnsRead.Add(1)
+	g.e.Stats.BinlogPos.Store(int64(h.LogPos))
+	g.ready = append(g.ready, *t)
+	if len(g.ready) >= g.max || t.More || t.DDL != nil {
+		return g.flush(ctx)
+	}
+	return nil
+}
+
+func (g *txnGrouper) begin(gtid string, h *replication.EventHeader) {
+	g.cur = &change.Txn{GTID: gtid, Timestamp: h.Timestamp}
+	g.size = 0
+}
+
+func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) error {
+	switch e := ev.Event.(type) {
+	case *replication.RotateEvent:
+		g.file = string(e.NextLogName)
+		g.e.Stats.BinlogFile.Store(&g.file)
+	case *replication.GTIDEvent:
+		u, err := uuid.FromBytes(e.SID)
+		if err != nil {
+			return fmt.Errorf("gtid event: %w", err)
+		}
+		g.begin(fmt.Sprintf("%s:%d", u, e.GNO), ev.Header)
+	case *replication.MariadbGTIDEvent:
+		g.begin(fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber), ev.Header)
+	case *replication.QueryEvent:
+		return g.query(ctx, ev.Header, e)
+	case *replication.XIDEvent:
+		return g.commit(ctx, ev.Header)
+	case *replication.RowsEvent:
+		return g.rows(ctx, ev.Header, e)
+	}
+	return nil
+}
+
+func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *replication.QueryEvent) error {
+	sql := strings.TrimSpace(string(q.Query))
+	switch strings.ToUpper(sql) {
+	case "BEGIN":
+		return nil
+	case "COMMIT":
+		return g.commit(ctx, h)
+	}
+	if g.cur == nil {
+		return nil // outside any GTID: nothing of ours
+	}
+	schema := string(q.Schema)
+	info, _ := classifyDDL(sql, schema)
+	replicate := false
+	var names []string
+	switch info.kind {
+	case schemaDDL:
+		replicate = info.schema == "" && g.e.filter.schema(schema) || info.schema != "" && g.e.filter.schema(info.schema)
+	case tableDDL:
+		replicate = len(info.tables) == 0 && g.e.filter.schema(schema)
+		for _, t := range info.tables {
+			if g.e.filter.table(t[0], t[1]) {
+				replicate = true
+			}
+			names = append(names, t[0]+"."+t[1])
+		}
+	}
+	if replicate {
+		g.cur.DDL = &change.DDL{Schema: schema, SQL: sql, Tables: names}
+	}
+	// A statement with its own GTID is its own transaction. An ignored
+	// one still ends, with no content, so its GTID is recorded.
+	return g.commit(ctx, h)
+}
+
+func rowsOp(t replication.EventType) (change.Op, bool) {
+	switch t {
+	case replication.WRITE_ROWS_EVENTv0, replication.WRITE_ROWS_EVENTv1, replication.WRITE_ROWS_EVENTv2,
+		replication.MARIADB_WRITE_ROWS_COMPRESSED_EVENT_V1:
+		return change.OpInsert, true
+	case replication.UPDATE_ROWS_EVENTv0, replication.UPDATE_ROWS_EVENTv1, replication.UPDATE_ROWS_EVENTv2,
+		replication.MARIADB_UPDATE_ROWS_COMPRESSED_EVENT_V1, replication.PARTIAL_UPDATE_ROWS_EVENT:
+		return change.OpUpdate, true
+	case replication.DELETE_ROWS_EVENTv0, replication.DELETE_ROWS_EVENTv1, replication.DELETE_ROWS_EVENTv2,
+		replication.MARIADB_DELETE_ROWS_COMPRESSED_EVENT_V1:
+		return change.OpDelete, true
+	}
+	return 0, false
+}
+
+// rows adds a row event's changes. Values go as the binlog holds them:
+// the destination reads them against its own table definition, which is
+// the source's as of this event (DDL is applied in order), where a lookup
+// on the source now could see a later schema.
+func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *replication.RowsEvent) error {
+	op, ok := rowsOp(h.EventType)
+	if !ok || g.cur == nil {
+		return nil
+	}
+	schema, name := string(ev.Table.Schema), string(ev.Table.Table)
+	if !g.e.filter.table(schema, name) {
+		return nil
+	}
+	step := 1
+	if op == change.OpUpdate {
+		step = 2
+	}
+	for i := 0; i+step <= len(ev.Rows); i += step {
+		c := change.RowChange{Op: op, Schema: schema, Table: name}
+		first, err := rawRow(ev.Rows[i])
+		if err != nil {
+			return fmt.Errorf("%s.%s: %w", schema, name, err)
+		}
+		switch op {
+		case change.OpInsert:
+			c.After = first
+		case change.OpDelete:
+			c.Before = first
+		case change.OpUpdate:
+			c.Before = first
+			if c.After, err = rawRow(ev.Rows[i+1]); err != nil {
+				return fmt.Errorf("%s.%s: %w", schema, name, err)
+			}
+		}
+		g.cur.Changes = append(g.cur.Changes, c)
+		g.size += rowSize(c.Before) + rowSize(c.After)
+		g.e.Stats.RowsRead.Add(1)
+	}
+	if g.size >= maxMessageBytes {
+		return g.sendPart(ctx)
+	}
+	return nil
+}
+
+// sendPart sends what the current transaction has so far and keeps reading it.
+func (g *txnGrouper) sendPart(ctx context.Context) error {
+	part := *g.cur
+	part.More = true
+	g.ready = append(g.ready, part)
+	g.cur.Changes, g.size = nil, 0
+	return g.flush(ctx)
+}
+
+func rowSize(r change.Row) int {
+	n := 0
+	for _, v := range r {
+		switch x := v.(type) {
+		case string:
+			n += len(x)
+		case []byte:
+			n += len(x)
+		default:
+			n += 8
+		}
+	}
+	return n
+}
+
+// hclogWriter lets go-mysql's slog output reach the task's logger.
+type hclogWriter struct {
+	log interface{ Debug(string, ...any) }
+}
+
+func (w hclogWriter) Write(p []byte) (int, error) {
+	w.log.Debug(strings.TrimSpace(string(p)))
+	return len(p), nil
+}

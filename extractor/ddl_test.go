@@ -1,0 +1,38 @@
+package extractor
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestClassifyDDL(t *testing.T) {
+	cases := []struct {
+		name   string
+		sql    string
+		kind   ddlKind
+		schema string
+		tables [][2]string
+	}{
+		{"create table in the default schema", "CREATE TABLE t1 (id INT PRIMARY KEY)", tableDDL, "", [][2]string{{"db", "t1"}}},
+		{"qualified alter", "ALTER TABLE other.t2 ADD COLUMN c INT DEFAULT 5", tableDDL, "", [][2]string{{"other", "t2"}}},
+		{"drop several", "DROP TABLE IF EXISTS a, b.c", tableDDL, "", [][2]string{{"db", "a"}, {"b", "c"}}},
+		{"rename lists both names", "RENAME TABLE a TO b", tableDDL, "", [][2]string{{"db", "a"}, {"db", "b"}}},
+		{"truncate", "TRUNCATE TABLE t", tableDDL, "", [][2]string{{"db", "t"}}},
+		{"create index", "CREATE UNIQUE INDEX ix ON t (a)", tableDDL, "", [][2]string{{"db", "t"}}},
+		{"drop index", "DROP INDEX ix ON t", tableDDL, "", [][2]string{{"db", "t"}}},
+		{"create database", "CREATE DATABASE IF NOT EXISTS newdb", schemaDDL, "newdb", nil},
+		{"drop schema", "DROP SCHEMA olddb", schemaDDL, "olddb", nil},
+		{"grants are not replicated", "GRANT SELECT ON *.* TO 'u'@'%'", notDDL, "", nil},
+		{"users are not replicated", "CREATE USER 'u'@'%' IDENTIFIED BY 'x'", notDDL, "", nil},
+		{"temporary tables are not replicated", "CREATE TEMPORARY TABLE tmp (a INT)", notDDL, "", nil},
+		{"mariadb syntax falls back to table DDL", "CREATE OR REPLACE SEQUENCE s1", notDDL, "", nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			info, _ := classifyDDL(tc.sql, "db")
+			if info.kind != tc.kind || info.schema != tc.schema || !reflect.DeepEqual(info.tables, tc.tables) {
+				t.Fatalf("got %+v", info)
+			}
+		})
+	}
+}

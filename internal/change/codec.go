@@ -1,0 +1,369 @@
+package change
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/klauspost/compress/s2"
+)
+
+// Value tags of the wire encoding.
+const (
+	tagNil byte = iota
+	tagInt
+	tagUint
+	tagFloat32
+	tagFloat64
+	tagString
+	tagBytes
+)
+
+// ErrCorrupt is returned for a message that does not decode.
+var ErrCorrupt = errors.New("change: corrupt message")
+
+// Encode writes m in the compact binary form, compressed with s2.
+func Encode(m *Message) ([]byte, error) {
+	var w writer
+	w.byte(byte(m.Kind))
+	w.string(m.Session)
+	w.uvarint(m.Seq)
+	w.string(m.Flavor)
+	w.bool(m.Table != nil)
+	if m.Table != nil {
+		w.table(m.Table)
+	}
+	w.uvarint(uint64(len(m.Rows)))
+	for _, r := range m.Rows {
+		if err := w.row(r); err != nil {
+			return nil, err
+		}
+	}
+	w.string(m.Pos)
+	w.uvarint(uint64(len(m.Txns)))
+	for i := range m.Txns {
+		if err := w.txn(&m.Txns[i]); err != nil {
+			return nil, err
+		}
+	}
+	w.bool(m.DropFirst)
+	w.bool(m.SkipCreate)
+	return s2.Encode(nil, w.buf), nil
+}
+
+// Decode reads a message written by Encode.
+func Decode(data []byte) (*Message, error) {
+	raw, err := s2.Decode(nil, data)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	r := reader{buf: raw}
+	m := &Message{}
+	m.Kind = Kind(r.byte())
+	m.Session = r.string()
+	m.Seq = r.uvarint()
+	m.Flavor = r.string()
+	if r.bool() {
+		m.Table = r.table()
+	}
+	if n := r.count(); n > 0 {
+		m.Rows = make([]Row, n)
+		for i := range m.Rows {
+			m.Rows[i] = r.row()
+		}
+	}
+	m.Pos = r.string()
+	if n := r.count(); n > 0 {
+		m.Txns = make([]Txn, n)
+		for i := range m.Txns {
+			r.txn(&m.Txns[i])
+		}
+	}
+	m.DropFirst = r.bool()
+	m.SkipCreate = r.bool()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if len(r.buf) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.buf))
+	}
+	return m, nil
+}
+
+type writer struct{ buf []byte }
+
+func (w *writer) byte(b byte)      { w.buf = append(w.buf, b) }
+func (w *writer) uvarint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
+func (w *writer) string(s string)  { w.uvarint(uint64(len(s))); w.buf = append(w.buf, s...) }
+func (w *writer) bytes(b []byte)   { w.uvarint(uint64(len(b))); w.buf = append(w.buf, b...) }
+func (w *writer) strings(s []string) {
+	w.uvarint(uint64(len(s)))
+	for _, x := range s {
+		w.string(x)
+	}
+}
+
+func (w *writer) bool(b bool) {
+	if b {
+		w.byte(1)
+	} else {
+		w.byte(0)
+	}
+}
+
+func (w *writer) table(t *Table) {
+	w.string(t.Schema)
+	w.string(t.Name)
+	w.uvarint(uint64(len(t.Columns)))
+	for _, c := range t.Columns {
+		w.string(c.Name)
+		w.string(c.DataType)
+		w.bool(c.Unsigned)
+		w.bool(c.Binary)
+		w.bool(c.Generated)
+		w.string(c.Charset)
+	}
+	w.uvarint(uint64(len(t.Key)))
+	for _, k := range t.Key {
+		w.uvarint(uint64(k))
+	}
+	w.string(t.CreateSQL)
+}
+
+func (w *writer) row(r Row) error {
+	w.uvarint(uint64(len(r)))
+	for _, v := range r {
+		if err := w.value(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) value(v any) error {
+	switch x := v.(type) {
+	case nil:
+		w.byte(tagNil)
+	case int64:
+		w.byte(tagInt)
+		w.buf = binary.AppendVarint(w.buf, x)
+	case uint64:
+		w.byte(tagUint)
+		w.uvarint(x)
+	case float32:
+		w.byte(tagFloat32)
+		w.buf = binary.LittleEndian.AppendUint32(w.buf, math.Float32bits(x))
+	case float64:
+		w.byte(tagFloat64)
+		w.buf = binary.LittleEndian.AppendUint64(w.buf, math.Float64bits(x))
+	case string:
+		w.byte(tagString)
+		w.string(x)
+	case []byte:
+		w.byte(tagBytes)
+		w.bytes(x)
+	default:
+		return fmt.Errorf("change: cannot encode value of type %T", v)
+	}
+	return nil
+}
+
+func (w *writer) txn(t *Txn) error {
+	w.string(t.GTID)
+	w.uvarint(uint64(t.Timestamp))
+	w.uvarint(uint64(len(t.Changes)))
+	for _, c := range t.Changes {
+		w.byte(byte(c.Op))
+		w.string(c.Schema)
+		w.string(c.Table)
+		w.bool(c.Before != nil)
+		if c.Before != nil {
+			if err := w.row(c.Before); err != nil {
+				return err
+			}
+		}
+		w.bool(c.After != nil)
+		if c.After != nil {
+			if err := w.row(c.After); err != nil {
+				return err
+			}
+		}
+	}
+	w.bool(t.DDL != nil)
+	if t.DDL != nil {
+		w.string(t.DDL.Schema)
+		w.string(t.DDL.SQL)
+		w.strings(t.DDL.Tables)
+	}
+	w.bool(t.More)
+	w.string(t.LogFile)
+	w.uvarint(uint64(t.LogPos))
+	return nil
+}
+
+// reader decodes; the first error sticks and later reads return zero values.
+type reader struct {
+	buf []byte
+	err error
+}
+
+func (r *reader) fail(what string) {
+	if r.err == nil {
+		r.err = fmt.Errorf("%w: truncated %s", ErrCorrupt, what)
+	}
+	r.buf = nil
+}
+
+func (r *reader) byte() byte {
+	if len(r.buf) < 1 {
+		r.fail("byte")
+		return 0
+	}
+	b := r.buf[0]
+	r.buf = r.buf[1:]
+	return b
+}
+
+func (r *reader) bool() bool { return r.byte() != 0 }
+
+func (r *reader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.buf)
+	if n <= 0 {
+		r.fail("uvarint")
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
+// count reads a length that must fit in what is left of the message.
+func (r *reader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.buf)) {
+		r.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
+func (r *reader) raw() []byte {
+	n := r.count()
+	if r.err != nil {
+		return nil
+	}
+	b := r.buf[:n:n]
+	r.buf = r.buf[n:]
+	return b
+}
+
+func (r *reader) string() string { return string(r.raw()) }
+
+func (r *reader) strings() []string {
+	n := r.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.string()
+	}
+	return out
+}
+
+func (r *reader) table() *Table {
+	t := &Table{Schema: r.string(), Name: r.string()}
+	if n := r.count(); n > 0 {
+		t.Columns = make([]Column, n)
+		for i := range t.Columns {
+			t.Columns[i] = Column{Name: r.string(), DataType: r.string(), Unsigned: r.bool(),
+				Binary: r.bool(), Generated: r.bool(), Charset: r.string()}
+		}
+	}
+	if n := r.count(); n > 0 {
+		t.Key = make([]int, n)
+		for i := range t.Key {
+			t.Key[i] = int(r.uvarint())
+		}
+	}
+	t.CreateSQL = r.string()
+	return t
+}
+
+func (r *reader) row() Row {
+	n := r.count()
+	row := make(Row, n)
+	for i := range row {
+		row[i] = r.value()
+	}
+	return row
+}
+
+func (r *reader) value() any {
+	switch tag := r.byte(); tag {
+	case tagNil:
+		return nil
+	case tagInt:
+		v, n := binary.Varint(r.buf)
+		if n <= 0 {
+			r.fail("varint")
+			return nil
+		}
+		r.buf = r.buf[n:]
+		return v
+	case tagUint:
+		return r.uvarint()
+	case tagFloat32:
+		if len(r.buf) < 4 {
+			r.fail("float32")
+			return nil
+		}
+		v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf))
+		r.buf = r.buf[4:]
+		return v
+	case tagFloat64:
+		if len(r.buf) < 8 {
+			r.fail("float64")
+			return nil
+		}
+		v := math.Float64frombits(binary.LittleEndian.Uint64(r.buf))
+		r.buf = r.buf[8:]
+		return v
+	case tagString:
+		return r.string()
+	case tagBytes:
+		return append([]byte{}, r.raw()...)
+	default:
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: unknown value tag %d", ErrCorrupt, tag)
+		}
+		r.buf = nil
+		return nil
+	}
+}
+
+func (r *reader) txn(t *Txn) {
+	t.GTID = r.string()
+	t.Timestamp = uint32(r.uvarint())
+	if n := r.count(); n > 0 {
+		t.Changes = make([]RowChange, n)
+		for i := range t.Changes {
+			c := &t.Changes[i]
+			c.Op = Op(r.byte())
+			c.Schema = r.string()
+			c.Table = r.string()
+			if r.bool() {
+				c.Before = r.row()
+			}
+			if r.bool() {
+				c.After = r.row()
+			}
+		}
+	}
+	if r.bool() {
+		t.DDL = &DDL{Schema: r.string(), SQL: r.string(), Tables: r.strings()}
+	}
+	t.More = r.bool()
+	t.LogFile = r.string()
+	t.LogPos = uint32(r.uvarint())
+}

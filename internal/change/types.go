@@ -1,0 +1,128 @@
+package change
+
+// Column is one column of a source table.
+type Column struct {
+	Name      string
+	DataType  string // information_schema DATA_TYPE: "int", "varchar", ...
+	Unsigned  bool
+	Binary    bool // values are bytes (binary, varbinary, blobs, bit), not text
+	Generated bool // computed by the server; never written
+	Charset   string
+}
+
+// Table is the definition of a source table as the pipeline needs it.
+type Table struct {
+	Schema, Name string
+	Columns      []Column
+	// Key holds the indexes of the primary key columns, or of a unique key
+	// over NOT NULL columns; empty when the table has neither.
+	Key []int
+	// CreateSQL is SHOW CREATE TABLE from the source.
+	CreateSQL string
+}
+
+// HasKey reports whether rows can be addressed by a key.
+func (t *Table) HasKey() bool { return len(t.Key) > 0 }
+
+// Op is the kind of a row change.
+type Op uint8
+
+// Row change kinds.
+const (
+	OpInsert Op = iota + 1
+	OpUpdate
+	OpDelete
+)
+
+// Row holds one value per column, in table order: nil, int64, uint64,
+// float32, float64, string (text) or []byte (binary).
+type Row []any
+
+// RowChange is one row event. Insert has After, Delete has Before, Update
+// has both.
+type RowChange struct {
+	Op            Op
+	Schema, Table string
+	Before, After Row
+}
+
+// DDL is a schema change statement, run with Schema as the default schema.
+type DDL struct {
+	Schema string
+	SQL    string
+	// Tables are the schema.table names the statement touches, when known.
+	Tables []string
+}
+
+// Txn is one source transaction, or a part of one: a transaction larger
+// than a message is sent in parts, all but the last with More set.
+type Txn struct {
+	GTID      string
+	Timestamp uint32 // source commit time, unix seconds
+	Changes   []RowChange
+	DDL       *DDL
+	More      bool
+	// LogFile and LogPos are the binlog coordinates after the transaction.
+	LogFile string
+	LogPos  uint32
+}
+
+// Kind says what a Message carries.
+type Kind uint8
+
+// Message kinds, in the order a job sends them.
+const (
+	// KindTable: create (or reset) Table on the destination before its chunks.
+	KindTable Kind = iota + 1
+	// KindChunk: rows of one table from the full copy.
+	KindChunk
+	// KindTableDone: every chunk of the table is sent; Pos is the snapshot.
+	KindTableDone
+	// KindCopyDone: the full copy is over; binlog replay starts after Pos.
+	KindCopyDone
+	// KindTxns: whole (or parts of) source transactions, in commit order.
+	KindTxns
+)
+
+// Message is one unit the source task sends to the destination task.
+type Message struct {
+	Kind    Kind
+	Session string
+	Seq     uint64
+	Flavor  string
+
+	Table *Table // KindTable, KindChunk, KindTableDone
+	Rows  []Row  // KindChunk
+	Pos   string // KindTableDone, KindCopyDone: a GTID set
+	Txns  []Txn  // KindTxns
+
+	DropFirst  bool // KindTable: drop_table_if_exists
+	SkipCreate bool // KindTable: skip_create_db_table
+}
+
+// TableProgress is how far the full copy of one table got on the destination.
+type TableProgress struct {
+	Schema, Table string
+	Done          bool
+	// Pos is the snapshot the table was copied at: binlog events inside it
+	// are already in the copied rows.
+	Pos string
+}
+
+// Checkpoint is what the destination has committed, handed to the source
+// so it resumes exactly there.
+type Checkpoint struct {
+	Session string
+	Flavor  string
+	// Stage is "" (nothing yet), "full" (copying) or "incr" (binlog).
+	Stage string
+	// GTIDSet: in "incr", every transaction applied so far.
+	GTIDSet string
+	Tables  []TableProgress
+}
+
+// Stages of a job, also the task events the destination emits.
+const (
+	StageFull = "full"
+	StageIncr = "incr"
+)

@@ -1,0 +1,269 @@
+package repltest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/dtle-io/dtle/applier"
+	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/rowdiff"
+	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/transport"
+)
+
+var pair *sandbox.Pair
+
+func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+
+const natsToken = "repltest-token"
+
+func startNATS(t *testing.T) string {
+	t.Helper()
+	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, Authorization: natsToken,
+		NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(5 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(srv.Shutdown)
+	return srv.ClientURL()
+}
+
+// task runs one side of a job in the background until stopped.
+type task struct {
+	cancel context.CancelFunc
+	done   chan error
+	events chan string
+}
+
+func (tk *task) stop(t *testing.T) {
+	t.Helper()
+	tk.cancel()
+	select {
+	case err := <-tk.done:
+		if err != nil {
+			t.Fatalf("task ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("task did not stop")
+	}
+}
+
+func logger(t *testing.T, name string) hclog.Logger {
+	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Info, Output: testWriter{t}})
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	nc, err := transport.Connect(natsURL, natsToken, "dest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := &task{cancel: cancel, done: make(chan error, 1), events: make(chan string, 16)}
+	a, err := applier.New(ctx, applier.Config{JobID: job, Task: dest, NATS: nc, Logger: logger(t, "dest"),
+		Event: func(m string) {
+			select {
+			case tk.events <- m:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		err := a.Run(ctx)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "destination task ended: %v\n", err)
+		}
+		nc.Close()
+		tk.done <- err
+	}()
+	t.Cleanup(func() { cancel() })
+	return tk
+}
+
+func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	nc, err := transport.Connect(natsURL, natsToken, "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := extractor.New(ctx, extractor.Config{JobID: job, AllocID: "alloc-" + job, Task: src,
+		Sender: transport.NewSender(nc, job), Logger: logger(t, "src")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk := &task{cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := e.RunResuming(ctx, transport.Retryable)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "source task ended: %v\n", err)
+		}
+		_ = e.Close()
+		nc.Close()
+		tk.done <- err
+	}()
+	t.Cleanup(func() { cancel() })
+	return tk
+}
+
+func tasks(schema string) (src, dest *config.Task) {
+	src = &config.Task{ConnectionConfig: pair.Source, ReplicateDoDB: []*config.ReplicateDB{{TableSchema: schema}}}
+	dest = &config.Task{ConnectionConfig: pair.Dest}
+	src.Defaults()
+	dest.Defaults()
+	return src, dest
+}
+
+func open(t *testing.T, c *config.MySQLConnection) *sql.DB {
+	t.Helper()
+	db, err := mysqlconn.Open(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func exec(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+// freshSchema drops and creates schema on both servers.
+func freshSchema(t *testing.T, src, dst *sql.DB, schema string) {
+	t.Helper()
+	for _, db := range []*sql.DB{src, dst} {
+		exec(t, db, "DROP DATABASE IF EXISTS `"+schema+"`")
+	}
+	exec(t, src, "CREATE DATABASE `"+schema+"`")
+}
+
+// waitSame polls until the schema is identical on both sides.
+func waitSame(t *testing.T, src, dst *sql.DB, schema string, timeout time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for time.Now().Before(deadline) {
+		last = rowdiff.Schema(ctx, src, dst, schema)
+		if last == nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("not identical after %s: %v", timeout, last)
+}
+
+func waitEvent(t *testing.T, tk *task, want string) {
+	t.Helper()
+	deadline := time.After(60 * time.Second)
+	for {
+		select {
+		case e := <-tk.events:
+			if e == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %s event", want)
+		}
+	}
+}
+
+// workload writes to the source until stopped: inserts, updates (some
+// changing the key), deletes, in multi-statement transactions.
+type workload struct {
+	stop chan struct{}
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+	n    int
+}
+
+func startWorkload(t *testing.T, db *sql.DB, schema string, seed int) *workload {
+	w := &workload{stop: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-w.stop:
+				return
+			default:
+			}
+			id := seed + i
+			stmts := []string{
+				fmt.Sprintf("INSERT INTO `%s`.w (id, v, note) VALUES (%d, %d, 'row %d 😀')", schema, id, i, id),
+				fmt.Sprintf("UPDATE `%s`.w SET v = v + 1 WHERE id = %d", schema, id-3),
+				fmt.Sprintf("DELETE FROM `%s`.w WHERE id = %d", schema, id-7),
+				fmt.Sprintf("UPDATE `%s`.w SET id = id + 1000000 WHERE id = %d", schema, id-11),
+				fmt.Sprintf("INSERT INTO `%s`.nokey (a, b) VALUES (%d, 'dup'), (%d, 'dup')", schema, i%5, i%5),
+				fmt.Sprintf("DELETE FROM `%s`.nokey WHERE a = %d LIMIT 1", schema, (i+2)%5),
+			}
+			tx, err := db.BeginTx(context.Background(), nil)
+			if err == nil {
+				for _, q := range stmts {
+					if _, err = tx.ExecContext(context.Background(), q); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = tx.Commit()
+				} else {
+					_ = tx.Rollback()
+				}
+			}
+			if err != nil {
+				w.mu.Lock()
+				w.err = err
+				w.mu.Unlock()
+				return
+			}
+			w.mu.Lock()
+			w.n++
+			w.mu.Unlock()
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+func (w *workload) end(t *testing.T) int {
+	t.Helper()
+	close(w.stop)
+	w.wg.Wait()
+	if w.err != nil {
+		t.Fatalf("workload: %v", w.err)
+	}
+	return w.n
+}
+
+const workloadTables = "CREATE TABLE w (id BIGINT PRIMARY KEY, v INT, note VARCHAR(64)) ENGINE=InnoDB"
+const nokeyTable = "CREATE TABLE nokey (a INT, b VARCHAR(10)) ENGINE=InnoDB"

@@ -1,0 +1,172 @@
+package repltest
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func jobID(name string) string { return fmt.Sprintf("%s-%d", name, time.Now().UnixNano()) }
+
+// typesTable covers the types whose values must survive exactly, on both
+// the full-copy path (text protocol) and the binlog path.
+var typesTable = []string{
+	`CREATE TABLE types (
+	  id INT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+	  ti TINYINT, tiu TINYINT UNSIGNED, si SMALLINT, siu SMALLINT UNSIGNED,
+	  mi MEDIUMINT, miu MEDIUMINT UNSIGNED, i INT, iu INT UNSIGNED, bi BIGINT, biu BIGINT UNSIGNED,
+	  d DECIMAL(65,30), f FLOAT, db DOUBLE,
+	  b1 BIT(1), b64 BIT(64),
+	  dt DATE, tm TIME(6), dtm DATETIME(6), ts TIMESTAMP(6) NULL, yr YEAR,
+	  c CHAR(10), vc VARCHAR(100) CHARACTER SET utf8mb4, l1 VARCHAR(50) CHARACTER SET latin1, tx TEXT,
+	  bn BINARY(4), vb VARBINARY(20), bl BLOB,
+	  e ENUM('a','b','c'), st SET('x','y','z'),
+	  js JSON,
+	  gen INT AS (i + 1) VIRTUAL
+	) ENGINE=InnoDB`,
+}
+
+var typesRows = []string{
+	`INSERT INTO types (ti,tiu,si,siu,mi,miu,i,iu,bi,biu,d,f,db,b1,b64,dt,tm,dtm,ts,yr,c,vc,l1,tx,bn,vb,bl,e,st,js) VALUES
+	 (-128,255,-32768,65535,-8388608,16777215,-2147483648,4294967295,-9223372036854775808,18446744073709551615,
+	  '-12345678901234567890123456789012345.123456789012345678901234567890',1.5,-2.25e100,
+	  b'1',b'1111111111111111111111111111111111111111111111111111111111111111',
+	  '1000-01-01','-838:59:59.000000','1000-01-01 00:00:00.000000','1970-01-01 00:00:01.000000',1901,
+	  'chars','emoji 😀 中文','café àé','long text', x'00ff0001', x'deadbeef00', x'000102fffe',
+	  'c','x,z','{"k": [1, 2.5, "s", null, true]}')`,
+	`INSERT INTO types (ti,tiu,si,siu,mi,miu,i,iu,bi,biu,d,f,db,b1,b64,dt,tm,dtm,ts,yr,c,vc,l1,tx,bn,vb,bl,e,st,js) VALUES
+	 (127,0,32767,0,8388607,0,2147483647,0,9223372036854775807,0,
+	  '0.000000000000000000000000000001',-0.0001,1e-300,b'0',b'0',
+	  '9999-12-31','838:59:59.999999','9999-12-31 23:59:59.999999','2038-01-19 03:14:07.999999',2155,
+	  '','','','',x'00000000',x'',x'','a','','[]')`,
+	`INSERT INTO types (id) VALUES (NULL)`,
+	`INSERT INTO types (dt, dtm, yr) VALUES ('0000-00-00', '0000-00-00 00:00:00', 0)`,
+}
+
+func TestFullCopyThenBinlogIsExact(t *testing.T) {
+	const schema = "repl_exact"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "SET SESSION sql_mode = ''", "USE "+schema, workloadTables, nokeyTable,
+		"CREATE TABLE ck (a VARCHAR(20) NOT NULL, b INT NOT NULL, v TEXT, PRIMARY KEY (a, b))")
+	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesTable...)...)
+	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesRows...)...)
+	for i := range 300 {
+		exec(t, src, fmt.Sprintf("INSERT INTO %s.w VALUES (%d, %d, 'seed')", schema, -i-1, i),
+			fmt.Sprintf("INSERT INTO %s.ck VALUES ('k%d', %d, REPEAT('x', %d))", schema, i%7, i, i))
+	}
+	exec(t, src, fmt.Sprintf("INSERT INTO %s.nokey VALUES (1, 'same'), (1, 'same'), (NULL, NULL)", schema))
+
+	natsURL := startNATS(t)
+	job := jobID("exact")
+	srcTask, destTask := tasks(schema)
+	srcTask.ChunkSize = 50 // many chunks
+	w := startWorkload(t, src, schema, 1)
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_full")
+	waitEvent(t, dest, "job_stage_incr")
+
+	// Binlog: the same type coverage arriving as row events, then updates and deletes.
+	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesRows...)...)
+	exec(t, src, "USE "+schema,
+		"UPDATE types SET vc = CONCAT(vc, ' ✓'), biu = 18446744073709551614, b64 = b'1010', st = 'y' WHERE id = 1",
+		"DELETE FROM types WHERE id = 2",
+		"UPDATE ck SET b = b + 1000 WHERE a = 'k3'",
+		"UPDATE nokey SET b = 'changed' WHERE a = 1 LIMIT 1")
+	n := w.end(t)
+	waitSame(t, src, dst, schema, 60*time.Second)
+	t.Logf("workload committed %d transactions", n)
+
+	s.stop(t)
+	dest.stop(t)
+}
+
+func TestDDLDuringReplication(t *testing.T) {
+	const schema = "repl_ddl"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY, a VARCHAR(10))",
+		"INSERT INTO t VALUES (1, 'one'), (2, 'two')")
+
+	natsURL := startNATS(t)
+	job := jobID("ddl")
+	srcTask, destTask := tasks(schema)
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+
+	exec(t, src, "USE "+schema,
+		"INSERT INTO t VALUES (3, 'three')",
+		"ALTER TABLE t ADD COLUMN b INT DEFAULT 7, ADD INDEX ia (a)",
+		"INSERT INTO t VALUES (4, 'four', 40)",
+		"UPDATE t SET b = 11 WHERE id = 1",
+		"ALTER TABLE t MODIFY a VARCHAR(40)",
+		"UPDATE t SET a = 'a much longer value' WHERE id = 2",
+		"ALTER TABLE t DROP COLUMN b",
+		"INSERT INTO t VALUES (5, 'five')",
+		"RENAME TABLE t TO t2",
+		"INSERT INTO t2 VALUES (6, 'six')",
+		"CREATE TABLE n (id INT PRIMARY KEY, v BLOB)",
+		"INSERT INTO n VALUES (1, x'00ff')",
+		"CREATE TABLE gone (id INT)", "DROP TABLE gone",
+		"TRUNCATE TABLE n", "INSERT INTO n VALUES (2, x'01')")
+	waitSame(t, src, dst, schema, 60*time.Second)
+	var n int
+	if err := dst.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME IN ('t', 'gone')", schema).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("renamed or dropped tables remain on the destination: %d %v", n, err)
+	}
+	s.stop(t)
+	dest.stop(t)
+}
+
+func TestRestartsResumeFromTheCheckpoint(t *testing.T) {
+	const schema = "repl_restart"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, workloadTables, nokeyTable)
+	var b strings.Builder
+	for i := range 5000 {
+		if i%500 == 0 {
+			if b.Len() > 0 {
+				exec(t, src, b.String())
+			}
+			b.Reset()
+			b.WriteString("INSERT INTO " + schema + ".w VALUES ")
+		} else {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "(%d, %d, 'seed')", -i-1, i)
+	}
+	exec(t, src, b.String())
+
+	natsURL := startNATS(t)
+	job := jobID("restart")
+	srcTask, destTask := tasks(schema)
+	srcTask.ChunkSize = 100
+	w := startWorkload(t, src, schema, 1)
+
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_full")
+	// Kill the source during the copy, then the destination, then both.
+	s.stop(t)
+	s = startSrc(t, natsURL, job, srcTask)
+	time.Sleep(300 * time.Millisecond)
+	dest.stop(t)
+	dest = startDest(t, natsURL, job, destTask)
+	waitEvent(t, dest, "job_stage_incr")
+	time.Sleep(300 * time.Millisecond)
+	s.stop(t)
+	dest.stop(t)
+	dest = startDest(t, natsURL, job, destTask)
+	s = startSrc(t, natsURL, job, srcTask)
+	time.Sleep(500 * time.Millisecond)
+	n := w.end(t)
+	waitSame(t, src, dst, schema, 60*time.Second)
+	t.Logf("workload committed %d transactions across the restarts", n)
+	s.stop(t)
+	dest.stop(t)
+}

@@ -1,0 +1,14 @@
+// Package transport carries a job's messages from its source task to its
+// destination task over NATS.
+//
+// The destination listens on two subjects of the job: "dtle.<job>.hello"
+// and "dtle.<job>.data". The source first asks hello and gets the
+// destination's checkpoint with a fresh session id; then it sends each
+// message as a request carrying that session and the next sequence number,
+// and waits for the reply. One request in flight gives backpressure end to
+// end: the source reads no faster than the destination takes.
+//
+// The destination answers a message from an old session or out of sequence
+// with ErrResync: after a restart of either side the source must say hello
+// again and resume from the checkpoint, so nothing is lost or applied twice.
+package transport

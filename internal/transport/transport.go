@@ -1,0 +1,223 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// RequestTimeout bounds one message's round trip, applying included.
+const RequestTimeout = 5 * time.Minute
+
+func helloSubject(job string) string { return "dtle." + job + ".hello" }
+func dataSubject(job string) string  { return "dtle." + job + ".data" }
+
+type reply struct {
+	OK         bool               `json:"ok"`
+	Resync     bool               `json:"resync,omitempty"`
+	Error      string             `json:"error,omitempty"`
+	Checkpoint *change.Checkpoint `json:"checkpoint,omitempty"`
+}
+
+// Connect opens a NATS connection with the cluster's token.
+func Connect(url, token, name string) (*nats.Conn, error) {
+	opts := []nats.Option{
+		nats.Name(name),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+	}
+	if token != "" {
+		opts = append(opts, nats.Token(token))
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to NATS at %s: %w", url, err)
+	}
+	return nc, nil
+}
+
+// Handler is the destination's side of a job.
+type Handler interface {
+	// Checkpoint returns what is committed, for a new session.
+	Checkpoint(ctx context.Context) (*change.Checkpoint, error)
+	// Handle applies one message; messages come one at a time, in order.
+	Handle(ctx context.Context, m *change.Message) error
+}
+
+// Receiver serves a job's subjects for a Handler.
+type Receiver struct {
+	nc   *nats.Conn
+	subs []*nats.Subscription
+	h    Handler
+	ctx  context.Context //nolint:containedctx // the handler callbacks run on NATS goroutines and need the task's context
+	errs chan error
+
+	mu      sync.Mutex
+	session string
+	next    uint64
+	sessNo  uint64
+}
+
+// Listen subscribes to the job's subjects. A Handle error is replied to the
+// source and also delivered on Errors; the receiver then refuses the session.
+func Listen(ctx context.Context, nc *nats.Conn, job string, h Handler) (*Receiver, error) {
+	r := &Receiver{nc: nc, h: h, ctx: ctx, errs: make(chan error, 1)}
+	for subj, fn := range map[string]nats.MsgHandler{helloSubject(job): r.onHello, dataSubject(job): r.onData} {
+		sub, err := nc.Subscribe(subj, fn)
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("subscribe %s: %w", subj, err)
+		}
+		r.subs = append(r.subs, sub)
+	}
+	if err := nc.Flush(); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("subscribe: %w", err)
+	}
+	return r, nil
+}
+
+// Errors delivers the first error a Handle call returned.
+func (r *Receiver) Errors() <-chan error { return r.errs }
+
+// Close unsubscribes.
+func (r *Receiver) Close() {
+	for _, s := range r.subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+func (r *Receiver) respond(m *nats.Msg, rep reply) {
+	b, _ := json.Marshal(rep)
+	_ = m.Respond(b)
+}
+
+func (r *Receiver) onHello(m *nats.Msg) {
+	cp, err := r.h.Checkpoint(r.ctx)
+	if err != nil {
+		r.respond(m, reply{Error: err.Error()})
+		return
+	}
+	r.mu.Lock()
+	r.sessNo++
+	r.session = fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.sessNo)
+	r.next = 1
+	cp.Session = r.session
+	r.mu.Unlock()
+	r.respond(m, reply{OK: true, Checkpoint: cp})
+}
+
+func (r *Receiver) onData(m *nats.Msg) {
+	msg, err := change.Decode(m.Data)
+	if err != nil {
+		r.respond(m, reply{Error: err.Error()})
+		return
+	}
+	r.mu.Lock()
+	ok := msg.Session == r.session && r.session != "" && msg.Seq == r.next
+	if ok {
+		r.next++
+	}
+	r.mu.Unlock()
+	if !ok {
+		r.respond(m, reply{Resync: true})
+		return
+	}
+	if err := r.h.Handle(r.ctx, msg); err != nil {
+		r.mu.Lock()
+		r.session = "" // nothing more from this session
+		r.mu.Unlock()
+		r.respond(m, reply{Error: err.Error()})
+		select {
+		case r.errs <- err:
+		default:
+		}
+		return
+	}
+	r.respond(m, reply{OK: true})
+}
+
+// Sender is the source's side of a job.
+type Sender struct {
+	nc      *nats.Conn
+	job     string
+	session string
+	seq     uint64
+	// Bytes counts encoded bytes sent.
+	Bytes uint64
+}
+
+// NewSender sends the job's messages over nc.
+func NewSender(nc *nats.Conn, job string) *Sender { return &Sender{nc: nc, job: job} }
+
+// Hello asks the destination for its checkpoint and opens a session, trying
+// until one answers or ctx ends.
+func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
+	backoff := 200 * time.Millisecond
+	for {
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), nil)
+		cancel()
+		if err == nil {
+			var rep reply
+			if err := json.Unmarshal(m.Data, &rep); err != nil {
+				return nil, fmt.Errorf("hello: bad reply: %w", err)
+			}
+			if !rep.OK || rep.Checkpoint == nil {
+				return nil, &RemoteError{Msg: rep.Error}
+			}
+			s.session, s.seq = rep.Checkpoint.Session, 0
+			return rep.Checkpoint, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("hello: %w: %w", ErrNoDestination, ctx.Err())
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hello: %w: %w", ErrNoDestination, ctx.Err())
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// Send delivers one message and waits until the destination took it.
+func (s *Sender) Send(ctx context.Context, m *change.Message) error {
+	s.seq++
+	m.Session, m.Seq = s.session, s.seq
+	data, err := change.Encode(m)
+	if err != nil {
+		return err
+	}
+	if max := s.nc.MaxPayload(); int64(len(data)) > max {
+		return fmt.Errorf("send: message of %d bytes exceeds the NATS max payload %d", len(data), max)
+	}
+	rctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	defer cancel()
+	resp, err := s.nc.RequestWithContext(rctx, dataSubject(s.job), data)
+	if err != nil {
+		if errors.Is(err, nats.ErrNoResponders) {
+			return fmt.Errorf("send: %w", ErrResync)
+		}
+		return fmt.Errorf("send message %d: %w", m.Seq, err)
+	}
+	s.Bytes += uint64(len(data))
+	var rep reply
+	if err := json.Unmarshal(resp.Data, &rep); err != nil {
+		return fmt.Errorf("send: bad reply: %w", err)
+	}
+	switch {
+	case rep.Resync:
+		return ErrResync
+	case !rep.OK:
+		return &RemoteError{Msg: rep.Error}
+	}
+	return nil
+}
