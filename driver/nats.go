@@ -112,3 +112,14 @@ func (n *natsServer) health() error {
 	defer n.mu.RUnlock()
 	return n.lastErr
 }
+
+// clientURL is how tasks on this node reach the local server; empty while
+// it is not running.
+func (n *natsServer) clientURL() string {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	if n.srv == nil {
+		return ""
+	}
+	return n.srv.ClientURL()
+}

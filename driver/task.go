@@ -55,8 +55,10 @@ func (d *Driver) work(ctx context.Context, h *taskHandle, checked bool) error {
 			return err
 		}
 	}
-	<-ctx.Done()
-	return nil
+	if h.cfg.Name == config.RoleSource {
+		return d.runSource(ctx, h)
+	}
+	return d.runDest(ctx, h)
 }
 
 // emit sends a task event, shown by Nomad as a "Driver" event.

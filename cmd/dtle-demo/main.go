@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/dtle-io/dtle/internal/devagent"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
@@ -65,6 +67,10 @@ func run(ctx context.Context, keep bool) error {
 		say("MariaDB %-6s on 127.0.0.1:%d  (mariadb -h127.0.0.1 -P%d -u%s -p%s)", name, s.Port, s.Port, demoUser, demoPassword)
 	}
 
+	if err := seed(ctx, servers["source"]); err != nil {
+		return err
+	}
+
 	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad")})
 	if err != nil {
 		return err
@@ -92,8 +98,9 @@ func run(ctx context.Context, keep bool) error {
 	say("job %s is running. Watch it with:", jobID)
 	say("  NOMAD_ADDR=%s %s job status %s", a.Addr, a.NomadBin, jobID)
 	say("  NOMAD_ADDR=%s %s alloc status -job %s   (task events)", a.Addr, a.NomadBin, jobID)
+	say("A writer inserts a row into demo.orders on the source every second; the counts below come from both servers.")
 	say("Press Ctrl-C to stop and clean up.")
-	<-ctx.Done()
+	watch(ctx, src, dst)
 	say("stopping")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
@@ -156,4 +163,67 @@ func lastEvent(st *nomad.TaskState) string {
 
 func say(format string, args ...any) {
 	fmt.Printf("[dtle-demo] "+format+"\n", args...)
+}
+
+// seed creates the demo schema on the source, with rows for the full copy.
+func seed(ctx context.Context, s *sandbox.Server) error {
+	db, err := mysqlconn.Open(ctx, s.Connection())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	for _, q := range []string{
+		"CREATE DATABASE IF NOT EXISTS demo",
+		"CREATE TABLE demo.orders (id BIGINT AUTO_INCREMENT PRIMARY KEY, item VARCHAR(64) NOT NULL, " +
+			"qty INT NOT NULL, created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))",
+		"INSERT INTO demo.orders (item, qty) SELECT CONCAT('item ', seq), seq % 7 FROM demo.seq_1_to_1000",
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("seed the source: %w", err)
+		}
+	}
+	return nil
+}
+
+// watch writes a row a second to the source and prints both row counts
+// until ctx ends.
+func watch(ctx context.Context, src, dst *sandbox.Server) {
+	sdb, err := mysqlconn.Open(ctx, src.Connection())
+	if err != nil {
+		say("writer: %v", err)
+		<-ctx.Done()
+		return
+	}
+	defer func() { _ = sdb.Close() }()
+	ddb, err := mysqlconn.Open(ctx, dst.Connection())
+	if err != nil {
+		say("reader: %v", err)
+		<-ctx.Done()
+		return
+	}
+	defer func() { _ = ddb.Close() }()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for i := 1; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := sdb.ExecContext(ctx, "INSERT INTO demo.orders (item, qty) VALUES (?, ?)", fmt.Sprintf("live %d", i), i%5); err != nil {
+			say("writer: %v", err)
+			continue
+		}
+		if i%5 == 0 {
+			say("demo.orders rows: source %d, destination %d", count(ctx, sdb), count(ctx, ddb))
+		}
+	}
+}
+
+func count(ctx context.Context, db *sql.DB) int {
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM demo.orders").Scan(&n); err != nil {
+		return -1
+	}
+	return n
 }

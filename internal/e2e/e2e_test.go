@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
@@ -158,6 +160,11 @@ func TestExampleJobRunsAndStops(t *testing.T) {
 	const jobID = "e2e-run-migration"
 	createJobUser(t, pair.Source)
 	createJobUser(t, pair.Dest)
+	src, dst := openDB(t, pair.Source), openDB(t, pair.Dest)
+	execAll(t, src, "DROP DATABASE IF EXISTS e2e_data", "CREATE DATABASE e2e_data",
+		"CREATE TABLE e2e_data.orders (id INT PRIMARY KEY, item VARCHAR(40), qty INT)",
+		"INSERT INTO e2e_data.orders VALUES (1, 'copied 😀', 1), (2, 'copied too', 2)")
+	execAll(t, dst, "DROP DATABASE IF EXISTS e2e_data")
 	runJob(t, a, jobID, pair.Source.Host, pair.Dest.Host, pair.Source.Port, pair.Dest.Port)
 
 	for _, task := range []string{"src", "dest"} {
@@ -168,6 +175,12 @@ func TestExampleJobRunsAndStops(t *testing.T) {
 			t.Errorf("%s: no Started event: %s", task, describe(st))
 		}
 	}
+	waitTask(t, a, jobID, "dest", 2*time.Minute, func(st *nomad.TaskState) bool {
+		return hasEvent(st, "job_stage_full") && hasEvent(st, "job_stage_incr")
+	})
+	execAll(t, src, "INSERT INTO e2e_data.orders VALUES (3, 'from the binlog', 3)",
+		"UPDATE e2e_data.orders SET qty = 10 WHERE id = 1", "DELETE FROM e2e_data.orders WHERE id = 2")
+	waitIdentical(t, src, dst, "e2e_data")
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -217,4 +230,38 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	if _, err := a.Nomad(ctx, "job", "stop", "-purge", "-detach", jobID); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func openDB(t *testing.T, c *config.MySQLConnection) *sql.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := mysqlconn.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+func execAll(t *testing.T, db *sql.DB, stmts ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
+
+func waitIdentical(t *testing.T, src, dst *sql.DB, schema string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	var last error
+	for time.Now().Before(deadline) {
+		if last = rowdiff.Schema(context.Background(), src, dst, schema); last == nil {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Fatalf("source and destination differ: %v\nagent log:\n%s", last, agent.LogTail(40))
 }

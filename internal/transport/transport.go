@@ -144,8 +144,15 @@ func (r *Receiver) onData(m *nats.Msg) {
 	r.respond(m, reply{OK: true})
 }
 
+// DefaultHelloTimeout is how long Hello waits for a destination before
+// giving up with ErrNoDestination (the caller may look for it elsewhere).
+const DefaultHelloTimeout = 60 * time.Second
+
 // Sender is the source's side of a job.
 type Sender struct {
+	// HelloTimeout bounds Hello; zero means DefaultHelloTimeout.
+	HelloTimeout time.Duration
+
 	nc      *nats.Conn
 	job     string
 	session string
@@ -160,6 +167,12 @@ func NewSender(nc *nats.Conn, job string) *Sender { return &Sender{nc: nc, job: 
 // Hello asks the destination for its checkpoint and opens a session, trying
 // until one answers or ctx ends.
 func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
+	timeout := s.HelloTimeout
+	if timeout <= 0 {
+		timeout = DefaultHelloTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	backoff := 200 * time.Millisecond
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)

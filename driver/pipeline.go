@@ -1,0 +1,129 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/dtle-io/dtle/applier"
+	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/transport"
+)
+
+// ErrKafkaNotImplemented: subscription jobs are not available yet.
+var ErrKafkaNotImplemented = errors.New("kafka destinations (subscription jobs) are not implemented in this version")
+
+// runDest serves the job's stream on this node's NATS server until ctx ends.
+func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
+	if h.task.IsKafka() {
+		return ErrKafkaNotImplemented
+	}
+	url, err := d.waitNats(ctx)
+	if err != nil {
+		return err
+	}
+	cfg := d.nodeConfig()
+	nc, err := transport.Connect(url, cfg.NatsToken, "dtle-dest-"+h.cfg.AllocID)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	a, err := applier.New(ctx, applier.Config{JobID: h.cfg.JobID, Task: h.task, NATS: nc,
+		Logger: h.logger.Named("applier"), Event: func(msg string) { d.emit(h, msg) }})
+	if err != nil {
+		return err
+	}
+	return a.Run(ctx)
+}
+
+// runSource finds the job's destination through Nomad, streams to it, and
+// finds it again whenever it stops answering (it restarted or moved).
+func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
+	backoff := time.Second
+	for {
+		err := d.sourceOnce(ctx, h)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if !transport.Retryable(err) {
+			return err
+		}
+		h.logger.Info("destination unavailable; looking for it again", "reason", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
+	}
+}
+
+func (d *Driver) sourceOnce(ctx context.Context, h *taskHandle) error {
+	addr, err := d.locateDest(ctx, h)
+	if err != nil {
+		return err
+	}
+	cfg := d.nodeConfig()
+	nc, err := transport.Connect("nats://"+addr, cfg.NatsToken, "dtle-src-"+h.cfg.AllocID)
+	if err != nil {
+		return fmt.Errorf("%w: %w", transport.ErrNoDestination, err)
+	}
+	defer nc.Close()
+	e, err := extractor.New(ctx, extractor.Config{JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task,
+		Sender: transport.NewSender(nc, h.cfg.JobID), Logger: h.logger.Named("extractor")})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = e.Close() }()
+	h.logger.Info("streaming to the destination", "nats", addr)
+	return e.Run(ctx)
+}
+
+// locateDest asks Nomad where the job's running dest task is and returns
+// the NATS address its node advertises.
+func (d *Driver) locateDest(ctx context.Context, h *taskHandle) (string, error) {
+	cfg := d.nodeConfig()
+	client, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr, Namespace: h.cfg.Namespace})
+	if err != nil {
+		return "", fmt.Errorf("nomad client for %s: %w", cfg.NomadAddr, err)
+	}
+	q := (&nomad.QueryOptions{Namespace: h.cfg.Namespace}).WithContext(ctx)
+	allocs, _, err := client.Jobs().Allocations(h.cfg.JobID, false, q)
+	if err != nil {
+		return "", fmt.Errorf("%w: list allocations of %s at nomad_addr %s: %w", transport.ErrNoDestination, h.cfg.JobID, cfg.NomadAddr, err)
+	}
+	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex > allocs[j].CreateIndex })
+	for _, a := range allocs {
+		st, ok := a.TaskStates[config.RoleDest]
+		if !ok || st.State != "running" || a.ClientStatus != "running" {
+			continue
+		}
+		node, _, err := client.Nodes().Info(a.NodeID, q)
+		if err != nil {
+			return "", fmt.Errorf("%w: node %s: %w", transport.ErrNoDestination, a.NodeID, err)
+		}
+		if addr := node.Attributes[attrNatsAdvertise]; addr != "" {
+			return addr, nil
+		}
+	}
+	return "", fmt.Errorf("%w: job %s has no running %q task yet", transport.ErrNoDestination, h.cfg.JobID, config.RoleDest)
+}
+
+// waitNats waits for this node's NATS server.
+func (d *Driver) waitNats(ctx context.Context) (string, error) {
+	for {
+		if url := d.nats.clientURL(); url != "" {
+			return url, nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
