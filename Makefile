@@ -50,7 +50,15 @@ demo: mariadb build nomad ## Run the demo: a dev Nomad agent, two MariaDB server
 
 .PHONY: test
 test: mariadb build nomad lint ## Provision everything and run every test.
-	go test $(GO_TEST_FLAGS) ./...
+	@status=0; go test $(GO_TEST_FLAGS) ./... || status=$$?; $(MAKE) --no-print-directory sweep; exit $$status
+
+# Test servers die with the test process; this catches any that a killed
+# run left behind, with the tmpfs mounts Nomad makes for task secrets.
+.PHONY: sweep
+sweep:
+	@pkill -9 -f 'dtle-(sandbox|e2e-agent)-' 2>/dev/null || true
+	@for m in $$(awk '$$2 ~ /\/dtle-e2e-agent-/ {print $$2}' /proc/self/mounts | sort -r); do umount -l "$$m"; done
+	@rm -rf "$${TMPDIR:-/tmp}"/dtle-sandbox-* "$${TMPDIR:-/tmp}"/dtle-e2e-agent-* 2>/dev/null || true
 
 .PHONY: fmt-check
 fmt-check: ## Fail when a file is not gofmt-clean.

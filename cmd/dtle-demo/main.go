@@ -75,7 +75,10 @@ func run(ctx context.Context, keep bool) error {
 	if err != nil {
 		return err
 	}
-	defer a.Stop()
+	defer func() {
+		a.Stop()
+		_ = a.Remove()
+	}()
 	say("Nomad dev agent on %s with the dtle plugin (log: %s)", a.Addr, a.LogPath)
 
 	job, err := filepath.Abs("docs/examples/migration.nomad.hcl")

@@ -29,6 +29,10 @@ variable "mysql_password" {
   type    = string
   default = ""
 }
+variable "chunk_size" {
+  type    = number
+  default = 2000
+}
 variable "job_id" {
   type    = string
   default = "job1-migration"
@@ -62,10 +66,10 @@ job "migration" {
           mysql_user     = var.mysql_user
           mysql_password = var.mysql_password
         }
-        chunk_size     = 2000
+        chunk_size     = var.chunk_size
         group_max_size = 1
 
-        # Empty: every schema but the system ones.
+        # Without replicate_do_db: every schema but the system ones.
         # replicate_do_db {
         #   table_schema = "db1"
         #   tables {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/template"
@@ -311,4 +312,58 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// PluginPIDs lists the running dtle plugin processes the agent started.
+func (a *Agent) PluginPIDs() []int {
+	want := filepath.Join(a.pluginDir, "dtle")
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if argv0, _, _ := strings.Cut(string(cmdline), "\x00"); argv0 == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// KillPlugins kills every dtle plugin process with SIGKILL and returns how
+// many it killed.
+func (a *Agent) KillPlugins() int {
+	n := 0
+	for _, pid := range a.PluginPIDs() {
+		if syscall.Kill(pid, syscall.SIGKILL) == nil {
+			n++
+		}
+	}
+	return n
+}
+
+// Remove unmounts what the agent left mounted under its directory (task
+// secrets and private dirs are tmpfs mounts) and deletes the directory.
+// Call it after Stop.
+func (a *Agent) Remove() error {
+	b, err := os.ReadFile("/proc/self/mounts")
+	if err == nil {
+		var targets []string
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 1 && strings.HasPrefix(f[1], a.Dir+"/") {
+				targets = append(targets, f[1])
+			}
+		}
+		// Deepest first.
+		for i := len(targets) - 1; i >= 0; i-- {
+			_ = syscall.Unmount(targets[i], syscall.MNT_DETACH)
+		}
+	}
+	return os.RemoveAll(a.Dir)
 }

@@ -31,7 +31,7 @@ func TestMain(m *testing.M) {
 func stopAgent() {
 	if agent != nil {
 		agent.Stop()
-		_ = os.RemoveAll(agent.Dir)
+		_ = agent.Remove()
 	}
 }
 
@@ -91,20 +91,51 @@ func createJobUser(t *testing.T, c *config.MySQLConnection) {
 	}
 }
 
-func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int) {
+func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int, extra ...string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	out, err := a.Nomad(ctx, "job", "run", "-detach",
+	args := append([]string{}, "job", "run", "-detach",
 		"-var", "job_id="+jobID,
 		"-var", "src_host="+src, "-var", fmt.Sprintf("src_port=%d", srcPort),
 		"-var", "dest_host="+dest, "-var", fmt.Sprintf("dest_port=%d", destPort),
-		"-var", "mysql_user="+jobUser, "-var", "mysql_password="+jobPassword,
-		exampleJob(t))
+		"-var", "mysql_user="+jobUser, "-var", "mysql_password="+jobPassword)
+	args = append(args, extra...)
+	// "-var schema=X" is ours, not the job file's: it selects a variant
+	// of the example limited to schema X.
+	job := exampleJob(t)
+	for i := 0; i+1 < len(extra); i += 2 {
+		if schema, ok := strings.CutPrefix(extra[i+1], "schema="); ok {
+			job = jobForSchema(t, schema)
+			args = args[:len(args)-2]
+		}
+	}
+	out, err := a.Nomad(ctx, append(args, job)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("nomad job run: %s", strings.TrimSpace(out))
+}
+
+// jobForSchema writes a copy of the example job whose source replicates
+// only schema.
+func jobForSchema(t *testing.T, schema string) string {
+	t.Helper()
+	b, err := os.ReadFile(exampleJob(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "        # Without replicate_do_db"
+	s := string(b)
+	if !strings.Contains(s, marker) {
+		t.Fatal("the example job lost its replicate_do_db comment")
+	}
+	s = strings.Replace(s, marker, fmt.Sprintf("        replicate_do_db {\n          table_schema = %q\n        }\n%s", schema, marker), 1)
+	p := filepath.Join(t.TempDir(), "job.nomad.hcl")
+	if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // waitTask polls the job's allocations until cond holds for the named task.
@@ -264,4 +295,90 @@ func waitIdentical(t *testing.T, src, dst *sql.DB, schema string) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	t.Fatalf("source and destination differ: %v\nagent log:\n%s", last, agent.LogTail(40))
+}
+
+func TestPluginKilledDuringCopyAndBinlogResumesExactly(t *testing.T) {
+	a := startAgent(t)
+	const jobID = "e2e-kill-migration"
+	createJobUser(t, pair.Source)
+	createJobUser(t, pair.Dest)
+	src, dst := openDB(t, pair.Source), openDB(t, pair.Dest)
+	execAll(t, src, "DROP DATABASE IF EXISTS e2e_kill", "CREATE DATABASE e2e_kill",
+		"CREATE TABLE e2e_kill.t (id INT PRIMARY KEY, v VARCHAR(40), n INT)",
+		"CREATE TABLE e2e_kill.nokey (a INT, b VARCHAR(10))")
+	execAll(t, dst, "DROP DATABASE IF EXISTS e2e_kill")
+	for batch := range 40 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO e2e_kill.t VALUES ")
+		for i := range 1000 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			id := batch*1000 + i
+			fmt.Fprintf(&b, "(%d, 'seed %d', %d)", id, id, i)
+		}
+		execAll(t, src, b.String(), fmt.Sprintf("INSERT INTO e2e_kill.nokey VALUES (%d, 'x'), (%d, 'x')", batch, batch))
+	}
+
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- writeUntil(stop, src) }()
+
+	runJob(t, a, jobID, pair.Source.Host, pair.Dest.Host, pair.Source.Port, pair.Dest.Port,
+		"-var", "chunk_size=100", "-var", "schema=e2e_kill")
+	waitTask(t, a, jobID, "dest", 2*time.Minute, func(st *nomad.TaskState) bool {
+		return st.State == "running" && hasEvent(st, "job_stage_full")
+	})
+	if n := a.KillPlugins(); n == 0 {
+		t.Fatal("no plugin process to kill during the copy")
+	}
+	st := waitTask(t, a, jobID, "dest", 3*time.Minute, func(st *nomad.TaskState) bool {
+		return st.State == "running" && hasEvent(st, "job_stage_incr")
+	})
+	t.Logf("after the first kill: %s", describe(st))
+	time.Sleep(time.Second)
+	if n := a.KillPlugins(); n == 0 {
+		t.Fatal("no plugin process to kill during the binlog stage")
+	}
+	time.Sleep(2 * time.Second)
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitIdentical(t, src, dst, "e2e_kill")
+	for _, task := range []string{"src", "dest"} {
+		st := waitTask(t, a, jobID, task, time.Minute, func(st *nomad.TaskState) bool { return st.State == "running" })
+		if st.Failed {
+			t.Errorf("%s failed: %s", task, describe(st))
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := a.Nomad(ctx, "job", "stop", "-purge", "-detach", jobID); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// writeUntil changes e2e_kill on the source until stop closes.
+func writeUntil(stop <-chan struct{}, db *sql.DB) error {
+	ctx := context.Background()
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		id := 1_000_000 + i
+		for _, q := range []string{
+			fmt.Sprintf("INSERT INTO e2e_kill.t VALUES (%d, 'live', %d)", id, i),
+			fmt.Sprintf("UPDATE e2e_kill.t SET n = n + 1 WHERE id = %d", i*7%40000),
+			fmt.Sprintf("DELETE FROM e2e_kill.t WHERE id = %d", i*13%40000),
+			fmt.Sprintf("INSERT INTO e2e_kill.nokey VALUES (%d, 'live')", i%10),
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", q, err)
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
