@@ -45,6 +45,7 @@ type Applier struct {
 	tables *tableCache
 
 	// Full copy.
+	resumed map[string]bool // schema.table -> resumed by key this session
 	chunks  chan chunkJob
 	chunkWG sync.WaitGroup
 	copyErr atomic.Pointer[error]
@@ -60,8 +61,10 @@ type Applier struct {
 }
 
 type chunkJob struct {
-	table *change.Table
-	rows  []change.Row
+	table   *change.Table
+	rows    []change.Row
+	replace bool   // the table resumed: overlap with earlier rows is expected
+	lo, hi  []byte // encoded key bounds of a keyed chunk; hi nil for keyless
 }
 
 // New connects to the destination and prepares the checkpoint tables.
@@ -77,7 +80,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true}
+	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true, resumed: map[string]bool{}}
 	return a, nil
 }
 

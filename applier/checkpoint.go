@@ -23,6 +23,12 @@ var checkpointDDL = []string{
 		"job_id VARCHAR(190) NOT NULL, table_schema VARCHAR(64) NOT NULL, table_name VARCHAR(64) NOT NULL, " +
 		"done TINYINT NOT NULL, pos LONGTEXT NOT NULL, PRIMARY KEY (job_id, table_schema, table_name)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+	// One row per committed chunk of a keyed table, written in the chunk's
+	// transaction: the chain of lo -> hi from the start is what is copied.
+	"CREATE TABLE IF NOT EXISTS `" + CheckpointSchema + "`.`copy_chunks` (" +
+		"id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, job_id VARCHAR(190) NOT NULL, table_schema VARCHAR(64) NOT NULL, " +
+		"table_name VARCHAR(64) NOT NULL, lo LONGBLOB NOT NULL, hi LONGBLOB NOT NULL, KEY (job_id, table_schema, table_name)" +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 }
 
 func ensureCheckpointTables(ctx context.Context, db *sql.DB) error {
@@ -60,7 +66,57 @@ func loadCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkp
 	if cp.Stage == "" && len(cp.Tables) > 0 {
 		cp.Stage = change.StageFull
 	}
+	for i := range cp.Tables {
+		p := &cp.Tables[i]
+		if p.Done {
+			continue
+		}
+		prefix, _, err := committedPrefix(ctx, db, job, p.Schema, p.Table)
+		if err != nil {
+			return nil, err
+		}
+		p.Resume = prefix
+	}
 	return cp, nil
+}
+
+// committedPrefix follows the chunk chain of a table from the start and
+// returns the last key reached, and the ids of the chunk rows on the chain.
+func committedPrefix(ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, job, schema, table string) ([]byte, []int64, error) {
+	rows, err := q.QueryContext(ctx, "SELECT id, lo, hi FROM `"+CheckpointSchema+"`.`copy_chunks` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		job, schema, table)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read copied chunks: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	type link struct {
+		id int64
+		hi []byte
+	}
+	next := map[string]link{}
+	for rows.Next() {
+		var id int64
+		var lo, hi []byte
+		if err := rows.Scan(&id, &lo, &hi); err != nil {
+			return nil, nil, fmt.Errorf("read copied chunks: %w", err)
+		}
+		next[string(lo)] = link{id, hi}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read copied chunks: %w", err)
+	}
+	var cur []byte
+	var ids []int64
+	for {
+		l, ok := next[string(cur)]
+		if !ok || len(ids) > len(next) {
+			return cur, ids, nil
+		}
+		ids = append(ids, l.id)
+		cur = l.hi
+	}
 }
 
 // execer is a *sql.Tx or *sql.Conn.
@@ -74,6 +130,15 @@ func saveCheckpoint(ctx context.Context, ex execer, job, flavor, stage, gtidSet 
 		job, flavor, stage, gtidSet)
 	if err != nil {
 		return &ApplyError{What: "checkpoint", Err: err}
+	}
+	return nil
+}
+
+func markTableDone(ctx context.Context, ex execer, job, schema, table string) error {
+	_, err := ex.ExecContext(ctx, "UPDATE `"+CheckpointSchema+"`.`copy_progress` SET done = 1 WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		job, schema, table)
+	if err != nil {
+		return &ApplyError{What: "copy progress", Err: err}
 	}
 	return nil
 }

@@ -2,16 +2,19 @@ package applier
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
 // createTable makes the table ready for its chunks: creates schema and
-// table unless told not to, and empties a table an earlier attempt left
-// half copied. A table the job never started is not emptied: its rows
-// belong to someone else, and the copy will stop on a duplicate key.
+// table unless told not to. A table an earlier attempt started is kept when
+// the source resumes it by key (its later chunks replace what they overlap),
+// and emptied otherwise. A table the job never started is not emptied: its
+// rows belong to someone else, and the copy stops on a duplicate key.
 func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 	t := m.Table
 	if a.stage == "" {
@@ -36,7 +39,8 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 		}
 		stmts = append(stmts, "USE "+tableinfo.Quote(t.Schema), createIfNotExists(t.CreateSQL))
 	}
-	if started {
+	resumed := started && m.Resume
+	if started && !resumed {
 		stmts = append(stmts, "TRUNCATE TABLE "+name)
 	}
 	for _, q := range stmts {
@@ -45,7 +49,35 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 		}
 	}
 	a.tables.forget(t.Schema, t.Name)
-	return saveTableProgress(ctx, a.conn, a.cfg.JobID, change.TableProgress{Schema: t.Schema, Table: t.Name})
+	a.resumed[t.Schema+"."+t.Name] = resumed
+	if resumed {
+		// Keep the earliest snapshot; drop chunk records off the committed chain.
+		return a.pruneChunks(ctx, t)
+	}
+	if _, err := a.conn.ExecContext(ctx, "DELETE FROM `"+CheckpointSchema+"`.`copy_chunks` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		a.cfg.JobID, t.Schema, t.Name); err != nil {
+		return &ApplyError{What: "reset copied chunks", Err: err}
+	}
+	return saveTableProgress(ctx, a.conn, a.cfg.JobID, change.TableProgress{Schema: t.Schema, Table: t.Name, Pos: m.Pos})
+}
+
+func (a *Applier) pruneChunks(ctx context.Context, t *change.Table) error {
+	_, keep, err := committedPrefix(ctx, a.conn, a.cfg.JobID, t.Schema, t.Name)
+	if err != nil {
+		return err
+	}
+	q := "DELETE FROM `" + CheckpointSchema + "`.`copy_chunks` WHERE job_id = ? AND table_schema = ? AND table_name = ?"
+	args := []any{a.cfg.JobID, t.Schema, t.Name}
+	if len(keep) > 0 {
+		q += " AND id NOT IN (" + strings.TrimSuffix(strings.Repeat("?,", len(keep)), ",") + ")"
+		for _, id := range keep {
+			args = append(args, id)
+		}
+	}
+	if _, err := a.conn.ExecContext(ctx, q, args...); err != nil {
+		return &ApplyError{What: "prune copied chunks", Err: err}
+	}
+	return nil
 }
 
 // createIfNotExists turns "CREATE TABLE `t`" into "CREATE TABLE IF NOT EXISTS `t`".
@@ -58,9 +90,22 @@ func createIfNotExists(create string) string {
 }
 
 func (a *Applier) queueChunk(ctx context.Context, m *change.Message) error {
+	job := chunkJob{table: m.Table, rows: m.Rows, replace: a.resumed[m.Table.Schema+"."+m.Table.Name]}
+	if m.Hi != nil {
+		var err error
+		if job.lo, err = change.EncodeRow(m.Lo); err != nil {
+			return err
+		}
+		if job.hi, err = change.EncodeRow(m.Hi); err != nil {
+			return err
+		}
+		if job.lo == nil {
+			job.lo = []byte{}
+		}
+	}
 	a.chunkWG.Add(1)
 	select {
-	case a.chunks <- chunkJob{table: m.Table, rows: m.Rows}:
+	case a.chunks <- job:
 		return nil
 	case <-ctx.Done():
 		a.chunkWG.Done()
@@ -68,7 +113,8 @@ func (a *Applier) queueChunk(ctx context.Context, m *change.Message) error {
 	}
 }
 
-// writeChunks is one chunk writer; each has its own connection.
+// writeChunks is one chunk writer; each has its own connection. A keyed
+// chunk commits together with its record in copy_chunks.
 func (a *Applier) writeChunks(ctx context.Context) {
 	conn, err := a.session(ctx)
 	if err != nil {
@@ -81,21 +127,40 @@ func (a *Applier) writeChunks(ctx context.Context) {
 	defer func() { _ = conn.Close() }()
 	for job := range a.chunks {
 		if a.copyError() == nil {
-			stmts, args := batchInsert("INSERT", job.table, job.rows)
-			for i, q := range stmts {
-				err := retry(ctx, a.log, "copy chunk", func() error {
-					_, err := conn.ExecContext(ctx, q, args[i]...)
-					return err
-				})
-				if err != nil {
-					a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err})
-					break
-				}
+			err := retry(ctx, a.log, "copy chunk", func() error { return a.writeChunk(ctx, conn, job) })
+			if err != nil {
+				a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err})
+			} else {
+				a.Stats.RowsCopied.Add(int64(len(job.rows)))
 			}
-			a.Stats.RowsCopied.Add(int64(len(job.rows)))
 		}
 		a.chunkWG.Done()
 	}
+}
+
+func (a *Applier) writeChunk(ctx context.Context, conn *sql.Conn, job chunkJob) error {
+	verb := "INSERT"
+	if job.replace {
+		verb = "REPLACE"
+	}
+	stmts, args := batchInsert(verb, job.table, job.rows)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for i, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
+			return err
+		}
+	}
+	if job.hi != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_chunks` (job_id, table_schema, table_name, lo, hi) VALUES (?, ?, ?, ?, ?)",
+			a.cfg.JobID, job.table.Schema, job.table.Name, job.lo, job.hi); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (a *Applier) setCopyError(err error) { a.copyErr.CompareAndSwap(nil, &err) }
@@ -117,8 +182,7 @@ func (a *Applier) tableDone(ctx context.Context, m *change.Message) error {
 	if err := a.waitChunks(); err != nil {
 		return err
 	}
-	return saveTableProgress(ctx, a.conn, a.cfg.JobID,
-		change.TableProgress{Schema: m.Table.Schema, Table: m.Table.Name, Done: true, Pos: m.Pos})
+	return markTableDone(ctx, a.conn, a.cfg.JobID, m.Table.Schema, m.Table.Name)
 }
 
 // copyDone starts the binlog stage at the earliest snapshot any table was

@@ -18,9 +18,12 @@ const maxChunkBytes = 4 << 20
 // from one consistent snapshot, and returns the snapshot's GTID set.
 func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string, error) {
 	done := map[string]bool{}
+	started := map[string]change.TableProgress{}
 	for _, t := range cp.Tables {
 		if t.Done {
 			done[t.Schema+"."+t.Table] = true
+		} else {
+			started[t.Schema+"."+t.Table] = t
 		}
 	}
 	conn, pos, err := e.snapshot(ctx)
@@ -48,7 +51,8 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 			e.Stats.TablesDone.Add(1)
 			continue
 		}
-		if err := e.copyTable(ctx, conn, n, pos); err != nil {
+		p, resume := started[n.String()]
+		if err := e.copyTable(ctx, conn, n, pos, p.Resume, resume); err != nil {
 			return "", err
 		}
 		e.Stats.TablesDone.Add(1)
@@ -145,8 +149,11 @@ func statusVars(ctx context.Context, conn *sql.Conn, pattern string) (map[string
 }
 
 // copyTable sends one table: its definition, its rows in chunks, and the
-// snapshot it was read at.
-func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.Name, pos string) error {
+// snapshot it was read at. A keyed table is read in key order, chunk by
+// chunk, each bounded by keys, so an interrupted copy resumes after the last
+// key the destination committed (resumeKey); a table without a key is read
+// whole and, when interrupted, copied again.
+func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.Name, pos string, resumeKey []byte, started bool) error {
 	t, err := tableinfo.Load(ctx, conn, n.Schema, n.Table)
 	if err != nil {
 		return err
@@ -154,74 +161,191 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.N
 	if t.CreateSQL, err = tableinfo.ShowCreate(ctx, conn, n.Schema, n.Table); err != nil {
 		return err
 	}
+	after, err := change.DecodeRow(resumeKey)
+	if err != nil {
+		return fmt.Errorf("resume key of %s: %w", n, err)
+	}
+	resume := started && t.HasKey()
 	task := e.cfg.Task
-	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t,
-		DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable}); err != nil {
+	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t, Pos: pos,
+		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable}); err != nil {
 		return err
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
-	cols := make([]string, len(t.Columns))
-	for i, c := range t.Columns {
-		cols[i] = tableinfo.Quote(c.Name)
+	r := chunkReader{e: e, conn: conn, t: ref, size: max(task.ChunkSize, 1)}
+	if t.HasKey() {
+		if !resume {
+			after = nil
+		}
+		err = r.byKey(ctx, after)
+	} else {
+		err = r.whole(ctx)
 	}
-	rows, err := conn.QueryContext(ctx, "SELECT "+strings.Join(cols, ", ")+" FROM "+tableinfo.QuoteName(n.Schema, n.Table))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", n, err)
-	}
-	defer func() { _ = rows.Close() }()
-	raw := make([]sql.RawBytes, len(cols))
-	dest := make([]any, len(cols))
-	for i := range raw {
-		dest[i] = &raw[i]
-	}
-	chunkSize := max(task.ChunkSize, 1)
-	chunk := make([]change.Row, 0, chunkSize)
-	size := 0
-	send := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindChunk, Flavor: e.flavor, Table: ref, Rows: chunk})
-		e.Stats.RowsRead.Add(int64(len(chunk)))
-		chunk, size = make([]change.Row, 0, chunkSize), 0
-		return err
-	}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("read %s: %w", n, err)
-		}
-		row := make(change.Row, len(raw))
-		for i, b := range raw {
-			switch {
-			case b == nil:
-				row[i] = nil
-			case t.Columns[i].Binary:
-				row[i] = append([]byte{}, b...)
-				size += len(b)
-			case t.Columns[i].DataType == "year":
-				// As text, '0' would mean 2000; as a number it stays 0000.
-				y, err := strconv.ParseInt(string(b), 10, 64)
-				if err != nil {
-					return fmt.Errorf("read %s: year %q: %w", n, b, err)
-				}
-				row[i] = y
-			default:
-				row[i] = string(b)
-				size += len(b)
-			}
-		}
-		chunk = append(chunk, row)
-		if len(chunk) >= chunkSize || size >= maxChunkBytes {
-			if err := send(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", n, err)
-	}
-	if err := send(); err != nil {
 		return err
 	}
 	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Pos: pos})
+}
+
+// chunkReader reads one table inside the snapshot and sends its chunks.
+type chunkReader struct {
+	e    *Extractor
+	conn *sql.Conn
+	t    *change.Table
+	size int
+}
+
+func (r *chunkReader) columns() string {
+	cols := make([]string, len(r.t.Columns))
+	for i, c := range r.t.Columns {
+		cols[i] = tableinfo.Quote(c.Name)
+	}
+	return strings.Join(cols, ", ")
+}
+
+// byKey reads chunks of r.size rows in key order, after key after.
+func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
+	keyCols := make([]string, len(r.t.Key))
+	for i, k := range r.t.Key {
+		keyCols[i] = tableinfo.Quote(r.t.Columns[k].Name)
+	}
+	base := "SELECT " + r.columns() + " FROM " + tableinfo.QuoteName(r.t.Schema, r.t.Name)
+	order := " ORDER BY " + strings.Join(keyCols, ", ") + " LIMIT " + strconv.Itoa(r.size)
+	for {
+		q, args := base+order, []any(nil)
+		if after != nil {
+			where, wargs := afterKey(keyCols, after)
+			q, args = base+" WHERE "+where+order, wargs
+		}
+		rows, err := r.read(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		hi := make(change.Row, len(r.t.Key))
+		for i, k := range r.t.Key {
+			hi[i] = rows[len(rows)-1][k]
+		}
+		if err := r.send(ctx, rows, after, hi); err != nil {
+			return err
+		}
+		if len(rows) < r.size {
+			return nil
+		}
+		after = hi
+	}
+}
+
+// afterKey is the condition "key > after" spelled out column by column,
+// which every server plans as a range on the key.
+func afterKey(cols []string, after change.Row) (string, []any) {
+	var ors []string
+	var args []any
+	for i := range cols {
+		var ands []string
+		for j := 0; j < i; j++ {
+			ands = append(ands, cols[j]+" = ?")
+			args = append(args, after[j])
+		}
+		ands = append(ands, cols[i]+" > ?")
+		args = append(args, after[i])
+		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	return strings.Join(ors, " OR "), args
+}
+
+// whole streams a table without a key in chunks of r.size rows.
+func (r *chunkReader) whole(ctx context.Context) error {
+	rows, err := r.conn.QueryContext(ctx, "SELECT "+r.columns()+" FROM "+tableinfo.QuoteName(r.t.Schema, r.t.Name))
+	if err != nil {
+		return fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+	}
+	defer func() { _ = rows.Close() }()
+	var chunk []change.Row
+	size := 0
+	for rows.Next() {
+		row, n, err := r.scan(rows)
+		if err != nil {
+			return err
+		}
+		chunk = append(chunk, row)
+		size += n
+		if len(chunk) >= r.size || size >= maxChunkBytes {
+			if err := r.send(ctx, chunk, nil, nil); err != nil {
+				return err
+			}
+			chunk, size = nil, 0
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+	}
+	if len(chunk) > 0 {
+		return r.send(ctx, chunk, nil, nil)
+	}
+	return nil
+}
+
+// read runs a chunk query and returns its rows.
+func (r *chunkReader) read(ctx context.Context, q string, args ...any) ([]change.Row, error) {
+	rows, err := r.conn.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := make([]change.Row, 0, r.size)
+	for rows.Next() {
+		row, _, err := r.scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+	}
+	return out, nil
+}
+
+// scan reads one row in the text protocol: bytes for binary columns,
+// numbers for YEAR ('0' as text would mean 2000), text for the rest.
+func (r *chunkReader) scan(rows *sql.Rows) (change.Row, int, error) {
+	raw := make([]sql.RawBytes, len(r.t.Columns))
+	dest := make([]any, len(raw))
+	for i := range raw {
+		dest[i] = &raw[i]
+	}
+	if err := rows.Scan(dest...); err != nil {
+		return nil, 0, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+	}
+	row := make(change.Row, len(raw))
+	size := 0
+	for i, b := range raw {
+		c := &r.t.Columns[i]
+		size += len(b)
+		switch {
+		case b == nil:
+			row[i] = nil
+		case c.Binary:
+			row[i] = append([]byte{}, b...)
+		case c.DataType == "year":
+			y, err := strconv.ParseInt(string(b), 10, 64)
+			if err != nil {
+				return nil, 0, fmt.Errorf("read %s.%s: year %q: %w", r.t.Schema, r.t.Name, b, err)
+			}
+			row[i] = y
+		default:
+			row[i] = string(b)
+		}
+	}
+	return row, size, nil
+}
+
+func (r *chunkReader) send(ctx context.Context, rows []change.Row, lo, hi change.Row) error {
+	err := r.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindChunk, Flavor: r.e.flavor, Table: r.t,
+		Rows: rows, Lo: lo, Hi: hi})
+	r.e.Stats.RowsRead.Add(int64(len(rows)))
+	return err
 }

@@ -47,6 +47,15 @@ func Encode(m *Message) ([]byte, error) {
 			return nil, err
 		}
 	}
+	for _, r := range []Row{m.Lo, m.Hi} {
+		w.bool(r != nil)
+		if r != nil {
+			if err := w.row(r); err != nil {
+				return nil, err
+			}
+		}
+	}
+	w.bool(m.Resume)
 	w.bool(m.DropFirst)
 	w.bool(m.SkipCreate)
 	return s2.Encode(nil, w.buf), nil
@@ -80,6 +89,13 @@ func Decode(data []byte) (*Message, error) {
 			r.txn(&m.Txns[i])
 		}
 	}
+	if r.bool() {
+		m.Lo = r.row()
+	}
+	if r.bool() {
+		m.Hi = r.row()
+	}
+	m.Resume = r.bool()
 	m.DropFirst = r.bool()
 	m.SkipCreate = r.bool()
 	if r.err != nil {
@@ -89,6 +105,31 @@ func Decode(data []byte) (*Message, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.buf))
 	}
 	return m, nil
+}
+
+// EncodeRow encodes one row (a key, say) on its own; nil encodes to nil.
+func EncodeRow(r Row) ([]byte, error) {
+	if r == nil {
+		return nil, nil
+	}
+	var w writer
+	if err := w.row(r); err != nil {
+		return nil, err
+	}
+	return w.buf, nil
+}
+
+// DecodeRow reads a row written by EncodeRow; nil or empty decodes to nil.
+func DecodeRow(b []byte) (Row, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	r := reader{buf: b}
+	row := r.row()
+	if r.err == nil && len(r.buf) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.buf))
+	}
+	return row, r.err
 }
 
 type writer struct{ buf []byte }

@@ -22,6 +22,7 @@ func sample() *Message {
 				{Op: OpDelete, Schema: "db", Table: "t", Before: Row{[]byte{}}},
 			}},
 			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []string{"db.t"}}, More: true}},
+		Lo: Row{"a", int64(1)}, Hi: Row{"b", int64(2)}, Resume: true,
 		DropFirst: true,
 	}
 }
@@ -98,6 +99,25 @@ func BenchmarkDecodeChunk(b *testing.B) {
 	for b.Loop() {
 		if _, err := Decode(data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestRowRoundTrip(t *testing.T) {
+	for _, r := range []Row{nil, {}, {int64(-1), "k", []byte{0}, nil, uint64(7)}} {
+		b, err := EncodeRow(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodeRow(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r) == 0 && len(got) == 0 {
+			continue
+		}
+		if !reflect.DeepEqual(got, r) {
+			t.Fatalf("got %#v, want %#v", got, r)
 		}
 	}
 }

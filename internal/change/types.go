@@ -93,7 +93,14 @@ type Message struct {
 
 	Table *Table // KindTable, KindChunk, KindTableDone
 	Rows  []Row  // KindChunk
-	Pos   string // KindTableDone, KindCopyDone: a GTID set
+	// Lo and Hi bound a chunk of a keyed table by key: its rows have keys
+	// above Lo (nil: from the start) up to Hi, the last row's key. Chunks of
+	// a table follow each other: each Lo is the previous Hi.
+	Lo, Hi Row
+	Pos    string // KindTable, KindTableDone, KindCopyDone: a GTID set
+	// Resume (KindTable): the copy continues after the key the destination
+	// reported, so it keeps the rows it has.
+	Resume bool
 	Txns  []Txn  // KindTxns
 
 	DropFirst  bool // KindTable: drop_table_if_exists
@@ -104,9 +111,12 @@ type Message struct {
 type TableProgress struct {
 	Schema, Table string
 	Done          bool
-	// Pos is the snapshot the table was copied at: binlog events inside it
-	// are already in the copied rows.
+	// Pos is the earliest snapshot any of the table's rows were copied at:
+	// binlog events inside it are already in every copied row.
 	Pos string
+	// Resume, for a keyed table not done, is the encoded key (EncodeRow)
+	// up to which every chunk is committed; nil: from the start.
+	Resume []byte `json:",omitempty"`
 }
 
 // Checkpoint is what the destination has committed, handed to the source

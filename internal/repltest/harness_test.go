@@ -106,13 +106,23 @@ func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 
 func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
 	t.Helper()
+	return startSrcWith(t, natsURL, job, src, nil)
+}
+
+// startSrcWith runs the source with its sender wrapped (to count or inject faults).
+func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func(extractor.Sender) extractor.Sender) *task {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	nc, err := transport.Connect(natsURL, natsToken, "src")
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sender extractor.Sender = transport.NewSender(nc, job)
+	if wrap != nil {
+		sender = wrap(sender)
+	}
 	e, err := extractor.New(ctx, extractor.Config{JobID: job, AllocID: "alloc-" + job, Task: src,
-		Sender: transport.NewSender(nc, job), Logger: logger(t, "src")})
+		Sender: sender, Logger: logger(t, "src")})
 	if err != nil {
 		t.Fatal(err)
 	}

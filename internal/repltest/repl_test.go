@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/transport"
 )
 
 func jobID(name string) string { return fmt.Sprintf("%s-%d", name, time.Now().UnixNano()) }
@@ -169,4 +173,68 @@ func TestRestartsResumeFromTheCheckpoint(t *testing.T) {
 	t.Logf("workload committed %d transactions across the restarts", n)
 	s.stop(t)
 	dest.stop(t)
+}
+
+// faultySender fails once, with ErrResync, at the failAt-th chunk, and
+// counts the chunk rows sent after that.
+type faultySender struct {
+	extractor.Sender
+	failAt, chunks int
+	failed         bool
+	rowsAfter      int
+}
+
+func (f *faultySender) Send(ctx context.Context, m *change.Message) error {
+	if m.Kind == change.KindChunk && m.Table.Name == "w" {
+		f.chunks++
+		if f.failed {
+			f.rowsAfter += len(m.Rows)
+		} else if f.chunks == f.failAt {
+			f.failed = true
+			return transport.ErrResync
+		}
+	}
+	return f.Sender.Send(ctx, m)
+}
+
+func TestCopyResumesAfterTheCommittedKey(t *testing.T) {
+	const schema = "repl_resume"
+	const rows, chunk, failAt = 5000, 100, 30
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, workloadTables, nokeyTable)
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + schema + ".w VALUES ")
+	for i := range rows {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, "(%d, %d, 'seed')", -i-1, i)
+	}
+	exec(t, src, b.String(), "INSERT INTO "+schema+".nokey VALUES (1, 'a'), (1, 'a'), (2, 'b')")
+
+	natsURL := startNATS(t)
+	job := jobID("resume")
+	srcTask, destTask := tasks(schema)
+	srcTask.ChunkSize = chunk
+	w := startWorkload(t, src, schema, 1)
+	dest := startDest(t, natsURL, job, destTask)
+	fs := &faultySender{failAt: failAt}
+	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
+		fs.Sender = inner
+		return fs
+	})
+	waitEvent(t, dest, "job_stage_incr")
+	w.end(t)
+	waitSame(t, src, dst, schema, 60*time.Second)
+	s.stop(t)
+	dest.stop(t)
+	if !fs.failed {
+		t.Fatal("the fault was never injected")
+	}
+	// Chunks before the fault were committed; only what follows is read again.
+	if limit := rows - (failAt-2)*chunk; fs.rowsAfter > limit {
+		t.Fatalf("after the restart %d rows were copied again; resuming by key allows at most %d", fs.rowsAfter, limit)
+	}
+	t.Logf("after the restart: %d of %d seed rows copied", fs.rowsAfter, rows)
 }
