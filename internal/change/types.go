@@ -101,7 +101,7 @@ type Message struct {
 	// Resume (KindTable): the copy continues after the key the destination
 	// reported, so it keeps the rows it has.
 	Resume bool
-	Txns  []Txn  // KindTxns
+	Txns   []Txn // KindTxns
 
 	DropFirst  bool // KindTable: drop_table_if_exists
 	SkipCreate bool // KindTable: skip_create_db_table
