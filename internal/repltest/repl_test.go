@@ -9,6 +9,9 @@ import (
 
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/rowdiff"
+	"github.com/dtle-io/dtle/internal/sandbox"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -237,4 +240,154 @@ func TestCopyResumesAfterTheCommittedKey(t *testing.T) {
 		t.Fatalf("after the restart %d rows were copied again; resuming by key allows at most %d", fs.rowsAfter, limit)
 	}
 	t.Logf("after the restart: %d of %d seed rows copied", fs.rowsAfter, rows)
+}
+
+func TestLargeTransactionStreamsInParts(t *testing.T) {
+	const schema = "repl_bigtx"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE big (id INT PRIMARY KEY, pad LONGTEXT)")
+
+	natsURL := startNATS(t)
+	job := jobID("bigtx")
+	srcTask, destTask := tasks(schema)
+	dest := startDest(t, natsURL, job, destTask)
+	var parts int
+	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
+		return &partCounter{Sender: inner, parts: &parts}
+	})
+	waitEvent(t, dest, "job_stage_incr")
+	// One transaction of about 24 MiB: six times the part size.
+	tx, err := src.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 24 {
+		if _, err := tx.ExecContext(context.Background(), fmt.Sprintf("INSERT INTO %s.big VALUES (%d, REPEAT('p', 1048576))", schema, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := tx.ExecContext(context.Background(), "UPDATE "+schema+".big SET pad = 'small' WHERE id < 12"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	waitSame(t, src, dst, schema, 60*time.Second)
+	s.stop(t)
+	dest.stop(t)
+	if parts < 2 {
+		t.Fatalf("a 24 MiB transaction went in %d part(s)", parts)
+	}
+}
+
+type partCounter struct {
+	extractor.Sender
+	parts *int
+}
+
+func (p *partCounter) Send(ctx context.Context, m *change.Message) error {
+	for _, tx := range m.Txns {
+		if tx.More {
+			*p.parts++
+		}
+	}
+	return p.Sender.Send(ctx, m)
+}
+
+func TestStartFromGivenGTIDSkipsTheCopy(t *testing.T) {
+	const schema = "repl_gtid"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	// The destination already has the table as of now; the job starts here.
+	exec(t, dst, "CREATE DATABASE "+schema, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
+	var gtid string
+	if err := src.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&gtid); err != nil {
+		// MySQL has no gtid_binlog_pos; its executed set is gtid_executed.
+		if err := src.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_executed").Scan(&gtid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	natsURL := startNATS(t)
+	job := jobID("gtid")
+	srcTask, destTask := tasks(schema)
+	srcTask.Gtid = gtid
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+	exec(t, src, "USE "+schema, "INSERT INTO t VALUES (2, 2)", "UPDATE t SET v = 10 WHERE id = 1")
+	waitSame(t, src, dst, schema, 30*time.Second)
+	s.stop(t)
+	dest.stop(t)
+}
+
+func TestReplicateDoAndIgnoreTables(t *testing.T) {
+	const schema = "repl_filter"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE keep1 (id INT PRIMARY KEY)", "CREATE TABLE keep2 (id INT PRIMARY KEY)",
+		"CREATE TABLE skip_me (id INT PRIMARY KEY)", "INSERT INTO keep1 VALUES (1)", "INSERT INTO keep2 VALUES (1)",
+		"INSERT INTO skip_me VALUES (1)")
+	natsURL := startNATS(t)
+	job := jobID("filter")
+	srcTask, destTask := tasks(schema)
+	srcTask.ReplicateDoDB = []*config.ReplicateDB{{TableSchema: schema,
+		Tables: []*config.Table{{TableRegex: "^keep"}, {TableName: "skip_me"}}}}
+	srcTask.ReplicateIgnoreDB = []*config.ReplicateDB{{TableSchema: schema, Tables: []*config.Table{{TableName: "skip_me"}}}}
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+	exec(t, src, "USE "+schema, "INSERT INTO keep1 VALUES (2)", "INSERT INTO skip_me VALUES (2)",
+		"ALTER TABLE skip_me ADD COLUMN c INT", "INSERT INTO keep2 VALUES (2)")
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := rowdiff.Tables(ctx, src, dst, schema, "keep1", "keep2")
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var n int
+	if err := dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'skip_me'", schema).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("an ignored table reached the destination: %d %v", n, err)
+	}
+	s.stop(t)
+	dest.stop(t)
+}
+
+func TestTimestampsIgnoreServerTimeZones(t *testing.T) {
+	const schema = "repl_tz"
+	ctx := context.Background()
+	// A destination in another time zone than the source.
+	d, err := sandbox.Start(ctx, t.TempDir(), sandbox.Options{Name: "tzdest", Args: []string{"--default-time-zone=+05:30"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Stop)
+	src, dst := open(t, pair.Source), open(t, d.Connection())
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "SET time_zone = '-07:00'", "USE "+schema, "CREATE TABLE ts (id INT PRIMARY KEY, t TIMESTAMP(6) NULL, dt DATETIME(6))",
+		"INSERT INTO ts VALUES (1, '2001-02-03 04:05:06.789012', '2001-02-03 04:05:06.789012')")
+	natsURL := startNATS(t)
+	job := jobID("tz")
+	srcTask, _ := tasks(schema)
+	destTask := &config.Task{ConnectionConfig: d.Connection()}
+	destTask.Defaults()
+	dest := startDest(t, natsURL, job, destTask)
+	s := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+	exec(t, src, "SET time_zone = '+09:00'", "INSERT INTO "+schema+".ts VALUES (2, '2030-06-07 08:09:10.5', '2030-06-07 08:09:10.5')")
+	waitSame(t, src, dst, schema, 30*time.Second)
+	// rowdiff reads both in UTC; check the instant once more explicitly.
+	var got string
+	if err := dst.QueryRowContext(ctx, "SELECT UNIX_TIMESTAMP(t) FROM "+schema+".ts WHERE id = 1").Scan(&got); err != nil || got != "981198306.789012" {
+		t.Fatalf("instant changed: %s %v", got, err)
+	}
+	s.stop(t)
+	dest.stop(t)
 }
