@@ -51,6 +51,7 @@ type Applier struct {
 	copyErr atomic.Pointer[error]
 
 	// Binlog.
+	par      *parallel // nil: one transaction at a time
 	conn     *sql.Conn
 	tx       *sql.Tx // open while a transaction's parts arrive
 	flavor   string
@@ -73,9 +74,11 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	writers := max(cfg.Task.ParallelWorkers, 4)
-	db.SetMaxOpenConns(writers + 4)
-	db.SetMaxIdleConns(writers + 4)
+	// The session, the chunk writers, the parallel workers, and a few for
+	// metadata reads.
+	conns := 1 + chunkWriters(cfg.Task) + cfg.Task.ParallelWorkers + 4
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
 	if err := ensureCheckpointTables(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -94,7 +97,7 @@ func (a *Applier) Run(ctx context.Context) error {
 	a.conn = conn
 	defer func() { _ = a.conn.Close() }()
 
-	writers := max(a.cfg.Task.ParallelWorkers, 4)
+	writers := chunkWriters(a.cfg.Task)
 	a.chunks = make(chan chunkJob, writers)
 	var wg sync.WaitGroup
 	for range writers {
@@ -109,6 +112,12 @@ func (a *Applier) Run(ctx context.Context) error {
 		wg.Wait()
 	}()
 
+	if n := a.cfg.Task.ParallelWorkers; n > 1 {
+		if a.par, err = newParallel(ctx, a, n); err != nil {
+			return err
+		}
+		defer a.par.close()
+	}
 	cp, err := a.Checkpoint(ctx)
 	if err != nil {
 		return err
@@ -165,6 +174,12 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	}
 	if err := a.waitChunks(); err != nil {
 		return nil, err
+	}
+	if a.par != nil {
+		// Finish what is in flight; a failure is forgotten, as the new
+		// session resumes from what is committed.
+		_ = a.par.drain()
+		a.par.reset(0)
 	}
 	cp, err := loadCheckpoint(ctx, a.db, a.cfg.JobID)
 	if err != nil {
@@ -242,3 +257,6 @@ func retry(ctx context.Context, log hclog.Logger, what string, f func() error) e
 		backoff = min(2*backoff, 5*time.Second)
 	}
 }
+
+// chunkWriters is how many connections write full-copy chunks.
+func chunkWriters(t *config.Task) int { return max(t.ParallelWorkers, 4) }

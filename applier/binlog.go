@@ -17,6 +17,18 @@ func (a *Applier) applyTxns(ctx context.Context, txns []change.Txn) error {
 	}
 	for i := range txns {
 		t := &txns[i]
+		if a.par != nil && t.DDL == nil && !t.More && a.tx == nil {
+			if err := a.par.submit(ctx, t); err != nil {
+				return err
+			}
+			continue
+		}
+		// DDL and transactions in parts go alone, after everything before them.
+		if a.par != nil {
+			if err := a.par.drain(); err != nil {
+				return err
+			}
+		}
 		if t.DDL != nil {
 			if err := a.applyDDL(ctx, t); err != nil {
 				return err

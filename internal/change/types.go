@@ -17,6 +17,9 @@ type Table struct {
 	// Key holds the indexes of the primary key columns, or of a unique key
 	// over NOT NULL columns; empty when the table has neither.
 	Key []int
+	// Uniques are the column indexes of every unique index, the key's
+	// included; an applier's writesets use them. Not sent on the wire.
+	Uniques [][]int
 	// CreateSQL is SHOW CREATE TABLE from the source.
 	CreateSQL string
 }

@@ -130,7 +130,14 @@ func TestDDLDuringReplication(t *testing.T) {
 }
 
 func TestRestartsResumeFromTheCheckpoint(t *testing.T) {
-	const schema = "repl_restart"
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("parallel_workers=%d", workers), func(t *testing.T) {
+			restarts(t, fmt.Sprintf("repl_restart_%d", workers), workers)
+		})
+	}
+}
+
+func restarts(t *testing.T, schema string, workers int) {
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
 	freshSchema(t, src, dst, schema)
 	exec(t, src, "USE "+schema, workloadTables, nokeyTable)
@@ -153,6 +160,8 @@ func TestRestartsResumeFromTheCheckpoint(t *testing.T) {
 	job := jobID("restart")
 	srcTask, destTask := tasks(schema)
 	srcTask.ChunkSize = 100
+	srcTask.GroupMaxSize = 4
+	destTask.ParallelWorkers = workers
 	w := startWorkload(t, src, schema, 1)
 
 	dest := startDest(t, natsURL, job, destTask)

@@ -69,11 +69,11 @@ func Load(ctx context.Context, q querier, schema, table string) (*change.Table, 
 	if len(t.Columns) == 0 {
 		return nil, fmt.Errorf("load %s.%s: %w", schema, table, ErrNoTable)
 	}
-	key, err := loadKey(ctx, q, t)
+	key, uniques, err := loadKeys(ctx, q, t)
 	if err != nil {
 		return nil, err
 	}
-	t.Key = key
+	t.Key, t.Uniques = key, uniques
 	return t, nil
 }
 
@@ -108,15 +108,15 @@ func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 	return nil
 }
 
-// loadKey picks the primary key, else the first unique key whose columns
-// are all NOT NULL.
-func loadKey(ctx context.Context, q querier, t *change.Table) ([]int, error) {
+// loadKeys returns the key (the primary key, else the first unique key
+// whose columns are all NOT NULL) and the columns of every unique index.
+func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, error) {
 	rows, err := q.QueryContext(ctx, "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s "+
 		"JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "+
 		"WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 "+
 		"ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX", t.Schema, t.Name)
 	if err != nil {
-		return nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+		return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
 	}
 	defer func() { _ = rows.Close() }()
 	index := map[string]int{}
@@ -126,13 +126,14 @@ func loadKey(ctx context.Context, q querier, t *change.Table) ([]int, error) {
 	type key struct {
 		cols     []int
 		nullable bool
+		partial  bool // a prefix or functional part: not usable as the key
 	}
 	var order []string
 	keys := map[string]*key{}
 	for rows.Next() {
 		var name, col, nullable string
 		if err := rows.Scan(&name, &col, &nullable); err != nil {
-			return nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+			return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
 		}
 		k, ok := keys[name]
 		if !ok {
@@ -142,21 +143,27 @@ func loadKey(ctx context.Context, q querier, t *change.Table) ([]int, error) {
 		}
 		i, ok := index[col]
 		if !ok {
-			k.nullable = true // a prefix or functional key part: not usable
+			k.partial = true
 			continue
 		}
 		k.cols = append(k.cols, i)
 		k.nullable = k.nullable || nullable == "YES"
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+		return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
 	}
+	var chosen []int
+	var uniques [][]int
 	for _, name := range order {
-		if k := keys[name]; !k.nullable {
-			return k.cols, nil
+		k := keys[name]
+		if len(k.cols) > 0 {
+			uniques = append(uniques, k.cols)
+		}
+		if chosen == nil && !k.nullable && !k.partial {
+			chosen = k.cols
 		}
 	}
-	return nil, nil
+	return chosen, uniques, nil
 }
 
 // ShowCreate returns SHOW CREATE TABLE for the table.

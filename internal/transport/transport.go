@@ -59,6 +59,10 @@ type Receiver struct {
 	ctx  context.Context //nolint:containedctx // the handler callbacks run on NATS goroutines and need the task's context
 	errs chan error
 
+	// serial makes hello and data handling take turns: a new session's
+	// checkpoint is read only after the old session's message is done.
+	serial sync.Mutex
+
 	mu      sync.Mutex
 	session string
 	next    uint64
@@ -100,6 +104,8 @@ func (r *Receiver) respond(m *nats.Msg, rep reply) {
 }
 
 func (r *Receiver) onHello(m *nats.Msg) {
+	r.serial.Lock()
+	defer r.serial.Unlock()
 	cp, err := r.h.Checkpoint(r.ctx)
 	if err != nil {
 		r.respond(m, reply{Error: err.Error()})
@@ -115,6 +121,8 @@ func (r *Receiver) onHello(m *nats.Msg) {
 }
 
 func (r *Receiver) onData(m *nats.Msg) {
+	r.serial.Lock()
+	defer r.serial.Unlock()
 	msg, err := change.Decode(m.Data)
 	if err != nil {
 		r.respond(m, reply{Error: err.Error()})
