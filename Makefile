@@ -60,6 +60,13 @@ sweep:
 	@for m in $$(awk '$$2 ~ /\/dtle-e2e-agent-/ {print $$2}' /proc/self/mounts | sort -r); do umount -l "$$m"; done
 	@rm -rf "$${TMPDIR:-/tmp}"/dtle-sandbox-* "$${TMPDIR:-/tmp}"/dtle-e2e-agent-* 2>/dev/null || true
 
+.PHONY: bench
+bench: mariadb build ## Benchmarks: Go micro benchmarks, then dtle vs mydumper/myloader, mysqldump and a native replica (writes bench/README.md).
+	@command -v mydumper >/dev/null && command -v sysbench >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mydumper sysbench >/dev/null
+	go test -run '^$$' -bench . -benchmem ./internal/change/ ./applier/
+	go run ./bench $(BENCH_FLAGS)
+
 .PHONY: fmt-check
 fmt-check: ## Fail when a file is not gofmt-clean.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi

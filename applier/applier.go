@@ -50,8 +50,12 @@ type Applier struct {
 	chunkWG sync.WaitGroup
 	copyErr atomic.Pointer[error]
 
+	// fatal carries the first failure of asynchronous applying.
+	fatal chan error
+
 	// Binlog.
-	par      *parallel // nil: one transaction at a time
+	par      *parallel // parallel_workers > 1
+	grp      *grouper  // parallel_workers <= 1
 	conn     *sql.Conn
 	tx       *sql.Tx // open while a transaction's parts arrive
 	flavor   string
@@ -70,20 +74,21 @@ type chunkJob struct {
 
 // New connects to the destination and prepares the checkpoint tables.
 func New(ctx context.Context, cfg Config) (*Applier, error) {
-	db, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig)
+	db, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig, mysqlconn.WithMultiStatements())
 	if err != nil {
 		return nil, err
 	}
 	// The session, the chunk writers, the parallel workers, and a few for
 	// metadata reads.
-	conns := 1 + chunkWriters(cfg.Task) + cfg.Task.ParallelWorkers + 4
+	conns := 1 + chunkWriters(cfg.Task) + max(cfg.Task.ParallelWorkers, 1) + 4
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	if err := ensureCheckpointTables(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true, resumed: map[string]bool{}}
+	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true, resumed: map[string]bool{},
+		fatal: make(chan error, 1)}
 	return a, nil
 }
 
@@ -117,6 +122,11 @@ func (a *Applier) Run(ctx context.Context) error {
 			return err
 		}
 		defer a.par.close()
+	} else {
+		if a.grp, err = newGrouper(ctx, a); err != nil {
+			return err
+		}
+		defer a.grp.close()
 	}
 	cp, err := a.Checkpoint(ctx)
 	if err != nil {
@@ -135,6 +145,8 @@ func (a *Applier) Run(ctx context.Context) error {
 	case <-ctx.Done():
 		return nil
 	case err := <-recv.Errors():
+		return err
+	case err := <-a.fatal:
 		return err
 	}
 }
@@ -175,11 +187,14 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	if err := a.waitChunks(); err != nil {
 		return nil, err
 	}
+	// Finish what is in flight; a failure is forgotten, as the new session
+	// resumes from what is committed.
+	_ = a.drainTxns()
 	if a.par != nil {
-		// Finish what is in flight; a failure is forgotten, as the new
-		// session resumes from what is committed.
-		_ = a.par.drain()
 		a.par.reset(0)
+	}
+	if a.grp != nil {
+		a.grp.reset()
 	}
 	cp, err := loadCheckpoint(ctx, a.db, a.cfg.JobID)
 	if err != nil {
@@ -260,3 +275,11 @@ func retry(ctx context.Context, log hclog.Logger, what string, f func() error) e
 
 // chunkWriters is how many connections write full-copy chunks.
 func chunkWriters(t *config.Task) int { return max(t.ParallelWorkers, 4) }
+
+// fail reports a failure of asynchronous applying; Run returns it.
+func (a *Applier) fail(err error) {
+	select {
+	case a.fatal <- err:
+	default:
+	}
+}

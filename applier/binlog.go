@@ -17,17 +17,21 @@ func (a *Applier) applyTxns(ctx context.Context, txns []change.Txn) error {
 	}
 	for i := range txns {
 		t := &txns[i]
-		if a.par != nil && t.DDL == nil && !t.More && a.tx == nil {
-			if err := a.par.submit(ctx, t); err != nil {
+		if t.DDL == nil && !t.More && a.tx == nil {
+			var err error
+			if a.par != nil {
+				err = a.par.submit(ctx, t)
+			} else {
+				err = a.grp.submit(ctx, t)
+			}
+			if err != nil {
 				return err
 			}
 			continue
 		}
 		// DDL and transactions in parts go alone, after everything before them.
-		if a.par != nil {
-			if err := a.par.drain(); err != nil {
-				return err
-			}
+		if err := a.drainTxns(); err != nil {
+			return err
 		}
 		if t.DDL != nil {
 			if err := a.applyDDL(ctx, t); err != nil {
@@ -109,20 +113,36 @@ func (a *Applier) skip(gtid, schema, table string) (bool, error) {
 }
 
 func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *change.RowChange) error {
-	if skip, err := a.skip(gtid, c.Schema, c.Table); err != nil || skip {
-		return err
-	}
-	t, err := a.tables.get(ctx, tx, c.Schema, c.Table)
+	stmts, args, err := a.rowStatements(ctx, tx, gtid, c)
 	if err != nil {
 		return err
+	}
+	for i, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
+			return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
+		}
+	}
+	a.Stats.RowsApplied.Add(1)
+	return nil
+}
+
+// rowStatements builds the statements that apply one row change; none when
+// the table's copy already holds it.
+func (a *Applier) rowStatements(ctx context.Context, q querier, gtid string, c *change.RowChange) ([]string, [][]any, error) {
+	if skip, err := a.skip(gtid, c.Schema, c.Table); err != nil || skip {
+		return nil, nil, err
+	}
+	t, err := a.tables.get(ctx, q, c.Schema, c.Table)
+	if err != nil {
+		return nil, nil, err
 	}
 	before, err := interpretRow(t, c.Before)
 	if err != nil {
-		return &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+		return nil, nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
 	after, err := interpretRow(t, c.After)
 	if err != nil {
-		return &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+		return nil, nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
 	var stmts []string
 	var args [][]any
@@ -148,15 +168,9 @@ func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *c
 		q, arg := updateRow(t, before, after)
 		stmts, args = []string{q}, [][]any{arg}
 	default:
-		return fmt.Errorf("row change of unknown kind %d", c.Op)
+		return nil, nil, fmt.Errorf("row change of unknown kind %d", c.Op)
 	}
-	for i, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
-			return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
-		}
-	}
-	a.Stats.RowsApplied.Add(1)
-	return nil
+	return stmts, args, nil
 }
 
 func opName(op change.Op) string {
@@ -209,5 +223,16 @@ func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 		return err
 	}
 	a.Stats.TxnsApplied.Add(1)
+	return nil
+}
+
+// drainTxns waits until every queued transaction is applied.
+func (a *Applier) drainTxns() error {
+	if a.par != nil {
+		return a.par.drain()
+	}
+	if a.grp != nil {
+		return a.grp.drain()
+	}
 	return nil
 }

@@ -131,6 +131,7 @@ func (p *parallel) reset(committedTo uint64) {
 }
 
 func (p *parallel) fail(err error) {
+	p.a.fail(err)
 	p.mu.Lock()
 	if p.err == nil {
 		p.err = err

@@ -22,9 +22,12 @@ func newTableCache(db *sql.DB) *tableCache {
 	return &tableCache{db: db, m: map[string]*change.Table{}}
 }
 
-func (c *tableCache) get(ctx context.Context, q interface {
+// querier is a *sql.DB, *sql.Conn or *sql.Tx.
+type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, schema, table string) (*change.Table, error) {
+}
+
+func (c *tableCache) get(ctx context.Context, q querier, schema, table string) (*change.Table, error) {
 	key := schema + "." + table
 	c.mu.Lock()
 	t, ok := c.m[key]

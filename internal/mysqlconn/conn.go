@@ -18,9 +18,16 @@ import (
 // caller's context.
 const DialTimeout = 10 * time.Second
 
+// Option changes how Open connects.
+type Option func(*mysql.Config)
+
+// WithMultiStatements lets one Exec carry several statements (values are
+// interpolated and escaped on the client), saving round trips.
+func WithMultiStatements() Option { return func(c *mysql.Config) { c.MultiStatements = true } }
+
 // DSN builds a go-sql-driver DSN for c. The DSN holds the password: never log
 // it, use Redact.
-func DSN(c *config.MySQLConnection) string {
+func DSN(c *config.MySQLConnection, opts ...Option) string {
 	cfg := mysql.NewConfig()
 	cfg.User = c.User
 	cfg.Passwd = c.Password
@@ -38,12 +45,15 @@ func DSN(c *config.MySQLConnection) string {
 		charset = config.DefaultCharacterSet
 	}
 	cfg.Params["charset"] = charset
+	for _, o := range opts {
+		o(cfg)
+	}
 	return cfg.FormatDSN()
 }
 
 // Open returns a pool for c after checking that the server answers.
-func Open(ctx context.Context, c *config.MySQLConnection) (*sql.DB, error) {
-	db, err := sql.Open("mysql", DSN(c))
+func Open(ctx context.Context, c *config.MySQLConnection, opts ...Option) (*sql.DB, error) {
+	db, err := sql.Open("mysql", DSN(c, opts...))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", Address(c), Redact(err, c))
 	}

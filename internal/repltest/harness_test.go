@@ -117,7 +117,9 @@ func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sender extractor.Sender = transport.NewSender(nc, job)
+	ts := transport.NewSender(nc, job)
+	ts.RequestTimeout = 5 * time.Second // a stopped destination never answers
+	var sender extractor.Sender = ts
 	if wrap != nil {
 		sender = wrap(sender)
 	}

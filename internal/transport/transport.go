@@ -13,8 +13,11 @@ import (
 	"github.com/dtle-io/dtle/internal/change"
 )
 
-// RequestTimeout bounds one message's round trip, applying included.
-const RequestTimeout = 5 * time.Minute
+// DefaultRequestTimeout bounds one message's round trip, applying
+// included. A destination that dies mid-message never answers; after this
+// the source says hello again (a destination still busy, with a long DDL
+// say, answers hello once it is done).
+const DefaultRequestTimeout = 30 * time.Second
 
 func helloSubject(job string) string { return "dtle." + job + ".hello" }
 func dataSubject(job string) string  { return "dtle." + job + ".data" }
@@ -160,6 +163,8 @@ const DefaultHelloTimeout = 60 * time.Second
 type Sender struct {
 	// HelloTimeout bounds Hello; zero means DefaultHelloTimeout.
 	HelloTimeout time.Duration
+	// RequestTimeout bounds Send; zero means DefaultRequestTimeout.
+	RequestTimeout time.Duration
 
 	nc      *nats.Conn
 	job     string
@@ -220,7 +225,11 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if max := s.nc.MaxPayload(); int64(len(data)) > max {
 		return fmt.Errorf("send: message of %d bytes exceeds the NATS max payload %d", len(data), max)
 	}
-	rctx, cancel := context.WithTimeout(ctx, RequestTimeout)
+	timeout := s.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	resp, err := s.nc.RequestWithContext(rctx, dataSubject(s.job), data)
 	if err != nil {

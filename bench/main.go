@@ -1,0 +1,60 @@
+// Command bench measures dtle against its peers on this machine, side by
+// side in one run, and writes the ratios into bench/README.md.
+//
+// Full copy of a sysbench table: dtle (twice: an A/A run shows the noise),
+// mydumper/myloader, and mysqldump | mysql, each with the same number of
+// threads. Incremental catch-up over a sysbench write-only binlog: dtle
+// against a native MariaDB replica with parallel replication threads. Run
+// it with `make bench`.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "rows in the sysbench table")
+	threads := flag.Int("threads", 4, "threads for every contender")
+	writes := flag.Int("writes", 20000, "sysbench write-only transactions for the catch-up")
+	out := flag.String("out", "bench/README.md", "file whose results section is rewritten")
+	flag.Parse()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	defer cancel()
+	r, err := run(ctx, *rows, *threads, *writes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	report := r.markdown()
+	fmt.Println(report)
+	if err := writeResults(*out, report); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+const (
+	beginMark = "<!-- results:begin -->"
+	endMark   = "<!-- results:end -->"
+)
+
+// writeResults replaces the results section of the README.
+func writeResults(path, report string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s := string(b)
+	i, j := strings.Index(s, beginMark), strings.Index(s, endMark)
+	if i < 0 || j < i {
+		return fmt.Errorf("%s lacks the %s ... %s markers", path, beginMark, endMark)
+	}
+	s = s[:i+len(beginMark)] + "\n" + report + "\n" + s[j:]
+	return os.WriteFile(path, []byte(s), 0o644)
+}

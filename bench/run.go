@@ -1,0 +1,347 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/sandbox"
+)
+
+// serverArgs give every server the same room.
+var serverArgs = []string{"--innodb-buffer-pool-size=512M", "--innodb-log-file-size=256M",
+	"--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0"}
+
+type result struct {
+	rows, threads, writes int
+	copies                []timing // full copy
+	catchups              []timing // incremental
+	memHWM                int64    // bytes, dtle's process
+	machine               string
+}
+
+type timing struct {
+	name string
+	d    time.Duration
+	n    int // rows or transactions
+}
+
+func (t timing) rate() float64 { return float64(t.n) / t.d.Seconds() }
+
+func run(ctx context.Context, rows, threads, writes int) (*result, error) {
+	dir, err := os.MkdirTemp("", "dtle-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }()
+	r := &result{rows: rows, threads: threads, writes: writes, machine: machine()}
+
+	var servers []*sandbox.Server
+	for _, name := range []string{"source", "dest", "replica"} {
+		s, err := sandbox.Start(ctx, dir, sandbox.Options{Name: name, Args: serverArgs})
+		if err != nil {
+			return nil, err
+		}
+		defer s.Stop()
+		servers = append(servers, s)
+	}
+	src, dst, replica := servers[0], servers[1], servers[2]
+	step("sysbench prepare: %d rows", rows)
+	if err := sysbench(ctx, src, "prepare", rows, threads, 0); err != nil {
+		return nil, err
+	}
+
+	// Full copy.
+	for _, name := range []string{"dtle", "dtle (A/A)"} {
+		d, err := dtleCopy(ctx, src, dst, threads)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		r.copies = append(r.copies, timing{name, d, rows})
+		if err := sameCount(ctx, src, dst, rows); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	d, err := mydumperCopy(ctx, dir, src, dst, threads)
+	if err != nil {
+		return nil, fmt.Errorf("mydumper/myloader: %w", err)
+	}
+	r.copies = append(r.copies, timing{"mydumper + myloader", d, rows})
+	if d, err = mysqldumpCopy(ctx, src, dst); err != nil {
+		return nil, fmt.Errorf("mysqldump | mysql: %w", err)
+	}
+	r.copies = append(r.copies, timing{"mysqldump | mysql", d, rows})
+	if err := sameCount(ctx, src, dst, rows); err != nil {
+		return nil, err
+	}
+
+	// Incremental: every follower starts from the same dump, at the same GTID.
+	step("catch-up setup")
+	dump, err := dumpSbtest(ctx, dir, src, threads)
+	if err != nil {
+		return nil, err
+	}
+	start, err := gtidPos(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	step("sysbench write-only: %d transactions", writes)
+	if err := sysbench(ctx, src, "run", rows, threads, writes); err != nil {
+		return nil, err
+	}
+	end, err := gtidPos(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	for _, workers := range []int{1, threads} {
+		if err := loadSbtest(ctx, dump, dst, threads); err != nil {
+			return nil, err
+		}
+		d, err := dtleCatchUp(ctx, src, dst, workers, start, end)
+		if err != nil {
+			return nil, fmt.Errorf("dtle catch-up: %w", err)
+		}
+		name := "dtle, parallel_workers=1 (group commit)"
+		if workers > 1 {
+			name = fmt.Sprintf("dtle, parallel_workers=%d", workers)
+		}
+		r.catchups = append(r.catchups, timing{name, d, writes})
+		if err := sameChecksum(ctx, src, dst); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if err := loadSbtest(ctx, dump, replica, threads); err != nil {
+		return nil, err
+	}
+	d, err = replicaCatchUp(ctx, src, replica, threads, start, end)
+	if err != nil {
+		return nil, fmt.Errorf("native replica: %w", err)
+	}
+	r.catchups = append(r.catchups, timing{fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads), d, writes})
+	if err := sameChecksum(ctx, src, replica); err != nil {
+		return nil, err
+	}
+	r.memHWM = memHighWater()
+	return r, nil
+}
+
+func step(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "[bench] "+format+"\n", args...)
+}
+
+func sysbench(ctx context.Context, s *sandbox.Server, cmd string, rows, threads, events int) error {
+	db, err := mysqlconn.Open(ctx, s.RootConnection())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	if cmd == "prepare" {
+		if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS sbtest"); err != nil {
+			return err
+		}
+	}
+	args := []string{"oltp_write_only", "--db-driver=mysql", "--mysql-host=127.0.0.1",
+		"--mysql-port=" + strconv.Itoa(s.Port), "--mysql-user=root", "--mysql-db=sbtest",
+		"--tables=1", "--table-size=" + strconv.Itoa(rows), "--threads=" + strconv.Itoa(threads)}
+	if cmd == "run" {
+		args = append(args, "--events="+strconv.Itoa(events), "--time=0", "--rand-type=uniform")
+	}
+	out, err := exec.CommandContext(ctx, "sysbench", append(args, cmd)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("sysbench %s: %w: %s", cmd, err, tail(out))
+	}
+	return nil
+}
+
+func mydumperCopy(ctx context.Context, dir string, src, dst *sandbox.Server, threads int) (time.Duration, error) {
+	if err := dropSbtest(ctx, dst); err != nil {
+		return 0, err
+	}
+	step("mydumper/myloader -t %d", threads)
+	begin := time.Now()
+	dump, err := dumpSbtest(ctx, dir, src, threads)
+	if err != nil {
+		return 0, err
+	}
+	if err := loadSbtest(ctx, dump, dst, threads); err != nil {
+		return 0, err
+	}
+	d := time.Since(begin)
+	_ = os.RemoveAll(dump)
+	return d, nil
+}
+
+func dumpSbtest(ctx context.Context, dir string, src *sandbox.Server, threads int) (string, error) {
+	dump := filepath.Join(dir, fmt.Sprintf("dump-%d", time.Now().UnixNano()))
+	out, err := exec.CommandContext(ctx, "mydumper", "-h", "127.0.0.1", "-P", strconv.Itoa(src.Port), "-u", "root",
+		"-B", "sbtest", "-t", strconv.Itoa(threads), "-o", dump, "--rows", "100000").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("mydumper: %w: %s", err, tail(out))
+	}
+	return dump, nil
+}
+
+// loadSbtest replaces sbtest on dst with the dump.
+func loadSbtest(ctx context.Context, dump string, dst *sandbox.Server, threads int) error {
+	if err := dropSbtest(ctx, dst); err != nil {
+		return err
+	}
+	out, err := exec.CommandContext(ctx, "myloader", "-h", "127.0.0.1", "-P", strconv.Itoa(dst.Port), "-u", "root",
+		"-d", dump, "-t", strconv.Itoa(threads)).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("myloader: %w: %s", err, tail(out))
+	}
+	return nil
+}
+
+func mysqldumpCopy(ctx context.Context, src, dst *sandbox.Server) (time.Duration, error) {
+	if err := dropSbtest(ctx, dst); err != nil {
+		return 0, err
+	}
+	step("mysqldump | mysql")
+	script := fmt.Sprintf("set -o pipefail; mysqldump -h127.0.0.1 -P%d -uroot --single-transaction --databases sbtest | mysql -h127.0.0.1 -P%d -uroot",
+		src.Port, dst.Port)
+	begin := time.Now()
+	out, err := exec.CommandContext(ctx, "bash", "-c", script).CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %s", err, tail(out))
+	}
+	return time.Since(begin), nil
+}
+
+func dropSbtest(ctx context.Context, s *sandbox.Server) error {
+	db, err := mysqlconn.Open(ctx, s.RootConnection())
+	if err != nil {
+		return err
+	}
+	defer func() { _ = db.Close() }()
+	for _, q := range []string{"DROP DATABASE IF EXISTS sbtest", "DROP DATABASE IF EXISTS dtle"} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func gtidPos(ctx context.Context, s *sandbox.Server) (string, error) {
+	db, err := mysqlconn.Open(ctx, s.RootConnection())
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = db.Close() }()
+	var pos string
+	err = db.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&pos)
+	return pos, err
+}
+
+func replicaCatchUp(ctx context.Context, src, replica *sandbox.Server, threads int, start, end string) (time.Duration, error) {
+	db, err := mysqlconn.Open(ctx, replica.RootConnection())
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = db.Close() }()
+	step("native replica catch-up")
+	for _, q := range []string{
+		"STOP SLAVE", "RESET SLAVE ALL",
+		fmt.Sprintf("SET GLOBAL slave_parallel_threads = %d", threads),
+		"SET GLOBAL slave_parallel_mode = 'optimistic'",
+		fmt.Sprintf("SET GLOBAL gtid_slave_pos = '%s'", start),
+		fmt.Sprintf("CHANGE MASTER TO master_host = '127.0.0.1', master_port = %d, master_user = 'root', master_use_gtid = slave_pos", src.Port),
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return 0, fmt.Errorf("%s: %w", q, err)
+		}
+	}
+	begin := time.Now()
+	if _, err := db.ExecContext(ctx, "START SLAVE"); err != nil {
+		return 0, err
+	}
+	var res int
+	if err := db.QueryRowContext(ctx, "SELECT MASTER_GTID_WAIT(?, 600)", end).Scan(&res); err != nil || res != 0 {
+		return 0, fmt.Errorf("MASTER_GTID_WAIT = %d: %w", res, err)
+	}
+	d := time.Since(begin)
+	_, _ = db.ExecContext(ctx, "STOP SLAVE")
+	return d, nil
+}
+
+func sameCount(ctx context.Context, src, dst *sandbox.Server, want int) error {
+	for _, s := range []*sandbox.Server{src, dst} {
+		db, err := mysqlconn.Open(ctx, s.RootConnection())
+		if err != nil {
+			return err
+		}
+		var n int
+		err = db.QueryRowContext(ctx, "SELECT COUNT(*) FROM sbtest.sbtest1").Scan(&n)
+		_ = db.Close()
+		if err != nil {
+			return err
+		}
+		if n != want {
+			return fmt.Errorf("%s has %d rows, want %d", s.Name, n, want)
+		}
+	}
+	return nil
+}
+
+// sameChecksum compares CHECKSUM TABLE (same server version on both sides).
+func sameChecksum(ctx context.Context, src, dst *sandbox.Server) error {
+	sum := func(s *sandbox.Server) (string, error) {
+		db, err := mysqlconn.Open(ctx, s.RootConnection())
+		if err != nil {
+			return "", err
+		}
+		defer func() { _ = db.Close() }()
+		var name string
+		var v sql.NullString
+		err = db.QueryRowContext(ctx, "CHECKSUM TABLE sbtest.sbtest1").Scan(&name, &v)
+		return v.String, err
+	}
+	a, err := sum(src)
+	if err != nil {
+		return err
+	}
+	b, err := sum(dst)
+	if err != nil {
+		return err
+	}
+	if a != b {
+		return fmt.Errorf("checksum of sbtest1: source %s, %s %s", a, dst.Name, b)
+	}
+	return nil
+}
+
+func tail(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > 6 {
+		lines = lines[len(lines)-6:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// memHighWater is the process's peak resident memory (VmHWM).
+func memHighWater() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+func machine() string {
+	out, _ := exec.Command("nproc").Output()
+	return strings.TrimSpace(string(out)) + " cores"
+}
