@@ -82,8 +82,11 @@ func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid s
 
 func (j *job) stop() {
 	j.cancel()
-	<-j.done
-	<-j.done
+	for range 2 {
+		if err := <-j.done; err != nil {
+			step("task ended: %v", err)
+		}
+	}
 }
 
 // waitStage waits for a stage event, failing early if a task ends.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -342,6 +343,5 @@ func memHighWater() int64 {
 }
 
 func machine() string {
-	out, _ := exec.Command("nproc").Output()
-	return strings.TrimSpace(string(out)) + " cores"
+	return strconv.Itoa(runtime.NumCPU()) + " cores"
 }
