@@ -113,12 +113,13 @@ func (a *Applier) skip(gtid, schema, table string) (bool, error) {
 }
 
 func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *change.RowChange) error {
-	stmts, args, err := a.rowStatements(ctx, tx, gtid, c)
+	ops, err := a.rowOps(ctx, tx, gtid, c)
 	if err != nil {
 		return err
 	}
-	for i, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
+	for _, o := range ops {
+		q, args := o.sql()
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 			return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
 		}
 	}
@@ -126,51 +127,47 @@ func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *c
 	return nil
 }
 
-// rowStatements builds the statements that apply one row change; none when
-// the table's copy already holds it.
-func (a *Applier) rowStatements(ctx context.Context, q querier, gtid string, c *change.RowChange) ([]string, [][]any, error) {
+// rowOps turns one row change into operations; none when the table's copy
+// already holds it.
+func (a *Applier) rowOps(ctx context.Context, q querier, gtid string, c *change.RowChange) ([]rowOp, error) {
 	if skip, err := a.skip(gtid, c.Schema, c.Table); err != nil || skip {
-		return nil, nil, err
+		return nil, err
 	}
 	t, err := a.tables.get(ctx, q, c.Schema, c.Table)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	before, err := interpretRow(t, c.Before)
 	if err != nil {
-		return nil, nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
 	after, err := interpretRow(t, c.After)
 	if err != nil {
-		return nil, nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
-	var stmts []string
-	var args [][]any
 	switch {
-	case c.Op == change.OpInsert:
+	case c.Op == change.OpInsert && t.HasKey():
 		// REPLACE makes replaying a span the copy already holds harmless.
-		verb := "INSERT"
-		if t.HasKey() {
-			verb = "REPLACE"
-		}
-		stmts, args = batchInsert(verb, t, []change.Row{after})
+		return []rowOp{{kind: opReplace, t: t, rows: []change.Row{after}}}, nil
+	case c.Op == change.OpInsert:
+		return []rowOp{{kind: opInsert, t: t, rows: []change.Row{after}}}, nil
+	case c.Op == change.OpDelete && t.HasKey():
+		return []rowOp{{kind: opDeleteKey, t: t, rows: []change.Row{before}}}, nil
 	case c.Op == change.OpDelete:
-		q, arg := deleteRow(t, before)
-		stmts, args = []string{q}, [][]any{arg}
+		q, args := deleteRow(t, before)
+		return []rowOp{{kind: opRaw, t: t, query: q, args: args}}, nil
 	case c.Op == change.OpUpdate && t.HasKey():
+		var ops []rowOp
 		if keyChanged(t, before, after) {
-			q, arg := deleteRow(t, before)
-			stmts, args = []string{q}, [][]any{arg}
+			ops = append(ops, rowOp{kind: opDeleteKey, t: t, rows: []change.Row{before}})
 		}
-		s, a := batchInsert("REPLACE", t, []change.Row{after})
-		stmts, args = append(stmts, s...), append(args, a...)
+		return append(ops, rowOp{kind: opReplace, t: t, rows: []change.Row{after}}), nil
 	case c.Op == change.OpUpdate:
-		q, arg := updateRow(t, before, after)
-		stmts, args = []string{q}, [][]any{arg}
+		q, args := updateRow(t, before, after)
+		return []rowOp{{kind: opRaw, t: t, query: q, args: args}}, nil
 	default:
-		return nil, nil, fmt.Errorf("row change of unknown kind %d", c.Op)
+		return nil, fmt.Errorf("row change of unknown kind %d", c.Op)
 	}
-	return stmts, args, nil
 }
 
 func opName(op change.Op) string {

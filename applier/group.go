@@ -127,6 +127,24 @@ func (g *grouper) apply(ctx context.Context, batch []change.Txn) (err error) {
 			a.executed = before
 		}
 	}()
+	var ops []rowOp
+	rows := 0
+	for i := range batch {
+		t := &batch[i]
+		for j := range t.Changes {
+			tops, err := a.rowOps(ctx, tx, t.GTID, &t.Changes[j])
+			if err != nil {
+				return err
+			}
+			for _, o := range tops {
+				ops = merge(ops, o)
+			}
+			rows++
+		}
+		if err := a.executed.Add(t.GTID); err != nil {
+			return err
+		}
+	}
 	var sb strings.Builder
 	var args []any
 	flush := func() error {
@@ -138,29 +156,15 @@ func (g *grouper) apply(ctx context.Context, batch []change.Txn) (err error) {
 		args = args[:0]
 		return err
 	}
-	rows := 0
-	for i := range batch {
-		t := &batch[i]
-		for j := range t.Changes {
-			c := &t.Changes[j]
-			stmts, sargs, err := a.rowStatements(ctx, tx, t.GTID, c)
-			if err != nil {
-				return err
+	for i := range ops {
+		q, qargs := ops[i].sql()
+		sb.WriteString(q)
+		sb.WriteString(";\n")
+		args = append(args, qargs...)
+		if sb.Len() >= maxBatchBytes {
+			if err := flush(); err != nil {
+				return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
 			}
-			for k, q := range stmts {
-				sb.WriteString(q)
-				sb.WriteString(";\n")
-				args = append(args, sargs[k]...)
-			}
-			rows++
-			if sb.Len() >= maxBatchBytes {
-				if err := flush(); err != nil {
-					return &ApplyError{What: fmt.Sprintf("transaction %s", t.GTID), Err: err}
-				}
-			}
-		}
-		if err := a.executed.Add(t.GTID); err != nil {
-			return err
 		}
 	}
 	if err := flush(); err != nil {

@@ -1,0 +1,76 @@
+package applier
+
+import (
+	"strings"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/tableinfo"
+)
+
+type opKind int
+
+const (
+	opReplace   opKind = iota + 1 // REPLACE rows of a keyed table
+	opInsert                      // INSERT rows of a keyless table
+	opDeleteKey                   // DELETE rows of a keyed table by key
+	opRaw                         // a ready statement (keyless updates and deletes)
+)
+
+// rowOp is one write of the binlog stage. Adjacent operations of the same
+// kind on the same table merge into one multi-row statement, which runs
+// the rows in order just as separate statements would.
+type rowOp struct {
+	kind  opKind
+	t     *change.Table
+	rows  []change.Row
+	query string
+	args  []any
+}
+
+// merge appends o to ops, folding it into the last operation when it can.
+func merge(ops []rowOp, o rowOp) []rowOp {
+	if n := len(ops); n > 0 {
+		last := &ops[n-1]
+		same := last.kind == o.kind && last.t.Schema == o.t.Schema && last.t.Name == o.t.Name
+		mergeable := o.kind == opReplace || o.kind == opInsert || (o.kind == opDeleteKey && len(o.t.Key) == 1)
+		if same && mergeable && len(last.rows) < 1000 {
+			last.rows = append(last.rows, o.rows...)
+			return ops
+		}
+	}
+	return append(ops, o)
+}
+
+// sql renders the operation as one statement.
+func (o *rowOp) sql() (string, []any) {
+	switch o.kind {
+	case opReplace, opInsert:
+		verb := "REPLACE"
+		if o.kind == opInsert {
+			verb = "INSERT"
+		}
+		stmts, args := batchInsert(verb, o.t, o.rows)
+		if len(stmts) == 1 {
+			return stmts[0], args[0]
+		}
+		// Too big for one statement: several, one after another.
+		var all []any
+		for _, a := range args {
+			all = append(all, a...)
+		}
+		return strings.Join(stmts, ";\n"), all
+	case opDeleteKey:
+		if len(o.rows) == 1 {
+			return deleteRow(o.t, o.rows[0])
+		}
+		col := tableinfo.Quote(o.t.Columns[o.t.Key[0]].Name)
+		args := make([]any, len(o.rows))
+		for i, r := range o.rows {
+			args[i] = r[o.t.Key[0]]
+		}
+		return "DELETE FROM " + tableinfo.QuoteName(o.t.Schema, o.t.Name) + " WHERE " + col + " IN (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(o.rows)), ", ") + ")", args
+	default:
+		return o.query, o.args
+	}
+}
