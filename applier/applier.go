@@ -18,6 +18,9 @@ import (
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
+// progressEvery is how often the full copy reports its progress as a task event.
+const progressEvery = 30 * time.Second
+
 // Config is what an applier needs.
 type Config struct {
 	JobID  string
@@ -141,13 +144,23 @@ func (a *Applier) Run(ctx context.Context) error {
 	}
 	defer recv.Close()
 	a.log.Info("destination listening", "stage", cp.Stage, "gtid_set", cp.GTIDSet)
-	select {
-	case <-ctx.Done():
-		return nil
-	case err := <-recv.Errors():
-		return err
-	case err := <-a.fatal:
-		return err
+	progress := time.NewTicker(progressEvery)
+	defer progress.Stop()
+	var reported int64
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-recv.Errors():
+			return err
+		case err := <-a.fatal:
+			return err
+		case <-progress.C:
+			if n := a.Stats.RowsCopied.Load(); n != reported {
+				reported = n
+				a.event(fmt.Sprintf("full copy: %d rows copied", n))
+			}
+		}
 	}
 }
 

@@ -25,6 +25,9 @@ const (
 	EnvPluginDir = "DTLE_PLUGIN_DIR"
 )
 
+// DevNatsToken authenticates the dev agent's NATS clients.
+const DevNatsToken = "dtle-dev-nats-token"
+
 // Options shape one agent.
 type Options struct {
 	// Dir holds the agent's data, TMPDIR, config and log.
@@ -115,6 +118,7 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 		"nomad_addr": fmt.Sprintf("%q", strings.TrimPrefix(a.Addr, "http://")),
 		"nats_bind":  fmt.Sprintf("%q", a.NatsAddr),
 		"data_dir":   fmt.Sprintf("%q", filepath.Join(opt.Dir, "dtle")),
+		"nats_token": fmt.Sprintf("%q", DevNatsToken),
 		"log_level":  `"DEBUG"`,
 	}
 	for k, v := range opt.PluginConfig {
