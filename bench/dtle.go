@@ -40,7 +40,7 @@ func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid s
 	ctx, cancel := context.WithCancel(ctx)
 	j := &job{cancel: cancel, done: make(chan error, 2), stage: make(chan string, 4)}
 	id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
-	srcTask := &config.Task{ConnectionConfig: src.RootConnection(), Gtid: gtid, GroupMaxSize: 16,
+	srcTask := &config.Task{ConnectionConfig: src.RootConnection(), Gtid: gtid, GroupMaxSize: 16, ChunkSize: chunkSize,
 		ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "sbtest"}}}
 	destTask := &config.Task{ConnectionConfig: dst.RootConnection(), ParallelWorkers: workers}
 	srcTask.Defaults()

@@ -22,7 +22,11 @@ func main() {
 	threads := flag.Int("threads", 4, "threads for every contender")
 	writes := flag.Int("writes", 20000, "sysbench write-only transactions for the catch-up")
 	out := flag.String("out", "bench/README.md", "file whose results section is rewritten")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the dtle runs to this file")
+	copyOnly := flag.Bool("copy-only", false, "measure only dtle's full copy (for profiling)")
+	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.Parse()
+	profilePath, onlyCopy = *cpuProfile, *copyOnly
 
 	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
 	defer cancel()
@@ -38,6 +42,12 @@ func main() {
 		os.Exit(1)
 	}
 }
+
+var (
+	chunkSize   int
+	profilePath string
+	onlyCopy    bool
+)
 
 const (
 	beginMark = "<!-- results:begin -->"

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -57,6 +58,20 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	step("sysbench prepare: %d rows", rows)
 	if err := sysbench(ctx, src, "prepare", rows, threads, 0); err != nil {
 		return nil, err
+	}
+
+	if onlyCopy {
+		stop, err := startProfile(profilePath)
+		if err != nil {
+			return nil, err
+		}
+		d, err := dtleCopy(ctx, src, dst, threads)
+		stop()
+		if err != nil {
+			return nil, err
+		}
+		step("dtle full copy: %.1fs, %.0f rows/s", d.Seconds(), float64(rows)/d.Seconds())
+		os.Exit(0)
 	}
 
 	// Full copy.
@@ -344,4 +359,23 @@ func memHighWater() int64 {
 
 func machine() string {
 	return strconv.Itoa(runtime.NumCPU()) + " cores"
+}
+
+// startProfile writes a CPU profile to path until the returned stop is called.
+func startProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }
