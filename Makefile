@@ -4,7 +4,7 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VERSION        ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+VERSION        ?= 0.1.0-dev+$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DIR      := .build
 CACHE_DIR      := .cache
 PLUGIN_DIR     := $(BUILD_DIR)/plugins

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	goversion "github.com/hashicorp/go-version"
 	"github.com/hashicorp/nomad/helper/pluginutils/hclutils"
 	"github.com/hashicorp/nomad/helper/testlog"
 	"github.com/hashicorp/nomad/helper/uuid"
@@ -418,5 +419,12 @@ func TestNomadHCLExampleMatchesSpecDefaults(t *testing.T) {
 		if !strings.Contains(s, name+" =") {
 			t.Errorf("nomad.hcl.example does not document %s", name)
 		}
+	}
+}
+
+func TestVersionIsSemver(t *testing.T) {
+	// Nomad refuses a plugin whose version does not parse; make build sets it.
+	if _, err := goversion.NewVersion(Version); err != nil {
+		t.Fatalf("Version %q: %v", Version, err)
 	}
 }
