@@ -41,19 +41,35 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 	return a.Run(ctx)
 }
 
+// maxSourceFailures is how many source-side failures in a row end the task
+// (a destination that is away does not count).
+const maxSourceFailures = 10
+
 // runSource finds the job's destination through Nomad, streams to it, and
-// finds it again whenever it stops answering (it restarted or moved).
+// finds it again whenever it stops answering (it restarted or moved). A
+// failure on the source side resumes from the checkpoint too, unless it is
+// fatal or keeps happening.
 func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	backoff := time.Second
+	failures := 0
 	for {
+		started := time.Now()
 		err := d.sourceOnce(ctx, h)
 		if ctx.Err() != nil {
 			return nil
 		}
-		if !transport.Retryable(err) {
+		if err == nil || extractor.Fatal(err) {
 			return err
 		}
-		h.logger.Info("destination unavailable; looking for it again", "reason", err, "retry_in", backoff)
+		if time.Since(started) > 5*time.Minute {
+			failures, backoff = 0, time.Second // it had been working
+		}
+		if !transport.Retryable(err) {
+			if failures++; failures >= maxSourceFailures {
+				return fmt.Errorf("%d failures in a row, the last: %w", failures, err)
+			}
+		}
+		h.logger.Warn("streaming stopped; resuming from the destination checkpoint", "reason", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
 			return nil

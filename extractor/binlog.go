@@ -38,7 +38,7 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 		TimestampStringLocation: time.UTC,
 		HeartbeatPeriod:         5 * time.Second,
 		ReadTimeout:             30 * time.Second,
-		MaxReconnectAttempts:    5,
+		DisableRetrySync:        true, // our caller resumes from the destination checkpoint instead
 		Logger:                  slog.New(slog.NewTextHandler(hclogWriter{e.log}, nil)),
 	})
 	defer syncer.Close()
@@ -60,6 +60,10 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
+			}
+			var me *gomysql.MyError
+			if errors.As(err, &me) && me.Code == gomysql.ER_MASTER_FATAL_ERROR_READING_BINLOG {
+				return &BinlogGoneError{GTIDSet: gtidSet, Reason: me.Message}
 			}
 			return fmt.Errorf("read binlog: %w", err)
 		}

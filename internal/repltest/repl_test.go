@@ -2,6 +2,8 @@ package repltest
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -398,5 +400,96 @@ func TestTimestampsIgnoreServerTimeZones(t *testing.T) {
 		t.Fatalf("instant changed: %s %v", got, err)
 	}
 	s.stop(t)
+	dest.stop(t)
+}
+
+func TestPurgedBinlogIsAClearError(t *testing.T) {
+	const schema = "repl_purged"
+	ctx := context.Background()
+	// A source of its own: purging binlogs must not disturb the other tests.
+	s, err := sandbox.Start(ctx, t.TempDir(), sandbox.Options{Name: "purgesrc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	src, dst := open(t, s.Connection()), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY)", "INSERT INTO t VALUES (1)")
+
+	natsURL := startNATS(t)
+	job := jobID("purged")
+	srcTask := &config.Task{ConnectionConfig: s.Connection(), ReplicateDoDB: []*config.ReplicateDB{{TableSchema: schema}}}
+	_, destTask := tasks(schema)
+	srcTask.Defaults()
+	dest := startDest(t, natsURL, job, destTask)
+	first := startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+	waitSame(t, src, dst, schema, 30*time.Second)
+	first.stop(t)
+
+	// While the job is down the source moves on and purges what it has not read.
+	exec(t, src, "INSERT INTO "+schema+".t VALUES (2)", "FLUSH BINARY LOGS")
+	var file, pos string
+	rows, err := src.QueryContext(ctx, "SHOW MASTER STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	vals[0], vals[1] = &file, &pos
+	for i := 2; i < len(cols); i++ {
+		vals[i] = new(sql.RawBytes)
+	}
+	if !rows.Next() || rows.Scan(vals...) != nil {
+		t.Fatal("SHOW MASTER STATUS")
+	}
+	_ = rows.Close()
+	// A binlog still open by a lingering dump thread is kept (with only a
+	// warning): purge until the older files are gone.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		exec(t, src, "PURGE BINARY LOGS TO '"+file+"'")
+		var first string
+		r, err := src.QueryContext(ctx, "SHOW BINARY LOGS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Next() {
+			cols, _ := r.Columns()
+			v := make([]any, len(cols))
+			v[0] = &first
+			for i := 1; i < len(cols); i++ {
+				v[i] = new(sql.RawBytes)
+			}
+			_ = r.Scan(v...)
+		}
+		_ = r.Close()
+		if first == file {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binlogs before %s were not purged (oldest %s)", file, first)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	second := startSrc(t, natsURL, job, srcTask)
+	select {
+	case err := <-second.done:
+		var gone *extractor.BinlogGoneError
+		if !errors.As(err, &gone) {
+			t.Fatalf("want BinlogGoneError, got %v", err)
+		}
+		if !strings.Contains(err.Error(), "purged") || gone.GTIDSet == "" {
+			t.Fatalf("unclear: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the source did not stop on a purged binlog")
+	}
+	// Nothing copied was lost: the row from before the purge is there.
+	var n int
+	if err := dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".t WHERE id = 1").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("destination lost data: %d %v", n, err)
+	}
 	dest.stop(t)
 }
