@@ -429,41 +429,13 @@ func TestPurgedBinlogIsAClearError(t *testing.T) {
 
 	// While the job is down the source moves on and purges what it has not read.
 	exec(t, src, "INSERT INTO "+schema+".t VALUES (2)", "FLUSH BINARY LOGS")
-	var file, pos string
-	rows, err := src.QueryContext(ctx, "SHOW MASTER STATUS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cols, _ := rows.Columns()
-	vals := make([]any, len(cols))
-	vals[0], vals[1] = &file, &pos
-	for i := 2; i < len(cols); i++ {
-		vals[i] = new(sql.RawBytes)
-	}
-	if !rows.Next() || rows.Scan(vals...) != nil {
-		t.Fatal("SHOW MASTER STATUS")
-	}
-	_ = rows.Close()
+	file := firstColumn(t, src, "SHOW MASTER STATUS")
 	// A binlog still open by a lingering dump thread is kept (with only a
 	// warning): purge until the older files are gone.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		exec(t, src, "PURGE BINARY LOGS TO '"+file+"'")
-		var first string
-		r, err := src.QueryContext(ctx, "SHOW BINARY LOGS")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.Next() {
-			cols, _ := r.Columns()
-			v := make([]any, len(cols))
-			v[0] = &first
-			for i := 1; i < len(cols); i++ {
-				v[i] = new(sql.RawBytes)
-			}
-			_ = r.Scan(v...)
-		}
-		_ = r.Close()
+		first := firstColumn(t, src, "SHOW BINARY LOGS")
 		if first == file {
 			break
 		}
@@ -492,4 +464,33 @@ func TestPurgedBinlogIsAClearError(t *testing.T) {
 		t.Fatalf("destination lost data: %d %v", n, err)
 	}
 	dest.stop(t)
+}
+
+// firstColumn returns the first column of the first row a statement returns.
+func firstColumn(t *testing.T, db *sql.DB, query string) string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	v := make([]any, len(cols))
+	v[0] = &first
+	for i := 1; i < len(cols); i++ {
+		v[i] = new(sql.RawBytes)
+	}
+	if rows.Next() {
+		if err := rows.Scan(v...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return first
 }
