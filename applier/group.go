@@ -145,6 +145,24 @@ func (g *grouper) apply(ctx context.Context, batch []change.Txn) (err error) {
 			return err
 		}
 	}
+	if err := execOps(ctx, tx, ops); err != nil {
+		return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
+	}
+	if err := saveCheckpoint(ctx, tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String()); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	a.tolerant = false
+	a.Stats.TxnsApplied.Add(int64(len(batch)))
+	a.Stats.RowsApplied.Add(int64(rows))
+	a.Stats.LastCommitTS.Store(int64(batch[len(batch)-1].Timestamp))
+	return nil
+}
+
+// execOps runs operations several per round trip.
+func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
 	var sb strings.Builder
 	var args []any
 	flush := func() error {
@@ -163,22 +181,9 @@ func (g *grouper) apply(ctx context.Context, batch []change.Txn) (err error) {
 		args = append(args, qargs...)
 		if sb.Len() >= maxBatchBytes {
 			if err := flush(); err != nil {
-				return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
+				return err
 			}
 		}
 	}
-	if err := flush(); err != nil {
-		return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
-	}
-	if err := saveCheckpoint(ctx, tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String()); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	a.tolerant = false
-	a.Stats.TxnsApplied.Add(int64(len(batch)))
-	a.Stats.RowsApplied.Add(int64(rows))
-	a.Stats.LastCommitTS.Store(int64(batch[len(batch)-1].Timestamp))
-	return nil
+	return flush()
 }

@@ -14,35 +14,39 @@ import (
 // parallel applies binlog transactions on several connections when
 // parallel_workers > 1.
 //
-// A transaction's writeset is the values of every unique index (the key
-// included) of the rows it touches, or the whole table for a table without
-// one. A transaction starts once every earlier transaction sharing part of
-// its writeset has committed, so two running transactions never wait on each
-// other's rows. Commits still happen in source order, each with the
-// checkpoint: whatever crashes, the checkpoint names exactly the committed
-// transactions, for MySQL's GTID sets and MariaDB's positions alike.
+// Transactions queue in source order. A free worker takes the queued ones
+// (up to maxGroupTxns) as its batch; batches are numbered in queue order. A
+// batch's writeset is the values of every unique index (the key included)
+// of the rows it touches, or the whole table for a table without one. A
+// batch starts once every earlier batch sharing part of its writeset has
+// committed, so two running batches never wait on each other's rows. Batches
+// commit in order, each in one destination transaction with the checkpoint:
+// whatever crashes, the checkpoint names exactly the committed transactions,
+// for MySQL's GTID sets and MariaDB's positions alike.
 type parallel struct {
-	a    *Applier
-	work chan *ptxn
-	wg   sync.WaitGroup // transactions submitted and not finished
+	a     *Applier
+	queue chan change.Txn
+	wg    sync.WaitGroup // transactions submitted and not finished
+
+	take sync.Mutex // one worker at a time forms a batch
 
 	mu         sync.Mutex
 	turn       *sync.Cond
-	next       uint64 // sequence number of the next submitted transaction
-	committed  uint64 // every transaction up to this one has committed
+	next       uint64 // number of the next batch
+	committed  uint64 // every batch up to this one has committed
 	err        error
-	lastWriter map[string]*ptxn
+	lastWriter map[string]*batch
 }
 
-type ptxn struct {
+type batch struct {
 	seq  uint64
-	txn  change.Txn
-	deps []*ptxn
+	txns []change.Txn
+	deps []*batch
 	done chan struct{}
 }
 
 func newParallel(ctx context.Context, a *Applier, workers int) (*parallel, error) {
-	p := &parallel{a: a, work: make(chan *ptxn, workers), lastWriter: map[string]*ptxn{}}
+	p := &parallel{a: a, queue: make(chan change.Txn, maxGroupTxns), lastWriter: map[string]*batch{}}
 	p.turn = sync.NewCond(&p.mu)
 	for range workers {
 		conn, err := a.session(ctx)
@@ -61,41 +65,20 @@ func newParallel(ctx context.Context, a *Applier, workers int) (*parallel, error
 // close stops the workers once the submitted transactions are finished.
 func (p *parallel) close() {
 	_ = p.drain()
-	close(p.work)
+	close(p.queue)
 }
 
-// submit queues t; it blocks while every worker is busy.
+// submit queues t; it blocks while the queue is full.
 func (p *parallel) submit(ctx context.Context, t *change.Txn) error {
-	keys, err := p.writeset(ctx, t)
+	p.mu.Lock()
+	err := p.err
+	p.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
-	if p.err != nil {
-		err := p.err
-		p.mu.Unlock()
-		return err
-	}
-	p.next++
-	pt := &ptxn{seq: p.next, txn: *t, done: make(chan struct{})}
-	seen := map[*ptxn]bool{}
-	for _, k := range keys {
-		if w, ok := p.lastWriter[k]; ok && w != pt && !seen[w] && !closed(w.done) {
-			pt.deps = append(pt.deps, w)
-			seen[w] = true
-		}
-		p.lastWriter[k] = pt
-	}
-	if len(p.lastWriter) > 100000 && p.committed+1 == pt.seq {
-		p.lastWriter = map[string]*ptxn{} // nothing in flight: forget old writers
-		for _, k := range keys {
-			p.lastWriter[k] = pt
-		}
-	}
-	p.mu.Unlock()
 	p.wg.Add(1)
 	select {
-	case p.work <- pt:
+	case p.queue <- *t:
 		return nil
 	case <-ctx.Done():
 		p.wg.Done()
@@ -127,7 +110,7 @@ func (p *parallel) reset(committedTo uint64) {
 	defer p.mu.Unlock()
 	p.err = nil
 	p.next, p.committed = committedTo, committedTo
-	p.lastWriter = map[string]*ptxn{}
+	p.lastWriter = map[string]*batch{}
 }
 
 func (p *parallel) fail(err error) {
@@ -142,45 +125,132 @@ func (p *parallel) fail(err error) {
 
 func (p *parallel) worker(ctx context.Context, conn *sql.Conn) {
 	defer func() { _ = conn.Close() }()
-	for pt := range p.work {
-		if err := p.run(ctx, conn, pt); err != nil {
-			p.fail(fmt.Errorf("transaction %s: %w", pt.txn.GTID, err))
+	for {
+		b, ok := p.form(ctx)
+		if !ok {
+			return
 		}
-		close(pt.done)
-		p.wg.Done()
+		if err := p.run(ctx, conn, b); err != nil {
+			p.fail(fmt.Errorf("transactions %s to %s: %w", b.txns[0].GTID, b.txns[len(b.txns)-1].GTID, err))
+		}
+		close(b.done)
+		for range b.txns {
+			p.wg.Done()
+		}
 	}
 }
 
-func (p *parallel) run(ctx context.Context, conn *sql.Conn, pt *ptxn) error {
-	for _, d := range pt.deps {
-		<-d.done
+// form takes the next batch off the queue, numbers it and finds the earlier
+// batches it must wait for. Only one worker forms a batch at a time, so
+// batches are contiguous and numbered in source order.
+func (p *parallel) form(ctx context.Context) (*batch, bool) {
+	p.take.Lock()
+	defer p.take.Unlock()
+	first, ok := <-p.queue
+	if !ok {
+		return nil, false
+	}
+	txns := []change.Txn{first}
+more:
+	for len(txns) < maxGroupTxns {
+		select {
+		case t, ok := <-p.queue:
+			if !ok {
+				break more
+			}
+			txns = append(txns, t)
+		default:
+			break more
+		}
+	}
+	var keys []string
+	var err error
+	for i := range txns {
+		var k []string
+		if k, err = p.writeset(ctx, &txns[i]); err != nil {
+			break
+		}
+		keys = append(keys, k...)
 	}
 	p.mu.Lock()
-	err := p.err
-	p.mu.Unlock()
-	if err != nil {
-		return nil // an earlier transaction failed; the session resumes from the checkpoint
+	defer p.mu.Unlock()
+	p.next++
+	b := &batch{seq: p.next, txns: txns, done: make(chan struct{})}
+	if err != nil && p.err == nil {
+		p.err = err
 	}
-	return retry(ctx, p.a.log, "transaction "+pt.txn.GTID, func() error {
+	seen := map[*batch]bool{}
+	for _, k := range keys {
+		if w, ok := p.lastWriter[k]; ok && w != b && !seen[w] && !closed(w.done) {
+			b.deps = append(b.deps, w)
+			seen[w] = true
+		}
+		p.lastWriter[k] = b
+	}
+	if len(p.lastWriter) > 100000 && p.committed+1 == b.seq {
+		p.lastWriter = map[string]*batch{} // nothing in flight: forget old writers
+		for _, k := range keys {
+			p.lastWriter[k] = b
+		}
+	}
+	return b, true
+}
+
+func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
+	for _, d := range b.deps {
+		<-d.done
+	}
+	return retry(ctx, p.a.log, "transaction batch", func() error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
 		defer func() { _ = tx.Rollback() }()
-		for i := range pt.txn.Changes {
-			if err := p.a.applyChange(ctx, tx, pt.txn.GTID, &pt.txn.Changes[i]); err != nil {
-				return err
+		if p.failed() {
+			return p.skipTurn(b)
+		}
+		var ops []rowOp
+		rows := 0
+		for i := range b.txns {
+			t := &b.txns[i]
+			for j := range t.Changes {
+				tops, err := p.a.rowOps(ctx, tx, t.GTID, &t.Changes[j])
+				if err != nil {
+					return err
+				}
+				for _, o := range tops {
+					ops = merge(ops, o)
+				}
+				rows++
 			}
 		}
-		return p.commitInTurn(ctx, tx, pt)
+		if err := execOps(ctx, tx, ops); err != nil {
+			return err
+		}
+		return p.commitInTurn(ctx, tx, b, rows)
 	})
 }
 
-// commitInTurn commits once every earlier transaction has committed.
-func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, pt *ptxn) error {
+func (p *parallel) failed() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for p.committed != pt.seq-1 && p.err == nil {
+	return p.err != nil
+}
+
+// skipTurn lets later batches go when this one will not commit (an earlier
+// one failed; the session resumes from the checkpoint).
+func (p *parallel) skipTurn(b *batch) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.turn.Broadcast()
+	return nil
+}
+
+// commitInTurn commits once every earlier batch has committed.
+func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, b *batch, rows int) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.committed != b.seq-1 && p.err == nil {
 		p.turn.Wait()
 	}
 	if p.err != nil {
@@ -188,8 +258,11 @@ func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, pt *ptxn) error
 	}
 	a := p.a
 	before := a.executed.Clone()
-	if err := a.executed.Add(pt.txn.GTID); err != nil {
-		return err
+	for i := range b.txns {
+		if err := a.executed.Add(b.txns[i].GTID); err != nil {
+			a.executed = before
+			return err
+		}
 	}
 	err := saveCheckpoint(ctx, tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String())
 	if err == nil {
@@ -199,10 +272,11 @@ func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, pt *ptxn) error
 		a.executed = before
 		return err
 	}
-	p.committed = pt.seq
+	p.committed = b.seq
 	a.tolerant = false
-	a.Stats.TxnsApplied.Add(1)
-	a.Stats.LastCommitTS.Store(int64(pt.txn.Timestamp))
+	a.Stats.TxnsApplied.Add(int64(len(b.txns)))
+	a.Stats.RowsApplied.Add(int64(rows))
+	a.Stats.LastCommitTS.Store(int64(b.txns[len(b.txns)-1].Timestamp))
 	p.turn.Broadcast()
 	return nil
 }
