@@ -186,7 +186,8 @@ func mydumperCopy(ctx context.Context, dir string, src, dst *sandbox.Server, thr
 	if err != nil {
 		return 0, err
 	}
-	if err := loadSbtest(ctx, dump, dst, threads); err != nil {
+	// Like dtle and mysql, write the destination's binlog (myloader's default skips it).
+	if err := loadSbtest(ctx, dump, dst, threads, "--enable-binlog"); err != nil {
 		return 0, err
 	}
 	d := time.Since(begin)
@@ -205,12 +206,13 @@ func dumpSbtest(ctx context.Context, dir string, src *sandbox.Server, threads in
 }
 
 // loadSbtest replaces sbtest on dst with the dump.
-func loadSbtest(ctx context.Context, dump string, dst *sandbox.Server, threads int) error {
+func loadSbtest(ctx context.Context, dump string, dst *sandbox.Server, threads int, extra ...string) error {
 	if err := dropSbtest(ctx, dst); err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, "myloader", "-h", "127.0.0.1", "-P", strconv.Itoa(dst.Port), "-u", "root",
-		"-d", dump, "-t", strconv.Itoa(threads)).CombinedOutput()
+	args := append([]string{"-h", "127.0.0.1", "-P", strconv.Itoa(dst.Port), "-u", "root",
+		"-d", dump, "-t", strconv.Itoa(threads)}, extra...)
+	out, err := exec.CommandContext(ctx, "myloader", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("myloader: %w: %s", err, tail(out))
 	}

@@ -22,7 +22,7 @@ func Source(ctx context.Context, task *config.Task) *Report {
 	defer func() { _ = db.Close() }()
 
 	vars, err := mysqlconn.Variables(ctx, db, "log_bin", "binlog_format", "binlog_row_image",
-		"gtid_mode", "enforce_gtid_consistency", "server_id")
+		"binlog_row_value_options", "gtid_mode", "enforce_gtid_consistency", "server_id")
 	if err != nil {
 		r.Connection = fail("%s", mysqlconn.Redact(err, task.ConnectionConfig))
 		return r
@@ -86,6 +86,11 @@ func checkBinlog(vars map[string]string) *Check {
 	// binlog_row_image appeared in MySQL 5.6 / MariaDB 10.1; older servers log full images.
 	if img, ok := vars["binlog_row_image"]; ok && strings.ToUpper(img) != "FULL" {
 		problems = append(problems, fmt.Sprintf("binlog_row_image is %s: set binlog_row_image=FULL", img))
+	}
+	// MySQL 8 can log only the changed part of a JSON value, which a full
+	// row image cannot be rebuilt from.
+	if strings.Contains(strings.ToUpper(vars["binlog_row_value_options"]), "PARTIAL_JSON") {
+		problems = append(problems, "binlog_row_value_options is PARTIAL_JSON: set binlog_row_value_options=''")
 	}
 	if len(problems) > 0 {
 		return fail("%s", strings.Join(problems, "; "))

@@ -181,3 +181,31 @@ func TestBinlogSettingsEachNamed(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckBinlogVariables(t *testing.T) {
+	cases := []struct {
+		name string
+		vars map[string]string
+		want string // "" means pass
+	}{
+		{"all good", map[string]string{"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL"}, ""},
+		{"old server without row image", map[string]string{"log_bin": "1", "binlog_format": "row"}, ""},
+		{"partial json", map[string]string{"log_bin": "ON", "binlog_format": "ROW", "binlog_row_image": "FULL",
+			"binlog_row_value_options": "PARTIAL_JSON"}, "binlog_row_value_options"},
+		{"mixed format", map[string]string{"log_bin": "ON", "binlog_format": "MIXED"}, "binlog_format is MIXED"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := checkBinlog(tc.vars)
+			if tc.want == "" {
+				if !c.Validated {
+					t.Fatalf("failed: %s", c.Error)
+				}
+				return
+			}
+			if c.Validated || !strings.Contains(c.Error, tc.want) {
+				t.Fatalf("got %+v, want an error naming %q", c, tc.want)
+			}
+		})
+	}
+}
