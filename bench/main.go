@@ -24,6 +24,7 @@ func main() {
 	out := flag.String("out", "bench/README.md", "file whose results section is rewritten")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the dtle runs to this file")
 	copyOnly := flag.Bool("copy-only", false, "measure only dtle's full copy (for profiling)")
+	flag.BoolVar(&onlyCatchUp, "catchup-only", false, "measure only dtle's catch-up with parallel_workers=1 (for profiling)")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.Parse()
 	profilePath, onlyCopy = *cpuProfile, *copyOnly
@@ -47,6 +48,7 @@ var (
 	chunkSize   int
 	profilePath string
 	onlyCopy    bool
+	onlyCatchUp bool
 )
 
 const (

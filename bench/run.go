@@ -74,6 +74,10 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		os.Exit(0)
 	}
 
+	if onlyCatchUp {
+		return catchUpProfile(ctx, dir, src, dst, threads, writes)
+	}
+
 	// Full copy.
 	for _, name := range []string{"dtle", "dtle (A/A)"} {
 		d, err := dtleCopy(ctx, src, dst, threads)
@@ -380,4 +384,38 @@ func startProfile(path string) (func(), error) {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 	}, nil
+}
+
+// catchUpProfile measures dtle's catch-up alone, under the CPU profile.
+func catchUpProfile(ctx context.Context, dir string, src, dst *sandbox.Server, threads, writes int) (*result, error) {
+	dump, err := dumpSbtest(ctx, dir, src, threads)
+	if err != nil {
+		return nil, err
+	}
+	if err := loadSbtest(ctx, dump, dst, threads); err != nil {
+		return nil, err
+	}
+	start, err := gtidPos(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := sysbench(ctx, src, "run", 0, threads, writes); err != nil {
+		return nil, err
+	}
+	end, err := gtidPos(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	stop, err := startProfile(profilePath)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dtleCatchUp(ctx, src, dst, 1, start, end)
+	stop()
+	if err != nil {
+		return nil, err
+	}
+	step("dtle catch-up: %.1fs, %.0f tx/s", d.Seconds(), float64(writes)/d.Seconds())
+	os.Exit(0)
+	return nil, nil
 }
