@@ -85,19 +85,7 @@ func (g *grouper) close() {
 func (g *grouper) loop(ctx context.Context) {
 	defer func() { _ = g.conn.Close() }()
 	for t := range g.queue {
-		batch := []change.Txn{t}
-	more:
-		for len(batch) < maxGroupTxns {
-			select {
-			case n, ok := <-g.queue:
-				if !ok {
-					break more
-				}
-				batch = append(batch, n)
-			default:
-				break more
-			}
-		}
+		batch := takeQueued(t, g.queue)
 		if g.failed() == nil {
 			err := retry(ctx, g.a.log, "transaction group", func() error { return g.apply(ctx, batch) })
 			if err != nil {
@@ -186,4 +174,22 @@ func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
 		}
 	}
 	return flush()
+}
+
+// takeQueued returns first and whatever else is queued, up to maxGroupTxns,
+// without waiting.
+func takeQueued(first change.Txn, queue <-chan change.Txn) []change.Txn {
+	batch := []change.Txn{first}
+	for len(batch) < maxGroupTxns {
+		select {
+		case t, ok := <-queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, t)
+		default:
+			return batch
+		}
+	}
+	return batch
 }

@@ -150,19 +150,7 @@ func (p *parallel) form(ctx context.Context) (*batch, bool) {
 	if !ok {
 		return nil, false
 	}
-	txns := []change.Txn{first}
-more:
-	for len(txns) < maxGroupTxns {
-		select {
-		case t, ok := <-p.queue:
-			if !ok {
-				break more
-			}
-			txns = append(txns, t)
-		default:
-			break more
-		}
-	}
+	txns := takeQueued(first, p.queue)
 	var keys []string
 	var err error
 	for i := range txns {
