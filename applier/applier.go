@@ -11,12 +11,17 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/nats-io/nats.go"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/transport"
 )
+
+// queueBytes bounds the row data of binlog transactions taken from the
+// source and not yet applied.
+const queueBytes = 64 << 20
 
 // progressEvery is how often the full copy reports its progress as a task event.
 const progressEvery = 30 * time.Second
@@ -55,6 +60,8 @@ type Applier struct {
 
 	// fatal carries the first failure of asynchronous applying.
 	fatal chan error
+	// budget holds queueBytes; a queued transaction holds its Size until applied.
+	budget *semaphore.Weighted
 
 	// Binlog.
 	par      *parallel // parallel_workers > 1
@@ -91,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		return nil, err
 	}
 	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true, resumed: map[string]bool{},
-		fatal: make(chan error, 1)}
+		fatal: make(chan error, 1), budget: semaphore.NewWeighted(queueBytes)}
 	return a, nil
 }
 
@@ -296,3 +303,14 @@ func (a *Applier) fail(err error) {
 	default:
 	}
 }
+
+// reserve takes t's size from the byte budget, waiting while it is spent;
+// one transaction larger than the whole budget takes all of it.
+func (a *Applier) reserve(ctx context.Context, t *change.Txn) error {
+	return a.budget.Acquire(ctx, budgetOf(t))
+}
+
+// release returns what reserve took for t.
+func (a *Applier) release(t *change.Txn) { a.budget.Release(budgetOf(t)) }
+
+func budgetOf(t *change.Txn) int64 { return min(int64(t.Size()), queueBytes) }

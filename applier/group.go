@@ -47,11 +47,15 @@ func (g *grouper) submit(ctx context.Context, t *change.Txn) error {
 	if err := g.failed(); err != nil {
 		return err
 	}
+	if err := g.a.reserve(ctx, t); err != nil {
+		return err
+	}
 	g.wg.Add(1)
 	select {
 	case g.queue <- *t:
 		return nil
 	case <-ctx.Done():
+		g.a.release(t)
 		g.wg.Done()
 		return ctx.Err()
 	}
@@ -95,7 +99,8 @@ func (g *grouper) loop(ctx context.Context) {
 				g.a.fail(err)
 			}
 		}
-		for range batch {
+		for i := range batch {
+			g.a.release(&batch[i])
 			g.wg.Done()
 		}
 	}

@@ -76,11 +76,15 @@ func (p *parallel) submit(ctx context.Context, t *change.Txn) error {
 	if err != nil {
 		return err
 	}
+	if err := p.a.reserve(ctx, t); err != nil {
+		return err
+	}
 	p.wg.Add(1)
 	select {
 	case p.queue <- *t:
 		return nil
 	case <-ctx.Done():
+		p.a.release(t)
 		p.wg.Done()
 		return ctx.Err()
 	}
@@ -134,7 +138,8 @@ func (p *parallel) worker(ctx context.Context, conn *sql.Conn) {
 			p.fail(fmt.Errorf("transactions %s to %s: %w", b.txns[0].GTID, b.txns[len(b.txns)-1].GTID, err))
 		}
 		close(b.done)
-		for range b.txns {
+		for i := range b.txns {
+			p.a.release(&b.txns[i])
 			p.wg.Done()
 		}
 	}

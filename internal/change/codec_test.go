@@ -121,3 +121,11 @@ func TestRowRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestTxnSizeCountsRowData(t *testing.T) {
+	small := Txn{Changes: []RowChange{{After: Row{"x"}}}}
+	big := Txn{Changes: []RowChange{{After: Row{string(make([]byte, 1<<20))}}}}
+	if small.Size() <= 0 || big.Size() < 1<<20 || big.Size() <= small.Size() {
+		t.Fatalf("sizes %d and %d", small.Size(), big.Size())
+	}
+}

@@ -139,3 +139,30 @@ const (
 	StageFull = "full"
 	StageIncr = "incr"
 )
+
+// Size estimates the memory a transaction's row data takes, in bytes.
+func (t *Txn) Size() int {
+	n := 64
+	for i := range t.Changes {
+		n += 32 + rowBytes(t.Changes[i].Before) + rowBytes(t.Changes[i].After)
+	}
+	if t.DDL != nil {
+		n += len(t.DDL.SQL)
+	}
+	return n
+}
+
+func rowBytes(r Row) int {
+	n := 0
+	for _, v := range r {
+		switch x := v.(type) {
+		case string:
+			n += len(x) + 16
+		case []byte:
+			n += len(x) + 24
+		default:
+			n += 16
+		}
+	}
+	return n
+}
