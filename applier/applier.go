@@ -72,7 +72,9 @@ type Applier struct {
 	stage    string
 	executed change.GTIDSet
 	copyPos  map[string]change.GTIDSet // schema.table -> snapshot it was copied at
-	tolerant bool                      // the next DDL may have run before a restart
+	// latestCopy contains every snapshot in copyPos; once applied, copyPos goes.
+	latestCopy change.GTIDSet
+	tolerant   bool // the next DDL may have run before a restart
 }
 
 type chunkJob struct {
@@ -221,18 +223,13 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 		return nil, err
 	}
 	a.stage, a.flavor = cp.Stage, cp.Flavor
-	a.copyPos = map[string]change.GTIDSet{}
-	if cp.Flavor != "" {
-		for _, p := range cp.Tables {
-			if set, err := change.ParseGTIDSet(cp.Flavor, p.Pos); err == nil && p.Done {
-				a.copyPos[p.Schema+"."+p.Table] = set
-			}
+	if cp.Flavor != "" && cp.Stage == change.StageIncr {
+		if a.executed, err = change.ParseGTIDSet(cp.Flavor, cp.GTIDSet); err != nil {
+			return nil, fmt.Errorf("checkpoint: %w", err)
 		}
-		if cp.Stage == change.StageIncr {
-			if a.executed, err = change.ParseGTIDSet(cp.Flavor, cp.GTIDSet); err != nil {
-				return nil, fmt.Errorf("checkpoint: %w", err)
-			}
-		}
+	}
+	if err := a.setCopyPos(cp); err != nil {
+		return nil, err
 	}
 	a.tolerant = true
 	return cp, nil
@@ -314,3 +311,30 @@ func (a *Applier) reserve(ctx context.Context, t *change.Txn) error {
 func (a *Applier) release(t *change.Txn) { a.budget.Release(budgetOf(t)) }
 
 func budgetOf(t *change.Txn) int64 { return min(int64(t.Size()), queueBytes) }
+
+// setCopyPos records the snapshot each finished table was copied at, for
+// skipping binlog events its rows already hold; positions the applied set
+// has passed are left out.
+func (a *Applier) setCopyPos(cp *change.Checkpoint) error {
+	a.copyPos, a.latestCopy = map[string]change.GTIDSet{}, nil
+	if cp.Flavor == "" {
+		return nil
+	}
+	for _, p := range cp.Tables {
+		if !p.Done {
+			continue
+		}
+		set, err := change.ParseGTIDSet(cp.Flavor, p.Pos)
+		if err != nil {
+			return fmt.Errorf("copy progress of %s.%s: %w", p.Schema, p.Table, err)
+		}
+		a.copyPos[p.Schema+"."+p.Table] = set
+		if a.latestCopy == nil || change.Before(a.latestCopy, set) {
+			a.latestCopy = set
+		}
+	}
+	if a.executed != nil && a.latestCopy != nil && a.executed.ContainsSet(a.latestCopy) {
+		a.copyPos, a.latestCopy = nil, nil
+	}
+	return nil
+}

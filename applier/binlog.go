@@ -12,7 +12,7 @@ import (
 // applyTxns applies source transactions in order, each in one destination
 // transaction with its checkpoint.
 func (a *Applier) applyTxns(ctx context.Context, txns []change.Txn) error {
-	if a.stage != change.StageIncr || a.executed == nil {
+	if a.stage != change.StageIncr {
 		return fmt.Errorf("binlog transaction before the full copy finished (stage %q)", a.stage)
 	}
 	for i := range txns {
@@ -46,13 +46,13 @@ func (a *Applier) applyTxns(ctx context.Context, txns []change.Txn) error {
 	return nil
 }
 
-// applyRows applies one transaction or one part of it. A transaction that
-// comes whole is retried on transient errors; one in parts is not (its
-// earlier parts are gone with the rollback), and the failure makes the
-// source resume from the checkpoint.
+// applyRows applies one part of a transaction sent in parts (whole ones go
+// to the grouper or the parallel workers). The destination transaction stays
+// open across parts and commits with the last. A failure is not retried:
+// the earlier parts are gone with the rollback, and the source resumes from
+// the checkpoint.
 func (a *Applier) applyRows(ctx context.Context, t *change.Txn) error {
-	whole := a.tx == nil && !t.More
-	attempt := func() error {
+	err := func() error {
 		if a.tx == nil {
 			tx, err := a.conn.BeginTx(ctx, nil)
 			if err != nil {
@@ -68,40 +68,48 @@ func (a *Applier) applyRows(ctx context.Context, t *change.Txn) error {
 		if t.More {
 			return nil
 		}
-		if err := a.executed.Add(t.GTID); err != nil {
+		next, err := a.checkpoint(ctx, a.tx, []change.Txn{*t})
+		if err != nil {
 			return err
 		}
-		if err := saveCheckpoint(ctx, a.tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String()); err != nil {
-			return err
-		}
-		err := a.tx.Commit()
+		err = a.tx.Commit()
 		a.tx = nil
+		if err == nil {
+			a.applied(next, []change.Txn{*t}, 0)
+		}
 		return err
-	}
-	var err error
-	if whole {
-		err = retry(ctx, a.log, "transaction "+t.GTID, func() error {
-			snapshot := a.executed.Clone()
-			e := attempt()
-			if e != nil {
-				_ = a.rollback()
-				a.executed = snapshot
-			}
-			return e
-		})
-	} else {
-		err = attempt()
-	}
+	}()
 	if err != nil {
 		_ = a.rollback()
 		return fmt.Errorf("transaction %s: %w", t.GTID, err)
 	}
-	if !t.More {
-		a.tolerant = false
-		a.Stats.TxnsApplied.Add(1)
-		a.Stats.LastCommitTS.Store(int64(t.Timestamp))
-	}
 	return nil
+}
+
+// checkpoint writes, in ex's transaction, the applied set extended by txns
+// and returns it; the caller adopts it with applied once ex commits.
+func (a *Applier) checkpoint(ctx context.Context, ex execer, txns []change.Txn) (change.GTIDSet, error) {
+	next := a.executed.Clone()
+	for i := range txns {
+		if err := next.Add(txns[i].GTID); err != nil {
+			return nil, err
+		}
+	}
+	return next, saveCheckpoint(ctx, ex, a.cfg.JobID, a.flavor, change.StageIncr, next.String())
+}
+
+// applied adopts a committed checkpoint. Once it holds the latest snapshot
+// any table was copied at, no later event can be inside one, and the
+// per-row snapshot check is dropped.
+func (a *Applier) applied(next change.GTIDSet, txns []change.Txn, rows int) {
+	a.executed = next
+	a.tolerant = false
+	a.Stats.TxnsApplied.Add(int64(len(txns)))
+	a.Stats.RowsApplied.Add(int64(rows))
+	a.Stats.LastCommitTS.Store(int64(txns[len(txns)-1].Timestamp))
+	if a.latestCopy != nil && next.ContainsSet(a.latestCopy) {
+		a.copyPos, a.latestCopy = nil, nil
+	}
 }
 
 func (a *Applier) skip(gtid, schema, table string) (bool, error) {
@@ -117,11 +125,8 @@ func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *c
 	if err != nil {
 		return err
 	}
-	for _, o := range ops {
-		q, args := o.sql()
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
-			return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
-		}
+	if err := execOps(ctx, tx, ops); err != nil {
+		return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
 	}
 	a.Stats.RowsApplied.Add(1)
 	return nil
@@ -211,15 +216,12 @@ func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 			a.log.Info("DDL already applied before a restart", "gtid", t.GTID)
 		}
 	}
-	a.tolerant = false
 	a.tables.forgetAll()
-	if err := a.executed.Add(t.GTID); err != nil {
+	next, err := a.checkpoint(ctx, a.conn, []change.Txn{*t})
+	if err != nil {
 		return err
 	}
-	if err := saveCheckpoint(ctx, a.conn, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String()); err != nil {
-		return err
-	}
-	a.Stats.TxnsApplied.Add(1)
+	a.applied(next, []change.Txn{*t}, 0)
 	return nil
 }
 

@@ -212,10 +212,9 @@ func (a *Applier) copyDone(ctx context.Context, m *change.Message) error {
 		return err
 	}
 	a.flavor, a.stage, a.executed = m.Flavor, change.StageIncr, start
-	for _, p := range cp.Tables {
-		if set, err := change.ParseGTIDSet(m.Flavor, p.Pos); err == nil {
-			a.copyPos[p.Schema+"."+p.Table] = set
-		}
+	cp.Flavor = m.Flavor
+	if err := a.setCopyPos(cp); err != nil {
+		return err
 	}
 	a.log.Info("full copy done", "binlog_from", start.String())
 	a.event("job_stage_incr")

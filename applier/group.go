@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"sync"
 
 	"github.com/dtle-io/dtle/internal/change"
@@ -107,78 +106,49 @@ func (g *grouper) loop(ctx context.Context) {
 }
 
 // apply writes a group in one destination transaction.
-func (g *grouper) apply(ctx context.Context, batch []change.Txn) (err error) {
+func (g *grouper) apply(ctx context.Context, batch []change.Txn) error {
 	a := g.a
-	before := a.executed.Clone()
 	tx, err := g.conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			_ = tx.Rollback()
-			a.executed = before
-		}
-	}()
+	defer func() { _ = tx.Rollback() }()
+	ops, rows, err := a.batchOps(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	if err := execOps(ctx, tx, ops); err != nil {
+		return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
+	}
+	next, err := a.checkpoint(ctx, tx, batch)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	a.applied(next, batch, rows)
+	return nil
+}
+
+// batchOps turns a batch's row changes into operations, adjacent ones merged.
+func (a *Applier) batchOps(ctx context.Context, q querier, batch []change.Txn) ([]rowOp, int, error) {
 	var ops []rowOp
 	rows := 0
 	for i := range batch {
 		t := &batch[i]
 		for j := range t.Changes {
-			tops, err := a.rowOps(ctx, tx, t.GTID, &t.Changes[j])
+			tops, err := a.rowOps(ctx, q, t.GTID, &t.Changes[j])
 			if err != nil {
-				return err
+				return nil, 0, err
 			}
 			for _, o := range tops {
 				ops = merge(ops, o)
 			}
 			rows++
 		}
-		if err := a.executed.Add(t.GTID); err != nil {
-			return err
-		}
 	}
-	if err := execOps(ctx, tx, ops); err != nil {
-		return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
-	}
-	if err := saveCheckpoint(ctx, tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String()); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	a.tolerant = false
-	a.Stats.TxnsApplied.Add(int64(len(batch)))
-	a.Stats.RowsApplied.Add(int64(rows))
-	a.Stats.LastCommitTS.Store(int64(batch[len(batch)-1].Timestamp))
-	return nil
-}
-
-// execOps runs operations several per round trip.
-func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
-	var sb strings.Builder
-	var args []any
-	flush := func() error {
-		if sb.Len() == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, sb.String(), args...)
-		sb.Reset()
-		args = args[:0]
-		return err
-	}
-	for i := range ops {
-		q, qargs := ops[i].sql()
-		sb.WriteString(q)
-		sb.WriteString(";\n")
-		args = append(args, qargs...)
-		if sb.Len() >= maxBatchBytes {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
+	return ops, rows, nil
 }
 
 // takeQueued returns first and whatever else is queued, up to maxGroupTxns,

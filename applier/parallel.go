@@ -202,20 +202,9 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 		if p.failed() {
 			return p.skipTurn(b)
 		}
-		var ops []rowOp
-		rows := 0
-		for i := range b.txns {
-			t := &b.txns[i]
-			for j := range t.Changes {
-				tops, err := p.a.rowOps(ctx, tx, t.GTID, &t.Changes[j])
-				if err != nil {
-					return err
-				}
-				for _, o := range tops {
-					ops = merge(ops, o)
-				}
-				rows++
-			}
+		ops, rows, err := p.a.batchOps(ctx, tx, b.txns)
+		if err != nil {
+			return err
 		}
 		if err := execOps(ctx, tx, ops); err != nil {
 			return err
@@ -250,26 +239,15 @@ func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, b *batch, rows 
 		return nil
 	}
 	a := p.a
-	before := a.executed.Clone()
-	for i := range b.txns {
-		if err := a.executed.Add(b.txns[i].GTID); err != nil {
-			a.executed = before
-			return err
-		}
-	}
-	err := saveCheckpoint(ctx, tx, a.cfg.JobID, a.flavor, change.StageIncr, a.executed.String())
+	next, err := a.checkpoint(ctx, tx, b.txns)
 	if err == nil {
 		err = tx.Commit()
 	}
 	if err != nil {
-		a.executed = before
 		return err
 	}
+	a.applied(next, b.txns, rows)
 	p.committed = b.seq
-	a.tolerant = false
-	a.Stats.TxnsApplied.Add(int64(len(b.txns)))
-	a.Stats.RowsApplied.Add(int64(rows))
-	a.Stats.LastCommitTS.Store(int64(b.txns[len(b.txns)-1].Timestamp))
 	p.turn.Broadcast()
 	return nil
 }

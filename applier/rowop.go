@@ -1,6 +1,8 @@
 package applier
 
 import (
+	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
@@ -73,4 +75,31 @@ func (o *rowOp) sql() (string, []any) {
 	default:
 		return o.query, o.args
 	}
+}
+
+// execOps runs operations several per round trip, in order.
+func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
+	var sb strings.Builder
+	var args []any
+	flush := func() error {
+		if sb.Len() == 0 {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, sb.String(), args...)
+		sb.Reset()
+		args = args[:0]
+		return err
+	}
+	for i := range ops {
+		q, qargs := ops[i].sql()
+		sb.WriteString(q)
+		sb.WriteString(";\n")
+		args = append(args, qargs...)
+		if sb.Len() >= maxBatchBytes {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
 }

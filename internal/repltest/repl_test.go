@@ -494,3 +494,69 @@ func firstColumn(t *testing.T, db *sql.DB, query string) string {
 	}
 	return first
 }
+
+// failOnce fails the first message that when matches, with ErrResync.
+type failOnce struct {
+	extractor.Sender
+	when   func(*change.Message) bool
+	failed bool
+}
+
+func (f *failOnce) Send(ctx context.Context, m *change.Message) error {
+	if !f.failed && f.when(m) {
+		f.failed = true
+		return transport.ErrResync
+	}
+	return f.Sender.Send(ctx, m)
+}
+
+// A table without a key copied after a restart holds a later snapshot than
+// the one the binlog starts from: events between the two must not be
+// applied to it again, or its rows would be doubled.
+func TestKeylessTableCopiedAfterARestartGetsNoEventTwice(t *testing.T) {
+	const schema = "repl_keyless_late"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema, "CREATE TABLE a_keyed (id INT PRIMARY KEY)", "INSERT INTO a_keyed VALUES (1), (2)",
+		"CREATE TABLE z_nokey (n INT)", "INSERT INTO z_nokey VALUES (0)")
+
+	stop := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				done <- nil
+				return
+			default:
+			}
+			if _, err := src.ExecContext(context.Background(), fmt.Sprintf("INSERT INTO %s.z_nokey VALUES (%d)", schema, i)); err != nil {
+				done <- err
+				return
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+
+	natsURL := startNATS(t)
+	job := jobID("keylesslate")
+	srcTask, destTask := tasks(schema)
+	dest := startDest(t, natsURL, job, destTask)
+	f := &failOnce{when: func(m *change.Message) bool { return m.Kind == change.KindTable && m.Table.Name == "z_nokey" }}
+	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
+		f.Sender = inner
+		return f
+	})
+	waitEvent(t, dest, "job_stage_incr")
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	waitSame(t, src, dst, schema, 30*time.Second)
+	s.stop(t)
+	dest.stop(t)
+	if !f.failed {
+		t.Fatal("the fault was never injected")
+	}
+}
