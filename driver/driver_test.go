@@ -338,7 +338,7 @@ func TestBadTaskConfigFailsAtOnce(t *testing.T) {
 }
 
 func TestRecoverAfterPluginRestart(t *testing.T) {
-	h, _ := newHarness(t)
+	h, d := newHarness(t)
 	task := newTask(t, h, config.RoleSource, &config.Task{ConnectionConfig: pair.Source})
 	handle, _, err := h.StartTask(task)
 	if err != nil {
@@ -349,7 +349,10 @@ func TestRecoverAfterPluginRestart(t *testing.T) {
 	if _, err := h2.InspectTask(task.ID); err == nil {
 		t.Fatal("fresh plugin already knows the task")
 	}
-	h.Kill()
+	d.Shutdown() // the old plugin process dies, and its tasks with it
+	if st, err := h.InspectTask(task.ID); err != nil || st.State != drivers.TaskStateExited {
+		t.Fatalf("the old plugin's task still runs: %+v %v", st, err)
+	}
 	if err := h2.RecoverTask(handle); err != nil {
 		t.Fatal(err)
 	}

@@ -63,10 +63,9 @@ type Receiver struct {
 	errs chan error
 
 	// serial makes hello and data handling take turns: a new session's
-	// checkpoint is read only after the old session's message is done.
-	serial sync.Mutex
-
-	mu      sync.Mutex
+	// checkpoint is read only after the old session's message is done. It
+	// also guards the session state below.
+	serial  sync.Mutex
 	session string
 	next    uint64
 	sessNo  uint64
@@ -114,12 +113,10 @@ func (r *Receiver) onHello(m *nats.Msg) {
 		r.respond(m, reply{Error: err.Error()})
 		return
 	}
-	r.mu.Lock()
 	r.sessNo++
 	r.session = fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.sessNo)
 	r.next = 1
 	cp.Session = r.session
-	r.mu.Unlock()
 	r.respond(m, reply{OK: true, Checkpoint: cp})
 }
 
@@ -131,20 +128,13 @@ func (r *Receiver) onData(m *nats.Msg) {
 		r.respond(m, reply{Error: err.Error()})
 		return
 	}
-	r.mu.Lock()
-	ok := msg.Session == r.session && r.session != "" && msg.Seq == r.next
-	if ok {
-		r.next++
-	}
-	r.mu.Unlock()
-	if !ok {
+	if msg.Session != r.session || r.session == "" || msg.Seq != r.next {
 		r.respond(m, reply{Resync: true})
 		return
 	}
+	r.next++
 	if err := r.h.Handle(r.ctx, msg); err != nil {
-		r.mu.Lock()
 		r.session = "" // nothing more from this session
-		r.mu.Unlock()
 		r.respond(m, reply{Error: err.Error()})
 		select {
 		case r.errs <- err:
