@@ -2,43 +2,32 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
-	"github.com/dtle-io/dtle/applier"
-	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/localjob"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
-	"github.com/dtle-io/dtle/internal/transport"
 )
 
-// job runs a dtle job in this process: the applier and the extractor
-// joined by an embedded NATS server, as two nodes' plugins would be.
+// job is a dtle job running in this process (internal/localjob), with the
+// destination's stage events.
 type job struct {
-	cancel context.CancelFunc
-	done   chan error
-	stage  chan string
-	app    *applier.Applier
+	nats      interface{ Shutdown() }
+	src, dest *localjob.Task
+	stage     chan string
 }
 
 func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid string) (*job, error) {
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
-		MaxPayload: 8 << 20, Authorization: "bench"})
+	const token = "bench"
+	srv, err := localjob.StartNATS(token)
 	if err != nil {
 		return nil, err
 	}
-	go srv.Start()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		return nil, errors.New("nats not ready")
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	j := &job{cancel: cancel, done: make(chan error, 2), stage: make(chan string, 4)}
 	id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	srcTask := &config.Task{ConnectionConfig: src.RootConnection(), Gtid: gtid, GroupMaxSize: 16, ChunkSize: chunkSize,
 		ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "sbtest"}}}
@@ -46,59 +35,64 @@ func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid s
 	srcTask.Defaults()
 	destTask.Defaults()
 	quiet := hclog.New(&hclog.LoggerOptions{Output: io.Discard})
-
-	dnc, err := transport.Connect(srv.ClientURL(), "bench", "dest")
+	j := &job{nats: srv, stage: make(chan string, 16)}
+	j.dest, err = localjob.Dest{URL: srv.ClientURL(), Token: token, JobID: id, Task: destTask, Logger: quiet,
+		Event: func(m string) {
+			select {
+			case j.stage <- m:
+			default:
+			}
+		}}.Start(ctx)
 	if err != nil {
-		cancel()
-		return nil, err
-	}
-	j.app, err = applier.New(ctx, applier.Config{JobID: id, Task: destTask, NATS: dnc, Logger: quiet,
-		Event: func(m string) { j.stage <- m }})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	go func() { j.done <- j.app.Run(ctx); dnc.Close() }()
-
-	snc, err := transport.Connect(srv.ClientURL(), "bench", "src")
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	e, err := extractor.New(ctx, extractor.Config{JobID: id, AllocID: id, Task: srcTask,
-		Sender: transport.NewSender(snc, id), Logger: quiet})
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	go func() {
-		j.done <- e.RunResuming(ctx, transport.Retryable)
-		_ = e.Close()
-		snc.Close()
 		srv.Shutdown()
-	}()
+		return nil, err
+	}
+	j.src, err = localjob.Source{URL: srv.ClientURL(), Token: token, JobID: id, Task: srcTask, Logger: quiet}.Start(ctx)
+	if err != nil {
+		j.stop()
+		return nil, err
+	}
 	return j, nil
 }
 
 func (j *job) stop() {
-	j.cancel()
-	for range 2 {
-		if err := <-j.done; err != nil {
+	for _, t := range []*localjob.Task{j.src, j.dest} {
+		if t == nil {
+			continue
+		}
+		if err := t.Stop(time.Minute); err != nil {
 			step("task ended: %v", err)
 		}
+	}
+	j.nats.Shutdown()
+}
+
+// ended reports a task that has ended, nil while both run.
+func (j *job) ended() error {
+	select {
+	case <-j.src.Done():
+		return fmt.Errorf("source ended: %w", j.src.Err())
+	case <-j.dest.Done():
+		return fmt.Errorf("destination ended: %w", j.dest.Err())
+	default:
+		return nil
 	}
 }
 
 // waitStage waits for a stage event, failing early if a task ends.
 func (j *job) waitStage(ctx context.Context, want string) error {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		select {
 		case s := <-j.stage:
 			if s == want {
 				return nil
 			}
-		case err := <-j.done:
-			return fmt.Errorf("task ended: %w", err)
+		case <-tick.C:
+			if err := j.ended(); err != nil {
+				return err
+			}
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -146,9 +140,10 @@ func dtleCatchUp(ctx context.Context, src, dst *sandbox.Server, workers int, sta
 		if err == nil && set == end {
 			return time.Since(begin), nil
 		}
+		if err := j.ended(); err != nil {
+			return 0, err
+		}
 		select {
-		case err := <-j.done:
-			return 0, fmt.Errorf("task ended: %w", err)
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(20 * time.Millisecond):

@@ -4,22 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
-	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/localjob"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
-	"github.com/dtle-io/dtle/internal/transport"
 )
 
 var pair *sandbox.Pair
@@ -30,36 +27,25 @@ const natsToken = "repltest-token"
 
 func startNATS(t *testing.T) string {
 	t.Helper()
-	srv, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, Authorization: natsToken,
-		NoSigs: true, NoLog: true, MaxPayload: 8 << 20})
+	srv, err := localjob.StartNATS(natsToken)
 	if err != nil {
 		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		t.Fatal("nats not ready")
 	}
 	t.Cleanup(srv.Shutdown)
 	return srv.ClientURL()
 }
 
-// task runs one side of a job in the background until stopped.
+// task is one side of a job running in the background, with the
+// destination's events.
 type task struct {
-	cancel context.CancelFunc
-	done   chan error
+	*localjob.Task
 	events chan string
 }
 
 func (tk *task) stop(t *testing.T) {
 	t.Helper()
-	tk.cancel()
-	select {
-	case err := <-tk.done:
-		if err != nil {
-			t.Fatalf("task ended with %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("task did not stop")
+	if err := tk.Stop(30 * time.Second); err != nil {
+		t.Fatalf("task ended with %v", err)
 	}
 }
 
@@ -76,32 +62,19 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	nc, err := transport.Connect(natsURL, natsToken, "dest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := &task{cancel: cancel, done: make(chan error, 1), events: make(chan string, 16)}
-	a, err := applier.New(ctx, applier.Config{JobID: job, Task: dest, NATS: nc, Logger: logger(t, "dest"),
+	events := make(chan string, 16)
+	lt, err := localjob.Dest{URL: natsURL, Token: natsToken, JobID: job, Task: dest, Logger: logger(t, "dest"),
 		Event: func(m string) {
 			select {
-			case tk.events <- m:
+			case events <- m:
 			default:
 			}
-		}})
+		}}.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		err := a.Run(ctx)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "destination task ended: %v\n", err)
-		}
-		nc.Close()
-		tk.done <- err
-	}()
-	t.Cleanup(func() { cancel() })
-	return tk
+	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
+	return &task{Task: lt, events: events}
 }
 
 func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
@@ -112,34 +85,14 @@ func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
 // startSrcWith runs the source with its sender wrapped (to count or inject faults).
 func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func(extractor.Sender) extractor.Sender) *task {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	nc, err := transport.Connect(natsURL, natsToken, "src")
+	lt, err := localjob.Source{URL: natsURL, Token: natsToken, JobID: job, Task: src, Logger: logger(t, "src"),
+		RequestTimeout: 5 * time.Second, // a stopped destination never answers
+		Wrap:           wrap}.Start(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := transport.NewSender(nc, job)
-	ts.RequestTimeout = 5 * time.Second // a stopped destination never answers
-	var sender extractor.Sender = ts
-	if wrap != nil {
-		sender = wrap(sender)
-	}
-	e, err := extractor.New(ctx, extractor.Config{JobID: job, AllocID: "alloc-" + job, Task: src,
-		Sender: sender, Logger: logger(t, "src")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := &task{cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		err := e.RunResuming(ctx, transport.Retryable)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "source task ended: %v\n", err)
-		}
-		_ = e.Close()
-		nc.Close()
-		tk.done <- err
-	}()
-	t.Cleanup(func() { cancel() })
-	return tk
+	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
+	return &task{Task: lt}
 }
 
 func tasks(schema string) (src, dest *config.Task) {

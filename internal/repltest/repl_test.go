@@ -447,7 +447,8 @@ func TestPurgedBinlogIsAClearError(t *testing.T) {
 
 	second := startSrc(t, natsURL, job, srcTask)
 	select {
-	case err := <-second.done:
+	case <-second.Done():
+		err := second.Err()
 		var gone *extractor.BinlogGoneError
 		if !errors.As(err, &gone) {
 			t.Fatalf("want BinlogGoneError, got %v", err)
