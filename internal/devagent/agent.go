@@ -47,8 +47,7 @@ type Agent struct {
 	Dir       string
 	LogPath   string
 	NomadBin  string
-	cmd       *exec.Cmd
-	exited    chan struct{}
+	proc      *sandbox.Child
 	logFile   *os.File
 	tmpDir    string
 	pluginDir string
@@ -109,7 +108,6 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 		Dir:       opt.Dir,
 		LogPath:   filepath.Join(opt.Dir, "agent.log"),
 		NomadBin:  nomadBin,
-		exited:    make(chan struct{}),
 		tmpDir:    filepath.Join(opt.Dir, "tmp"),
 		pluginDir: pluginDir,
 	}
@@ -165,16 +163,12 @@ func (a *Agent) start(cfgPath string) error {
 	cmd := exec.Command(a.NomadBin, "agent", "-dev", "-config="+cfgPath)
 	cmd.Env = append(os.Environ(), "TMPDIR="+a.tmpDir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	proc, err := sandbox.StartChild(cmd)
+	if err != nil {
 		_ = logFile.Close()
 		return fmt.Errorf("devagent: start %s: %w", a.NomadBin, err)
 	}
-	a.cmd, a.logFile = cmd, logFile
-	go func() {
-		_ = cmd.Wait()
-		close(a.exited)
-	}()
+	a.proc, a.logFile = proc, logFile
 	return nil
 }
 
@@ -192,7 +186,7 @@ func (a *Agent) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-a.exited:
+		case <-a.proc.Exited():
 			return fmt.Errorf("devagent: nomad exited: %s", a.LogTail(20))
 		case <-ctx.Done():
 			return fmt.Errorf("devagent: not ready after %s: %w\n%s", ReadyTimeout, last, a.LogTail(20))
@@ -258,18 +252,11 @@ func (a *Agent) LogTail(n int) string {
 // Stop interrupts the agent, waits for it to exit (killing it after a
 // grace period) and kills the plugin processes it started.
 func (a *Agent) Stop() {
-	if a.cmd == nil || a.cmd.Process == nil {
+	if a.proc == nil {
 		return
 	}
-	_ = a.cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-a.exited:
-	case <-time.After(30 * time.Second):
-		_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-		<-a.exited
-	}
-	// Plugins live in the agent's process group.
-	_ = syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
+	// The plugins live in the agent's process group and go with it.
+	a.proc.Stop(os.Interrupt, 30*time.Second)
 	_ = a.logFile.Close()
 }
 

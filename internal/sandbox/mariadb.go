@@ -40,8 +40,7 @@ type Server struct {
 	Dir  string
 
 	user, password string
-	cmd            *exec.Cmd
-	exited         chan struct{}
+	proc           *Child
 }
 
 // StartTimeout bounds how long a server may take to accept connections.
@@ -61,7 +60,7 @@ func Start(ctx context.Context, parent string, opt Options) (*Server, error) {
 		name = "mariadb"
 	}
 	dir := filepath.Join(parent, fmt.Sprintf("%s-%d", name, port))
-	s := &Server{Name: name, Host: "127.0.0.1", Port: port, Dir: dir, user: "root", exited: make(chan struct{})}
+	s := &Server{Name: name, Host: "127.0.0.1", Port: port, Dir: dir, user: "root"}
 	if opt.User != "" {
 		s.user, s.password = opt.User, opt.Password
 	}
@@ -135,16 +134,11 @@ func (s *Server) start(opt Options) error {
 	}
 	args = append(args, opt.Args...)
 	//nolint:noctx // the server outlives the call that starts it; Stop ends it
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	proc, err := StartChild(exec.Command(bin, args...))
+	if err != nil {
 		return fmt.Errorf("sandbox %s: start %s: %w", s.Name, bin, err)
 	}
-	s.cmd = cmd
-	go func() {
-		_ = cmd.Wait()
-		close(s.exited)
-	}()
+	s.proc = proc
 	return nil
 }
 
@@ -158,7 +152,7 @@ func (s *Server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
+		case <-s.proc.Exited():
 			return fmt.Errorf("sandbox %s: mariadbd exited: %s", s.Name, tail(s.ErrorLog()))
 		case <-ctx.Done():
 			return fmt.Errorf("sandbox %s: not ready after %s: %w: %s", s.Name, StartTimeout, err, tail(s.ErrorLog()))
@@ -186,15 +180,8 @@ func (s *Server) ErrorLog() string {
 
 // Stop kills the server and waits for it to exit. Its data stays in Dir.
 func (s *Server) Stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	_ = s.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
-		_ = s.cmd.Process.Kill()
-		<-s.exited
+	if s.proc != nil {
+		s.proc.Stop(syscall.SIGTERM, 20*time.Second)
 	}
 }
 
