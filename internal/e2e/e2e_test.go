@@ -72,15 +72,10 @@ const (
 )
 
 // createJobUser creates jobUser with every privilege on the server.
-func createJobUser(t *testing.T, c *config.MySQLConnection) {
+func createJobUser(t *testing.T, db *sql.DB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	db, err := mysqlconn.Open(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = db.Close() }()
 	for _, q := range []string{
 		"CREATE USER IF NOT EXISTS '" + jobUser + "'@'%' IDENTIFIED BY '" + jobPassword + "'",
 		"GRANT ALL PRIVILEGES ON *.* TO '" + jobUser + "'@'%'",
@@ -89,6 +84,18 @@ func createJobUser(t *testing.T, c *config.MySQLConnection) {
 			t.Fatalf("%s: %v", strings.ReplaceAll(q, jobPassword, "*"), err)
 		}
 	}
+}
+
+// prepare gives both servers the job's account, empties schema on both and
+// creates it on the source with stmts.
+func prepare(t *testing.T, schema string, stmts ...string) (src, dst *sql.DB) {
+	t.Helper()
+	src, dst = openDB(t, pair.Source), openDB(t, pair.Dest)
+	createJobUser(t, src)
+	createJobUser(t, dst)
+	execAll(t, dst, "DROP DATABASE IF EXISTS "+schema)
+	execAll(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, stmts...)...)
+	return src, dst
 }
 
 func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int, extra ...string) {
@@ -189,13 +196,9 @@ func hasEvent(st *nomad.TaskState, substr string) bool {
 func TestExampleJobRunsAndStops(t *testing.T) {
 	a := startAgent(t)
 	const jobID = "e2e-run-migration"
-	createJobUser(t, pair.Source)
-	createJobUser(t, pair.Dest)
-	src, dst := openDB(t, pair.Source), openDB(t, pair.Dest)
-	execAll(t, src, "DROP DATABASE IF EXISTS e2e_data", "CREATE DATABASE e2e_data",
+	src, dst := prepare(t, "e2e_data",
 		"CREATE TABLE e2e_data.orders (id INT PRIMARY KEY, item VARCHAR(40), qty INT)",
 		"INSERT INTO e2e_data.orders VALUES (1, 'copied 😀', 1), (2, 'copied too', 2)")
-	execAll(t, dst, "DROP DATABASE IF EXISTS e2e_data")
 	runJob(t, a, jobID, pair.Source.Host, pair.Dest.Host, pair.Source.Port, pair.Dest.Port)
 
 	for _, task := range []string{"src", "dest"} {
@@ -247,7 +250,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	t.Cleanup(s.Stop)
 
 	const jobID = "e2e-nobinlog-migration"
-	createJobUser(t, pair.Dest)
+	createJobUser(t, openDB(t, pair.Dest))
 	runJob(t, a, jobID, s.Host, pair.Dest.Host, s.Port, pair.Dest.Port)
 	st := waitTask(t, a, jobID, "src", 2*time.Minute, func(st *nomad.TaskState) bool {
 		return st.State == "dead" && st.Failed
@@ -255,7 +258,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	if !hasEvent(st, "log_bin is OFF") {
 		t.Fatalf("the failure does not give the reason: %s", describe(st))
 	}
-	if len(st.Events) > 0 && st.Restarts > 0 {
+	if st.Restarts > 0 {
 		t.Errorf("a setting only a person can fix was retried %d times", st.Restarts)
 	}
 	if _, err := a.Nomad(ctx, "job", "stop", "-purge", "-detach", jobID); err != nil {
@@ -300,13 +303,9 @@ func waitIdentical(t *testing.T, src, dst *sql.DB, schema string) {
 func TestPluginKilledDuringCopyAndBinlogResumesExactly(t *testing.T) {
 	a := startAgent(t)
 	const jobID = "e2e-kill-migration"
-	createJobUser(t, pair.Source)
-	createJobUser(t, pair.Dest)
-	src, dst := openDB(t, pair.Source), openDB(t, pair.Dest)
-	execAll(t, src, "DROP DATABASE IF EXISTS e2e_kill", "CREATE DATABASE e2e_kill",
+	src, dst := prepare(t, "e2e_kill",
 		"CREATE TABLE e2e_kill.t (id INT PRIMARY KEY, v VARCHAR(40), n INT)",
 		"CREATE TABLE e2e_kill.nokey (a INT, b VARCHAR(10))")
-	execAll(t, dst, "DROP DATABASE IF EXISTS e2e_kill")
 	for batch := range 40 {
 		var b strings.Builder
 		b.WriteString("INSERT INTO e2e_kill.t VALUES ")
