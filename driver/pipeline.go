@@ -50,11 +50,16 @@ const maxSourceFailures = 10
 // failure on the source side resumes from the checkpoint too, unless it is
 // fatal or keeps happening.
 func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
+	cfg := d.nodeConfig()
+	client, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr, Namespace: h.cfg.Namespace})
+	if err != nil {
+		return fmt.Errorf("nomad client for nomad_addr %s: %w", cfg.NomadAddr, err)
+	}
 	backoff := time.Second
 	failures := 0
 	for {
 		started := time.Now()
-		err := d.sourceOnce(ctx, h)
+		err := d.sourceOnce(ctx, h, client)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -79,8 +84,8 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	}
 }
 
-func (d *Driver) sourceOnce(ctx context.Context, h *taskHandle) error {
-	addr, err := d.locateDest(ctx, h)
+func (d *Driver) sourceOnce(ctx context.Context, h *taskHandle, client *nomad.Client) error {
+	addr, err := locateDest(ctx, h, client)
 	if err != nil {
 		return err
 	}
@@ -102,16 +107,11 @@ func (d *Driver) sourceOnce(ctx context.Context, h *taskHandle) error {
 
 // locateDest asks Nomad where the job's running dest task is and returns
 // the NATS address its node advertises.
-func (d *Driver) locateDest(ctx context.Context, h *taskHandle) (string, error) {
-	cfg := d.nodeConfig()
-	client, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr, Namespace: h.cfg.Namespace})
-	if err != nil {
-		return "", fmt.Errorf("nomad client for %s: %w", cfg.NomadAddr, err)
-	}
+func locateDest(ctx context.Context, h *taskHandle, client *nomad.Client) (string, error) {
 	q := (&nomad.QueryOptions{Namespace: h.cfg.Namespace}).WithContext(ctx)
 	allocs, _, err := client.Jobs().Allocations(h.cfg.JobID, false, q)
 	if err != nil {
-		return "", fmt.Errorf("%w: list allocations of %s at nomad_addr %s: %w", transport.ErrNoDestination, h.cfg.JobID, cfg.NomadAddr, err)
+		return "", fmt.Errorf("%w: list allocations of %s at %s: %w", transport.ErrNoDestination, h.cfg.JobID, client.Address(), err)
 	}
 	sort.Slice(allocs, func(i, j int) bool { return allocs[i].CreateIndex > allocs[j].CreateIndex })
 	for _, a := range allocs {

@@ -48,6 +48,7 @@ type Agent struct {
 	LogPath   string
 	NomadBin  string
 	proc      *sandbox.Child
+	api       *nomad.Client
 	logFile   *os.File
 	tmpDir    string
 	pluginDir string
@@ -144,6 +145,9 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if err != nil {
 		return nil, fmt.Errorf("devagent: write config: %w", err)
 	}
+	if a.api, err = nomad.NewClient(&nomad.Config{Address: a.Addr}); err != nil {
+		return nil, fmt.Errorf("devagent: nomad client: %w", err)
+	}
 	if err := a.start(cfgPath); err != nil {
 		return nil, err
 	}
@@ -218,15 +222,8 @@ func (a *Agent) nodeReady(ctx context.Context, client *nomad.Client) error {
 	return nil
 }
 
-// Client is a Nomad API client for the agent.
-func (a *Agent) Client() *nomad.Client {
-	c, err := nomad.NewClient(&nomad.Config{Address: a.Addr})
-	if err != nil {
-		// NewClient fails only on a malformed address or TLS config; ours are fixed.
-		panic(fmt.Sprintf("devagent: nomad client: %v", err))
-	}
-	return c
-}
+// Client is the Nomad API client for the agent.
+func (a *Agent) Client() *nomad.Client { return a.api }
 
 // Nomad runs the nomad CLI against the agent and returns its combined output.
 func (a *Agent) Nomad(ctx context.Context, args ...string) (string, error) {
