@@ -131,7 +131,8 @@ func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) er
 	switch e := ev.Event.(type) {
 	case *replication.RotateEvent:
 		g.file = string(e.NextLogName)
-		g.e.Stats.BinlogFile.Store(&g.file)
+		file := g.file // readers get their own copy
+		g.e.Stats.BinlogFile.Store(&file)
 	case *replication.GTIDEvent:
 		u, err := uuid.FromBytes(e.SID)
 		if err != nil {

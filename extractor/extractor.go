@@ -38,7 +38,6 @@ type Stats struct {
 	TablesAll  atomic.Int64
 	BinlogFile atomic.Pointer[string]
 	BinlogPos  atomic.Int64
-	GTIDSet    atomic.Pointer[string]
 }
 
 // Extractor reads one job's source.

@@ -64,9 +64,6 @@ func StartPair(ctx context.Context, dir string) (*Pair, error) {
 	return p, nil
 }
 
-// Servers are the servers the pair started itself (none for external ones).
-func (p *Pair) Servers() []*Server { return p.servers }
-
 // Close stops the servers the pair started and removes its scratch directory.
 func (p *Pair) Close() {
 	for _, s := range p.servers {
