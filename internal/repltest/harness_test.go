@@ -232,3 +232,23 @@ func (w *workload) end(t *testing.T) int {
 
 const workloadTables = "CREATE TABLE w (id BIGINT PRIMARY KEY, v INT, note VARCHAR(64)) ENGINE=InnoDB"
 const nokeyTable = "CREATE TABLE nokey (a INT, b VARCHAR(10)) ENGINE=InnoDB"
+
+// waitProgress waits until the job's checkpoint on the destination moves
+// past where it is now, so a restart after it has applied work to lose or
+// repeat.
+func waitProgress(t *testing.T, dst *sql.DB, job string) {
+	t.Helper()
+	read := func() string {
+		var set string
+		_ = dst.QueryRowContext(context.Background(), "SELECT gtid_set FROM dtle.checkpoint WHERE job_id = ?", job).Scan(&set)
+		return set
+	}
+	from := read()
+	deadline := time.Now().Add(30 * time.Second)
+	for read() == from {
+		if time.Now().After(deadline) {
+			t.Fatalf("the checkpoint of %s stayed at %q", job, from)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
