@@ -86,7 +86,7 @@ type chunkJob struct {
 
 // New connects to the destination and prepares the checkpoint tables.
 func New(ctx context.Context, cfg Config) (*Applier, error) {
-	db, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig, mysqlconn.WithMultiStatements())
+	db, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig, mysqlconn.WithMultiStatements(), mysqlconn.WithSessionVars(sessionVars))
 	if err != nil {
 		return nil, err
 	}
@@ -173,23 +173,20 @@ func (a *Applier) Run(ctx context.Context) error {
 	}
 }
 
-// session returns a connection with the settings every write needs: UTC,
-// no zero-date or auto-increment surprises, no foreign key checks (the
-// source already enforced them, and parents may arrive after children).
+// sessionVars are what every write needs, on every connection: no
+// zero-date or auto-increment surprises, no foreign key checks (the source
+// already enforced them, and parents may arrive after children). UTC comes
+// with every mysqlconn connection.
+var sessionVars = map[string]string{
+	"sql_mode":           "'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
+	"foreign_key_checks": "0",
+}
+
+// session returns a connection of its own, for a writer that keeps one.
 func (a *Applier) session(ctx context.Context) (*sql.Conn, error) {
 	conn, err := a.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("destination connection: %w", err)
-	}
-	for _, q := range []string{
-		"SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,NO_ENGINE_SUBSTITUTION'",
-		"SET SESSION foreign_key_checks = 0",
-		"SET SESSION time_zone = '+00:00'",
-	} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			_ = conn.Close()
-			return nil, &ApplyError{What: q, Err: err}
-		}
 	}
 	return conn, nil
 }

@@ -74,9 +74,6 @@ func (e *Extractor) snapshot(ctx context.Context) (*sql.Conn, string, error) {
 	if _, err := conn.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
 		return fail("isolation level", err)
 	}
-	if _, err := conn.ExecContext(ctx, "SET SESSION time_zone = '+00:00'"); err != nil {
-		return fail("time zone", err)
-	}
 	var pos string
 	if e.flavor == change.FlavorMariaDB {
 		// MariaDB reports the binlog position of the snapshot itself: no lock.

@@ -25,7 +25,17 @@ type Option func(*mysql.Config)
 // interpolated and escaped on the client), saving round trips.
 func WithMultiStatements() Option { return func(c *mysql.Config) { c.MultiStatements = true } }
 
-// DSN builds a go-sql-driver DSN for c. The DSN holds the password: never log
+// WithSessionVars sets session variables on every connection, such as
+// {"sql_mode": "'ANSI'"} (values as SQL literals).
+func WithSessionVars(vars map[string]string) Option {
+	return func(c *mysql.Config) {
+		for k, v := range vars {
+			c.Params[k] = v
+		}
+	}
+}
+
+// DSN builds a go-sql-driver DSN for c. Every connection runs in UTC. The DSN holds the password: never log
 // it, use Redact.
 func DSN(c *config.MySQLConnection, opts ...Option) string {
 	cfg := mysql.NewConfig()

@@ -3,6 +3,7 @@ package repltest
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"strings"
 	"sync"
@@ -113,10 +114,22 @@ func open(t *testing.T, c *config.MySQLConnection) *sql.DB {
 	return db
 }
 
+// exec runs stmts in order on one connection (so SET and USE hold for the
+// statements after them), then discards that connection so its session
+// state reaches no later user of the pool.
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
+	ctx := context.Background()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop it from the pool
+		_ = conn.Close()
+	}()
 	for _, q := range stmts {
-		if _, err := db.ExecContext(context.Background(), q); err != nil {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}

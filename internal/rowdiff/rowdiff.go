@@ -61,18 +61,11 @@ func listTables(ctx context.Context, db *sql.DB, schema string) ([]string, error
 	return tables, r.Err()
 }
 
-// rows reads a table as sorted text lines, one per row. Values are read in
-// UTC and binary-safe (HEX for bytes), NULL distinct from the empty string.
+// rows reads a table as sorted text lines, one per row: quoted bytes, NULL
+// distinct from the empty string. db must be a mysqlconn pool, whose
+// connections read in UTC.
 func rows(ctx context.Context, db *sql.DB, schema, table string) ([]string, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = conn.Close() }()
-	if _, err := conn.ExecContext(ctx, "SET SESSION time_zone = '+00:00'"); err != nil {
-		return nil, err
-	}
-	r, err := conn.QueryContext(ctx, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
+	r, err := db.QueryContext(ctx, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
 	if err != nil {
 		return nil, err
 	}
