@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
@@ -39,7 +38,7 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 		HeartbeatPeriod:         5 * time.Second,
 		ReadTimeout:             30 * time.Second,
 		DisableRetrySync:        true, // our caller resumes from the destination checkpoint instead
-		Logger:                  slog.New(slog.NewTextHandler(hclogWriter{e.log}, nil)),
+		Logger:                  newSlog(e.log.Named("binlog")),
 	})
 	defer syncer.Close()
 	streamer, err := syncer.StartSyncGTID(set)
@@ -267,14 +266,4 @@ func rowSize(r change.Row) int {
 		}
 	}
 	return n
-}
-
-// hclogWriter lets go-mysql's slog output reach the task's logger.
-type hclogWriter struct {
-	log interface{ Debug(string, ...any) }
-}
-
-func (w hclogWriter) Write(p []byte) (int, error) {
-	w.log.Debug(strings.TrimSpace(string(p)))
-	return len(p), nil
 }
