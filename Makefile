@@ -11,9 +11,12 @@ PLUGIN_DIR     := $(BUILD_DIR)/plugins
 PLUGIN         := $(PLUGIN_DIR)/dtle
 NOMAD          := $(CACHE_DIR)/bin/nomad
 GOLANGCI_LINT  := $(CACHE_DIR)/bin/golangci-lint
+SWAG           := $(CACHE_DIR)/bin/swag
 
 # Pinned tool versions. Nomad's is pinned in tools/nomad/go.mod.
 GOLANGCI_LINT_VERSION := v2.15.0
+SWAG_VERSION          := v1.16.6
+SWAG_FLAGS            := --dir api --generalInfo server.go --output docs --outputTypes go,json,yaml --quiet
 
 export CGO_ENABLED := 1
 export DTLE_NOMAD_BIN := $(abspath $(NOMAD))
@@ -49,7 +52,7 @@ demo: mariadb build nomad ## Run the demo: a dev Nomad agent, two MariaDB server
 	go run ./cmd/dtle-demo
 
 .PHONY: test
-test: mariadb build nomad lint ## Provision everything and run every test.
+test: mariadb chromium build nomad lint ## Provision everything and run every test.
 	@status=0; go test $(GO_TEST_FLAGS) ./... || status=$$?; $(MAKE) --no-print-directory sweep; exit $$status
 
 # Test servers die with the test process; this catches any that a killed
@@ -71,8 +74,33 @@ bench: mariadb build ## Benchmarks: Go micro benchmarks, then dtle vs mydumper/m
 fmt-check: ## Fail when a file is not gofmt-clean.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 
+.PHONY: generate
+generate: $(SWAG) ## Regenerate the swagger spec in docs/ from the api/ annotations.
+	$(SWAG) fmt --dir api
+	$(SWAG) init $(SWAG_FLAGS)
+
+# docs-check fails when docs/ is not what the annotations generate.
+.PHONY: docs-check
+docs-check: $(SWAG)
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; \
+	$(SWAG) init $(subst --output docs,--output $$tmp,$(SWAG_FLAGS)) >/dev/null && \
+	for f in docs.go swagger.json swagger.yaml; do \
+		cmp -s $$tmp/$$f docs/$$f || { echo "docs/$$f is stale: run make generate"; exit 1; }; \
+	done
+
+$(SWAG):
+	GOBIN=$(abspath $(CACHE_DIR)/bin) go install github.com/swaggo/swag/cmd/swag@$(SWAG_VERSION)
+
+.PHONY: chromium
+chromium: ## Install Debian's chromium (the swagger page test renders in it) when it is missing.
+	@if ! command -v chromium >/dev/null; then \
+		echo "installing chromium"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || \
+		{ DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; \
+	fi
+
 .PHONY: lint
-lint: fmt-check $(GOLANGCI_LINT) ## gofmt, go vet and golangci-lint.
+lint: fmt-check docs-check $(GOLANGCI_LINT) ## gofmt, stale swagger docs, go vet and golangci-lint.
 	go vet ./...
 	$(GOLANGCI_LINT) run ./...
 

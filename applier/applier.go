@@ -42,7 +42,25 @@ type Stats struct {
 	TxnsApplied  atomic.Int64
 	RowsApplied  atomic.Int64
 	LastCommitTS atomic.Int64 // source commit time of the last applied transaction, unix seconds
+	// TxnsReceived and RowsReceived count binlog transactions and their rows
+	// as they arrive, before they are applied.
+	TxnsReceived atomic.Int64
+	RowsReceived atomic.Int64
+	// QueueBytes is the row data received and not applied yet.
+	QueueBytes atomic.Int64
+	// Stage is the checkpoint's stage ("", full, incr).
+	Stage atomic.Pointer[string]
+	// GTIDSet is the applied set, refreshed at most once a second.
+	GTIDSet atomic.Pointer[string]
+	// LogFile and LogPos are the source binlog coordinates after the last
+	// applied transaction.
+	LogFile atomic.Pointer[string]
+	LogPos  atomic.Int64
 }
+
+// QueueCapacity is the most row data the applier holds before it stops
+// taking messages.
+const QueueCapacity = queueBytes
 
 // Applier writes one job's stream to the destination server.
 type Applier struct {
@@ -64,14 +82,16 @@ type Applier struct {
 	budget *semaphore.Weighted
 
 	// Binlog.
-	par      *parallel // parallel_workers > 1
-	grp      *grouper  // parallel_workers <= 1
-	conn     *sql.Conn
-	tx       *sql.Tx // open while a transaction's parts arrive
-	flavor   string
-	stage    string
-	executed change.GTIDSet
-	copyPos  map[string]change.GTIDSet // schema.table -> snapshot it was copied at
+	par  *parallel // parallel_workers > 1
+	grp  *grouper  // parallel_workers <= 1
+	conn *sql.Conn
+	// published is when Stats.GTIDSet was last refreshed.
+	published time.Time
+	tx        *sql.Tx // open while a transaction's parts arrive
+	flavor    string
+	stage     string
+	executed  change.GTIDSet
+	copyPos   map[string]change.GTIDSet // schema.table -> snapshot it was copied at
 	// latestCopy contains every snapshot in copyPos; once applied, copyPos goes.
 	latestCopy change.GTIDSet
 	tolerant   bool // the next DDL may have run before a restart
@@ -219,7 +239,12 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.stage, a.flavor = cp.Stage, cp.Flavor
+	a.flavor = cp.Flavor
+	a.setStage(cp.Stage)
+	if cp.Stage == change.StageIncr {
+		gs := cp.GTIDSet
+		a.Stats.GTIDSet.Store(&gs)
+	}
 	if cp.Flavor != "" && cp.Stage == change.StageIncr {
 		if a.executed, err = change.ParseGTIDSet(cp.Flavor, cp.GTIDSet); err != nil {
 			return nil, fmt.Errorf("checkpoint: %w", err)
@@ -250,6 +275,10 @@ func (a *Applier) Handle(ctx context.Context, m *change.Message) error {
 	case change.KindCopyDone:
 		return a.copyDone(ctx, m)
 	case change.KindTxns:
+		a.Stats.TxnsReceived.Add(int64(len(m.Txns)))
+		for i := range m.Txns {
+			a.Stats.RowsReceived.Add(int64(len(m.Txns[i].Changes)))
+		}
 		return a.applyTxns(ctx, m.Txns)
 	default:
 		return fmt.Errorf("unknown message kind %d", m.Kind)
@@ -301,11 +330,24 @@ func (a *Applier) fail(err error) {
 // reserve takes t's size from the byte budget, waiting while it is spent;
 // one transaction larger than the whole budget takes all of it.
 func (a *Applier) reserve(ctx context.Context, t *change.Txn) error {
-	return a.budget.Acquire(ctx, budgetOf(t))
+	if err := a.budget.Acquire(ctx, budgetOf(t)); err != nil {
+		return err
+	}
+	a.Stats.QueueBytes.Add(budgetOf(t))
+	return nil
 }
 
 // release returns what reserve took for t.
-func (a *Applier) release(t *change.Txn) { a.budget.Release(budgetOf(t)) }
+func (a *Applier) release(t *change.Txn) {
+	a.Stats.QueueBytes.Add(-budgetOf(t))
+	a.budget.Release(budgetOf(t))
+}
+
+// setStage changes the stage, for the applier and its readers.
+func (a *Applier) setStage(s string) {
+	a.stage = s
+	a.Stats.Stage.Store(&s)
+}
 
 func budgetOf(t *change.Txn) int64 { return min(int64(t.Size()), queueBytes) }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
@@ -107,6 +108,17 @@ func (a *Applier) applied(next change.GTIDSet, txns []change.Txn, rows int) {
 	a.Stats.TxnsApplied.Add(int64(len(txns)))
 	a.Stats.RowsApplied.Add(int64(rows))
 	a.Stats.LastCommitTS.Store(int64(txns[len(txns)-1].Timestamp))
+	last := &txns[len(txns)-1]
+	a.Stats.LogPos.Store(int64(last.LogPos))
+	if f := a.Stats.LogFile.Load(); last.LogFile != "" && (f == nil || *f != last.LogFile) {
+		file := last.LogFile
+		a.Stats.LogFile.Store(&file)
+	}
+	if now := time.Now(); now.Sub(a.published) >= time.Second {
+		a.published = now
+		s := next.String()
+		a.Stats.GTIDSet.Store(&s)
+	}
 	if a.latestCopy != nil && next.ContainsSet(a.latestCopy) {
 		a.copyPos, a.latestCopy = nil, nil
 	}

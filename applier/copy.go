@@ -18,7 +18,7 @@ import (
 func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 	t := m.Table
 	if a.stage == "" {
-		a.stage = change.StageFull
+		a.setStage(change.StageFull)
 		if err := saveCheckpoint(ctx, a.conn, a.cfg.JobID, m.Flavor, change.StageFull, ""); err != nil {
 			return err
 		}
@@ -211,7 +211,8 @@ func (a *Applier) copyDone(ctx context.Context, m *change.Message) error {
 	if err := saveCheckpoint(ctx, a.conn, a.cfg.JobID, m.Flavor, change.StageIncr, start.String()); err != nil {
 		return err
 	}
-	a.flavor, a.stage, a.executed = m.Flavor, change.StageIncr, start
+	a.flavor, a.executed = m.Flavor, start
+	a.setStage(change.StageIncr)
 	cp.Flavor = m.Flavor
 	if err := a.setCopyPos(cp); err != nil {
 		return err

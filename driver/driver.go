@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/secret"
 )
 
 // PluginName is the driver's name in job files (driver = "dtle") and in the
@@ -58,6 +59,8 @@ type Driver struct {
 	rsaKey    *rsa.PrivateKey
 	natsStop  context.CancelFunc
 	natsState string // bind and token the running NATS server uses
+	apiStop   context.CancelFunc
+	apiState  string
 }
 
 // New returns the driver; Nomad configures it with SetConfig.
@@ -108,6 +111,7 @@ func (d *Driver) SetConfig(cfg *base.Config) error {
 		d.natsStop, d.natsState = stop, state
 		go d.nats.run(ctx, c.NatsBind, c.NatsToken)
 	}
+	d.startAPI(&c)
 	if c.NatsToken == "" {
 		d.logger.Warn("nats_token is empty: any client that reaches nats_bind can read and write job streams")
 	}
@@ -169,7 +173,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if d.nodeConfig() == nil {
 		return nil, nil, retryablef("start task: %w", ErrNotConfigured)
 	}
-	task, err := decodeTask(cfg)
+	task, err := d.decodeTask(cfg)
 	if err != nil {
 		return nil, nil, fatalf("%w", err)
 	}
@@ -204,7 +208,7 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 	// handle.Config carries the raw task config; the saved state cannot
 	// (Nomad keeps it unexported).
 	cfg := handle.Config
-	task, err := decodeTask(cfg)
+	task, err := d.decodeTask(cfg)
 	if err != nil {
 		return fmt.Errorf("recover task %s: %w", cfg.ID, err)
 	}
@@ -225,10 +229,20 @@ func (d *Driver) taskLogger(cfg *drivers.TaskConfig) hclog.Logger {
 	return d.logger.With(logJob, cfg.JobID, logTask, cfg.Name, logAllocID, cfg.AllocID)
 }
 
-func decodeTask(cfg *drivers.TaskConfig) (*config.Task, error) {
+func (d *Driver) decodeTask(cfg *drivers.TaskConfig) (*config.Task, error) {
 	var task config.Task
 	if err := cfg.DecodeDriverConfig(&task); err != nil {
 		return nil, fmt.Errorf("decode task config: %w", err)
+	}
+	if c := task.ConnectionConfig; task.PasswordEncrypted && c != nil {
+		d.mu.RLock()
+		key := d.rsaKey
+		d.mu.RUnlock()
+		pw, err := secret.Decrypt(key, c.Password)
+		if err != nil {
+			return nil, fmt.Errorf("task config: %w", err)
+		}
+		c.Password, task.PasswordEncrypted = pw, false
 	}
 	task.Defaults()
 	if err := task.Validate(cfg.Name); err != nil {

@@ -27,6 +27,8 @@ type taskHandle struct {
 	completedAt time.Time
 	exit        *drivers.ExitResult
 	attrs       map[string]string
+
+	live liveStats
 }
 
 func newTaskHandle(cfg *drivers.TaskConfig, task *config.Task, logger hclog.Logger, startedAt time.Time) *taskHandle {

@@ -38,6 +38,8 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 	if err != nil {
 		return err
 	}
+	h.live.cur.Store(&live{app: a, nc: nc})
+	defer h.live.cur.Store(nil)
 	return a.Run(ctx)
 }
 
@@ -69,6 +71,7 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 		if time.Since(started) > 5*time.Minute {
 			failures, backoff = 0, time.Second // it had been working
 		}
+		h.live.failures.Add(1)
 		if !transport.Retryable(err) {
 			if failures++; failures >= maxSourceFailures {
 				return fmt.Errorf("%d failures in a row, the last: %w", failures, err)
@@ -101,6 +104,8 @@ func (d *Driver) sourceOnce(ctx context.Context, h *taskHandle, client *nomad.Cl
 		return err
 	}
 	defer func() { _ = e.Close() }()
+	h.live.cur.Store(&live{ext: e, nc: nc})
+	defer h.live.cur.Store(nil)
 	h.logger.Info("streaming to the destination", "nats", addr)
 	return e.Run(ctx)
 }

@@ -12,7 +12,8 @@ import (
 // config.Task; the source and destination tasks share it and each ignores the
 // other's options.
 var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-	"mysql_connection_config": hclspec.NewBlock("mysql_connection_config", false, connectionSpec),
+	"mysql_connection_config":     hclspec.NewBlock("mysql_connection_config", false, connectionSpec),
+	"is_mysql_password_encrypted": boolDefault("is_mysql_password_encrypted", false),
 
 	// Source.
 	"gtid":                  hclspec.NewAttr("gtid", "string", false),

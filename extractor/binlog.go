@@ -47,10 +47,15 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 	}
 	e.log.Info("reading binlog", "from", gtidSet, "server_id", e.serverID())
 	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1)}
+	if read, err := change.ParseGTIDSet(e.flavor, gtidSet); err == nil {
+		g.read = read
+		e.Stats.GTIDSet.Store(&gtidSet)
+	}
 	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
 	for {
 		ev, err := e.next(ctx, streamer, g.pending(), timeout)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			e.Stats.SentByTimeout.Add(1)
 			if err := g.flush(ctx); err != nil {
 				return err
 			}
@@ -91,6 +96,9 @@ type txnGrouper struct {
 	ready []change.Txn // complete transactions not sent yet
 	cur   *change.Txn  // the transaction being read
 	size  int          // bytes of cur's changes
+	read  change.GTIDSet
+	// published is when read was last published to Stats.
+	published time.Time
 }
 
 func (g *txnGrouper) pending() bool { return len(g.ready) > 0 }
@@ -101,6 +109,7 @@ func (g *txnGrouper) flush(ctx context.Context) error {
 	}
 	err := g.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready})
 	g.ready = nil
+	g.e.Stats.Pending.Store(0)
 	return err
 }
 
@@ -114,8 +123,14 @@ func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) err
 	t.LogFile, t.LogPos = g.file, h.LogPos
 	g.e.Stats.TxnsRead.Add(1)
 	g.e.Stats.BinlogPos.Store(int64(h.LogPos))
+	g.e.Stats.LastCommitTS.Store(int64(t.Timestamp))
+	g.track(t.GTID)
 	g.ready = append(g.ready, *t)
+	g.e.Stats.Pending.Store(int64(len(g.ready)))
 	if len(g.ready) >= g.max || t.More || t.DDL != nil {
+		if len(g.ready) >= g.max {
+			g.e.Stats.SentBySizeFull.Add(1)
+		}
 		return g.flush(ctx)
 	}
 	return nil
@@ -266,4 +281,20 @@ func rowSize(r change.Row) int {
 		}
 	}
 	return n
+}
+
+// track adds a transaction to the GTID set read, published at most once a
+// second (formatting a long set for every transaction would cost).
+func (g *txnGrouper) track(gtid string) {
+	if g.read == nil || gtid == "" {
+		return
+	}
+	if err := g.read.Add(gtid); err != nil {
+		return
+	}
+	if now := time.Now(); now.Sub(g.published) >= time.Second {
+		g.published = now
+		s := g.read.String()
+		g.e.Stats.GTIDSet.Store(&s)
+	}
 }

@@ -45,6 +45,7 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 		}
 	}
 	e.Stats.TablesAll.Store(int64(len(todo)))
+	e.estimateRows(ctx, todo, done)
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
 	for _, n := range todo {
 		if done[n.String()] {
@@ -345,4 +346,33 @@ func (r *chunkReader) send(ctx context.Context, rows []change.Row, lo, hi change
 		Rows: rows, Lo: lo, Hi: hi})
 	r.e.Stats.RowsRead.Add(int64(len(rows)))
 	return err
+}
+
+// estimateRows publishes the server's estimate of the rows left to copy,
+// for progress and ETA; without one, progress counts tables.
+func (e *Extractor) estimateRows(ctx context.Context, todo []tableinfo.Name, done map[string]bool) {
+	rows, err := e.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) "+
+		"FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
+	if err != nil {
+		e.log.Debug("no row estimate", "error", err)
+		return
+	}
+	defer func() { _ = rows.Close() }()
+	want := map[string]bool{}
+	for _, n := range todo {
+		if !done[n.String()] {
+			want[n.String()] = true
+		}
+	}
+	var total int64
+	for rows.Next() {
+		var n tableinfo.Name
+		var count int64
+		if rows.Scan(&n.Schema, &n.Table, &count) == nil && want[n.String()] {
+			total += count
+		}
+	}
+	if rows.Err() == nil {
+		e.Stats.RowsEstimate.Store(total)
+	}
 }

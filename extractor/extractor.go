@@ -30,14 +30,35 @@ type Config struct {
 	Logger  hclog.Logger
 }
 
+// Stages of an extractor, in Stats.Stage.
+const (
+	StageStarting int32 = iota
+	StageFullCopy
+	StageBinlog
+)
+
 // Stats are live figures of an extractor.
 type Stats struct {
+	Stage      atomic.Int32
 	RowsRead   atomic.Int64
 	TxnsRead   atomic.Int64
 	TablesDone atomic.Int64
 	TablesAll  atomic.Int64
-	BinlogFile atomic.Pointer[string]
-	BinlogPos  atomic.Int64
+	// RowsEstimate is the server's estimate of the rows this copy reads.
+	RowsEstimate atomic.Int64
+	BinlogFile   atomic.Pointer[string]
+	BinlogPos    atomic.Int64
+	// GTIDSet is what has been read, refreshed at most once a second.
+	GTIDSet atomic.Pointer[string]
+	// LastCommitTS is the source commit time of the last transaction read,
+	// unix seconds.
+	LastCommitTS atomic.Int64
+	// Pending is how many complete transactions wait to be sent.
+	Pending atomic.Int64
+	// SentByTimeout and SentBySizeFull count the groups sent because
+	// group_timeout passed or group_max_size was reached.
+	SentByTimeout  atomic.Int64
+	SentBySizeFull atomic.Int64
 }
 
 // Extractor reads one job's source.
@@ -89,6 +110,7 @@ func (e *Extractor) Run(ctx context.Context) error {
 	}
 	e.log.Info("resuming from the destination checkpoint", "stage", cp.Stage, "gtid_set", cp.GTIDSet, "tables_done", countDone(cp))
 	if cp.Stage != change.StageIncr {
+		e.Stats.Stage.Store(StageFullCopy)
 		start := e.cfg.Task.Gtid
 		if start == "" || cp.Stage == change.StageFull {
 			if start, err = e.fullCopy(ctx, cp); err != nil {
@@ -103,6 +125,7 @@ func (e *Extractor) Run(ctx context.Context) error {
 			return err
 		}
 	}
+	e.Stats.Stage.Store(StageBinlog)
 	return e.stream(ctx, cp.GTIDSet)
 }
 

@@ -31,6 +31,9 @@ const (
 type Task struct {
 	// Both roles.
 	ConnectionConfig *MySQLConnection `codec:"mysql_connection_config" json:"mysql_connection_config,omitempty"`
+	// PasswordEncrypted says mysql_password is base64 of RSA PKCS#1 v1.5,
+	// decrypted with the node's rsa_private_key_path when the task starts.
+	PasswordEncrypted bool `codec:"is_mysql_password_encrypted" json:"is_mysql_password_encrypted,omitempty"`
 
 	// Source.
 	Gtid               string         `codec:"gtid" json:"gtid"`

@@ -1,0 +1,56 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error codes of ErrorResponse.
+const (
+	CodeInvalidRequest   = "invalid_request"
+	CodeUnauthorized     = "unauthorized"
+	CodeNotFound         = "not_found"
+	CodeConflict         = "conflict"
+	CodeNomadUnavailable = "nomad_unavailable"
+	CodeUnavailable      = "unavailable"
+	CodeInternal         = "internal"
+)
+
+// ErrJobNotFound: no job with that id, or not of that type.
+var ErrJobNotFound = errors.New("job not found")
+
+// Error is an API failure with its HTTP status and error code.
+type Error struct {
+	Status int
+	Code   string
+	Err    error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func badRequest(format string, args ...any) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Err: fmt.Errorf(format, args...)}
+}
+
+func notFound(format string, args ...any) *Error {
+	return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Err: fmt.Errorf(format, args...)}
+}
+
+// nomadError reports a failed Nomad call: a 404 from Nomad is ours too, a
+// refused request (bad job) is the client's, the rest is Nomad's.
+func nomadError(what string, err error) *Error {
+	var ue interface{ StatusCode() int }
+	if errors.As(err, &ue) {
+		switch code := ue.StatusCode(); {
+		case code == http.StatusNotFound:
+			return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Err: fmt.Errorf("%s: %w", what, err)}
+		case code >= 400 && code < 500:
+			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Err: fmt.Errorf("%s: nomad refused: %w", what, err)}
+		}
+	}
+	return &Error{Status: http.StatusBadGateway, Code: CodeNomadUnavailable, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

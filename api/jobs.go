@@ -1,0 +1,384 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"sort"
+	"strconv"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/labstack/echo/v4"
+)
+
+// nomadTimeout bounds each Nomad call of a request.
+const nomadTimeout = 30 * time.Second
+
+func (s *Server) query(c echo.Context) (*nomad.QueryOptions, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), nomadTimeout)
+	return (&nomad.QueryOptions{}).WithContext(ctx), cancel
+}
+
+func (s *Server) write(c echo.Context) (*nomad.WriteOptions, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), nomadTimeout)
+	return (&nomad.WriteOptions{}).WithContext(ctx), cancel
+}
+
+func checkJobType(t string) error {
+	switch t {
+	case JobTypeMigration, JobTypeSync, JobTypeSubscription:
+		return nil
+	}
+	return notFound("job type %q: use migration, sync or subscription", t)
+}
+
+// createJob godoc
+//
+//	@Summary		Create or update a job
+//	@Description	Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to "<job_name>-<type>". Updating a paused job keeps it paused.
+//	@Tags			job
+//	@Accept			json
+//	@Produce		json
+//	@Param			type	path		string		true	"job type"	Enums(migration, sync, subscription)
+//	@Param			job		body		JobConfig	true	"migration_job_config, sync_job_config or subscription_job_config"
+//	@Success		200		{object}	CreateJobResponse
+//	@Failure		400		{object}	ErrorResponse
+//	@Failure		401		{object}	ErrorResponse
+//	@Failure		502		{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/job/{type} [post]
+func (s *Server) createJob(c echo.Context) error {
+	jt := c.Param("type")
+	if err := checkJobType(jt); err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var j JobConfig
+	if err := decodeStrict(body, &j); err != nil {
+		return err
+	}
+	if err := j.normalize(jt); err != nil {
+		return badRequest("%w", err)
+	}
+	src, dest := j.tasks()
+	if err := sealPasswords(s.cfg.RSAKey, j.IsMysqlPasswordEncrypted, src, dest); err != nil {
+		return err
+	}
+	job, err := j.nomadJob(jt, src, dest)
+	if err != nil {
+		return err
+	}
+	q, cancel := s.query(c)
+	defer cancel()
+	if err := s.checkNodes(q, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
+		return err
+	}
+	if old, _, err := s.nomad.Jobs().Info(j.JobID, q); err == nil && old.Meta[metaPaused] == "true" {
+		pause(job)
+	}
+	w, wcancel := s.write(c)
+	defer wcancel()
+	resp, _, err := s.nomad.Jobs().Register(job, w)
+	if err != nil {
+		return nomadError("register job "+j.JobID, err)
+	}
+	s.log.Info("job registered", "job", j.JobID, "type", jt)
+	return c.JSON(http.StatusOK, CreateJobResponse{Job: j.masked(), EvalCreateIndex: resp.EvalCreateIndex,
+		JobModifyIndex: resp.JobModifyIndex, Message: MessageOK})
+}
+
+// checkNodes checks that the node ids a job names exist.
+func (s *Server) checkNodes(q *nomad.QueryOptions, ids ...string) error {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if _, _, err := s.nomad.Nodes().Info(id, q); err != nil {
+			if e := nomadError("node_id "+id, err); e.Status == http.StatusNotFound {
+				return badRequest("node_id %q: no such Nomad node (GET /v2/nodes lists them)", id)
+			} else {
+				return e
+			}
+		}
+	}
+	return nil
+}
+
+// pause sets every group's count to 0, remembering it in the job's meta.
+func pause(job *nomad.Job) {
+	if job.Meta == nil {
+		job.Meta = map[string]string{}
+	}
+	for _, tg := range job.TaskGroups {
+		n := 1
+		if tg.Count != nil && *tg.Count > 0 {
+			n = *tg.Count
+		}
+		if _, ok := job.Meta[metaCountPfx+deref(tg.Name)]; !ok {
+			job.Meta[metaCountPfx+deref(tg.Name)] = strconv.Itoa(n)
+		}
+		tg.Count = ptr(0)
+	}
+	job.Meta[metaPaused] = "true"
+}
+
+// resume restores the counts pause saved.
+func resume(job *nomad.Job) {
+	for _, tg := range job.TaskGroups {
+		key := metaCountPfx + deref(tg.Name)
+		n, err := strconv.Atoi(job.Meta[key])
+		if err != nil || n <= 0 {
+			n = 1
+		}
+		tg.Count = ptr(n)
+		delete(job.Meta, key)
+	}
+	delete(job.Meta, metaPaused)
+}
+
+// lookupJob fetches a dtle job by id.
+func (s *Server) lookupJob(c echo.Context, id string) (*nomad.Job, error) {
+	q, cancel := s.query(c)
+	defer cancel()
+	job, _, err := s.nomad.Jobs().Info(id, q)
+	if err != nil {
+		if e := nomadError("job "+id, err); e.Status != http.StatusNotFound {
+			return nil, e
+		}
+		return nil, notFound("job_id %q: no such job (GET /v2/jobs lists them)", id)
+	}
+	if !isDtleJob(job) {
+		return nil, notFound("job_id %q: not a dtle job", id)
+	}
+	return job, nil
+}
+
+// changeJob applies f to a job and registers it, unless it is already so.
+func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string) error {
+	p, err := params(c)
+	if err != nil {
+		return err
+	}
+	id, err := required(p, "job_id")
+	if err != nil {
+		return err
+	}
+	job, err := s.lookupJob(c, id)
+	if err != nil {
+		return err
+	}
+	if deref(job.Stop) {
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Err: errorf("job_id %q is stopped; register it again to %s it", id, verb)}
+	}
+	if !f(job) {
+		return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
+	}
+	w, cancel := s.write(c)
+	defer cancel()
+	if _, _, err := s.nomad.Jobs().EnforceRegister(job, deref(job.JobModifyIndex), w); err != nil {
+		return nomadError(verb+" job "+id, err)
+	}
+	s.log.Info("job "+verb+"d", "job", id)
+	return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
+}
+
+// pauseJob godoc
+//
+//	@Summary		Pause a job
+//	@Description	Stops the job's tasks: no data moves and no binlog connection stays open on the source. The job stays paused (also across restarts of Nomad) until resumed, and resume continues from the destination's checkpoint. Pausing a paused job does nothing.
+//	@Tags			job
+//	@Accept			x-www-form-urlencoded,json
+//	@Produce		json
+//	@Param			job_id	formData	string	true	"job id"
+//	@Success		200		{object}	MessageResponse
+//	@Failure		400		{object}	ErrorResponse
+//	@Failure		404		{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/job/pause [post]
+func (s *Server) pauseJob(c echo.Context) error {
+	return s.changeJob(c, func(job *nomad.Job) bool {
+		if job.Meta[metaPaused] == "true" {
+			return false
+		}
+		pause(job)
+		return true
+	}, "pause")
+}
+
+// resumeJob godoc
+//
+//	@Summary		Resume a paused job
+//	@Description	Starts the job's tasks again; they continue exactly where the destination's checkpoint says. Resuming a running job does nothing.
+//	@Tags			job
+//	@Accept			x-www-form-urlencoded,json
+//	@Produce		json
+//	@Param			job_id	formData	string	true	"job id"
+//	@Success		200		{object}	MessageResponse
+//	@Failure		400		{object}	ErrorResponse
+//	@Failure		404		{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/job/resume [post]
+func (s *Server) resumeJob(c echo.Context) error {
+	return s.changeJob(c, func(job *nomad.Job) bool {
+		if job.Meta[metaPaused] != "true" {
+			return false
+		}
+		resume(job)
+		return true
+	}, "resume")
+}
+
+// deleteJob godoc
+//
+//	@Summary		Delete a job
+//	@Description	Stops the job and removes it from Nomad. Data already on the destination stays, with its checkpoint tables.
+//	@Tags			job
+//	@Accept			x-www-form-urlencoded,json
+//	@Produce		json
+//	@Param			job_id	formData	string	true	"job id"
+//	@Success		200		{object}	MessageResponse
+//	@Failure		400		{object}	ErrorResponse
+//	@Failure		404		{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/job/delete [post]
+func (s *Server) deleteJob(c echo.Context) error {
+	p, err := params(c)
+	if err != nil {
+		return err
+	}
+	id, err := required(p, "job_id")
+	if err != nil {
+		return err
+	}
+	if _, err := s.lookupJob(c, id); err != nil {
+		return err
+	}
+	w, cancel := s.write(c)
+	defer cancel()
+	if _, _, err := s.nomad.Jobs().Deregister(id, true, w); err != nil {
+		return nomadError("delete job "+id, err)
+	}
+	s.log.Info("job deleted", "job", id)
+	return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
+}
+
+// listJobs godoc
+//
+//	@Summary		List jobs
+//	@Description	Lists dtle jobs with Nomad's status, or "paused".
+//	@Tags			job
+//	@Produce		json
+//	@Param			filter_job_type	query		string	false	"only jobs of this type"	Enums(migration, sync, subscription)
+//	@Success		200				{object}	JobListResponse
+//	@Failure		400				{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/jobs [get]
+func (s *Server) listJobs(c echo.Context) error {
+	filter := c.QueryParam("filter_job_type")
+	if filter != "" {
+		if err := checkJobType(filter); err != nil {
+			return badRequest("filter_job_type: %w", err)
+		}
+	}
+	q, cancel := s.query(c)
+	defer cancel()
+	stubs, _, err := s.nomad.Jobs().ListOptions(&nomad.JobListOptions{Fields: &nomad.JobListFields{Meta: true}}, q)
+	if err != nil {
+		return nomadError("list jobs", err)
+	}
+	out := JobListResponse{Jobs: []JobListItem{}, Message: MessageOK}
+	for _, j := range stubs {
+		jt := jobType(j.Meta, false)
+		if jt == "" || (filter != "" && jt != filter) {
+			continue
+		}
+		status := j.Status
+		if j.Meta[metaPaused] == "true" {
+			status = JobStatusPaused
+		}
+		out.Jobs = append(out.Jobs, JobListItem{JobID: j.ID, JobName: j.Name, JobStatus: status,
+			JobStatusDescription: j.StatusDescription})
+	}
+	sort.Slice(out.Jobs, func(a, b int) bool { return out.Jobs[a].JobID < out.Jobs[b].JobID })
+	return c.JSON(http.StatusOK, out)
+}
+
+// jobDetail godoc
+//
+//	@Summary		Show a job
+//	@Description	The job's config (passwords masked) and, per task, its allocations with their Nomad task events (job_stage_full, job_stage_incr, ...), start and finish times and status.
+//	@Tags			job
+//	@Produce		json
+//	@Param			type	path		string	true	"job type"	Enums(migration, sync, subscription)
+//	@Param			job_id	query		string	true	"job id"
+//	@Success		200		{object}	JobDetailResponse
+//	@Failure		400		{object}	ErrorResponse
+//	@Failure		404		{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/job/{type}/detail [get]
+func (s *Server) jobDetail(c echo.Context) error {
+	jt := c.Param("type")
+	if err := checkJobType(jt); err != nil {
+		return err
+	}
+	id := c.QueryParam("job_id")
+	if id == "" {
+		return badRequest("job_id: required")
+	}
+	job, err := s.lookupJob(c, id)
+	if err != nil {
+		return err
+	}
+	if got := jobType(job.Meta, true); got != jt {
+		return notFound("job_id %q is a %s job; use /v2/job/%s/detail", id, got, got)
+	}
+	cfg, err := jobConfigFromNomad(job)
+	if err != nil {
+		return err
+	}
+	q, cancel := s.query(c)
+	defer cancel()
+	allocs, _, err := s.nomad.Jobs().Allocations(id, true, q)
+	if err != nil {
+		return nomadError("allocations of "+id, err)
+	}
+	sort.Slice(allocs, func(a, b int) bool { return allocs[a].CreateIndex > allocs[b].CreateIndex })
+	out := JobDetailResponse{JobID: id, JobName: deref(job.Name), Failover: *cfg.Failover, JobStatus: deref(job.Status),
+		SrcTaskDetail:  SrcTaskDetail{Allocations: allocDetails(allocs, "src"), TaskConfig: cfg.SrcTask},
+		DestTaskDetail: DestTaskDetail{Allocations: allocDetails(allocs, "dest"), TaskConfig: cfg.DestTask},
+		Message:        MessageOK}
+	if job.Meta[metaPaused] == "true" {
+		out.JobStatus = JobStatusPaused
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationDetail {
+	out := []AllocationDetail{}
+	for _, a := range allocs {
+		st, ok := a.TaskStates[task]
+		if !ok {
+			if a.TaskGroup != task {
+				continue
+			}
+			st = &nomad.TaskState{State: a.ClientStatus}
+		}
+		ts := TaskStatus{TaskEvents: []TaskEvent{}, StartedAt: st.StartedAt.UTC(), FinishedAt: st.FinishedAt.UTC(), Status: st.State}
+		for _, ev := range st.Events {
+			msg := ev.DisplayMessage
+			if msg == "" {
+				msg = ev.Message
+			}
+			if msg == "" {
+				msg = ev.DriverMessage
+			}
+			ts.TaskEvents = append(ts.TaskEvents, TaskEvent{EventType: ev.Type, SetupError: ev.SetupError, Message: msg,
+				Time: time.Unix(0, ev.Time).UTC().Format(time.RFC3339)})
+		}
+		out = append(out, AllocationDetail{NodeID: a.NodeID, AllocationID: a.ID, TaskStatus: ts})
+	}
+	return out
+}

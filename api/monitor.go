@@ -1,0 +1,117 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// attrAPIAddr is the node attribute where a node's plugin advertises its
+// API (the driver's fingerprint sets it).
+const attrAPIAddr = "driver.dtle.api_addr"
+
+// headerForwarded marks a monitor request one node passed to another, so
+// it is never passed on again.
+const headerForwarded = "X-Dtle-Forwarded"
+
+// monitorTask godoc
+//
+//	@Summary		Live figures of a task
+//	@Description	Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput, NATS and buffer counters, stage.
+//	@Tags			monitor
+//	@Produce		json
+//	@Param			allocation_id		query		string	true	"allocation id (GET /v2/job/{type}/detail lists them)"
+//	@Param			task_name			query		string	true	"src or dest"
+//	@Param			nomad_http_address	query		string	false	"ignored; kept for compatibility"
+//	@Success		200					{object}	MonitorResponse
+//	@Failure		400					{object}	ErrorResponse
+//	@Failure		404					{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/monitor/task [get]
+func (s *Server) monitorTask(c echo.Context) error {
+	allocID, task := c.QueryParam("allocation_id"), c.QueryParam("task_name")
+	if allocID == "" {
+		return badRequest("allocation_id: required")
+	}
+	if task == "" {
+		return badRequest("task_name: required")
+	}
+	if s.cfg.Local != nil {
+		if st, ok := s.cfg.Local.TaskMonitor(allocID, task); ok {
+			return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st, Message: MessageOK})
+		}
+	}
+	if c.Request().Header.Get(headerForwarded) != "" {
+		return notFound("task %q of allocation %s is not running on this node", task, allocID)
+	}
+	q, cancel := s.query(c)
+	defer cancel()
+	alloc, _, err := s.nomad.Allocations().Info(allocID, q)
+	if err != nil {
+		if e := nomadError("allocation "+allocID, err); e.Status != http.StatusNotFound {
+			return e
+		}
+		return notFound("allocation_id %q: no such allocation", allocID)
+	}
+	st, ok := alloc.TaskStates[task]
+	if !ok {
+		return notFound("allocation %s has no task %q", allocID, task)
+	}
+	if st.State != "running" {
+		return notFound("task %q of allocation %s is %s, not running", task, allocID, st.State)
+	}
+	node, _, err := s.nomad.Nodes().Info(alloc.NodeID, q)
+	if err != nil {
+		return nomadError("node "+alloc.NodeID, err)
+	}
+	addr := node.Attributes[attrAPIAddr]
+	if addr == "" {
+		return &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+			Err: errorf("node %s runs the task but serves no API (its api_addr is empty)", node.Name)}
+	}
+	out, err := s.forwardMonitor(q.Context(), addr, allocID, task)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// forwardMonitor asks the API of the node that runs the task.
+func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string) (*MonitorResponse, error) {
+	u := fmt.Sprintf("http://%s/v2/monitor/task?%s", addr, url.Values{"allocation_id": {allocID}, "task_name": {task}}.Encode())
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set(headerForwarded, "1")
+	if s.cfg.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	}
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("ask the API of the task's node at %s: %w", addr, err)}
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("read from %s: %w", addr, err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e ErrorResponse
+		_ = json.Unmarshal(body, &e)
+		return nil, &Error{Status: resp.StatusCode, Code: e.ErrorCode, Err: errorf("node API %s: %s", addr, e.Message)}
+	}
+	var out MonitorResponse
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("node API %s: %w", addr, err)}
+	}
+	return &out, nil
+}

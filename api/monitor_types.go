@@ -1,0 +1,87 @@
+package api
+
+// Coordinates is where a task is in the binlog.
+type Coordinates struct {
+	File               string `json:"file" example:"mysql-bin.000001"`
+	Position           int64  `json:"position" example:"154"`
+	GtidSet            string `json:"gtid_set"`
+	RelayMasterLogFile string `json:"relay_master_log_file"`
+	ReadMasterLogPos   int64  `json:"read_master_log_pos"`
+	RetrievedGtidSet   string `json:"retrieved_gtid_set"`
+}
+
+// DelayCount is how far behind the source a task is: Time in seconds, Num
+// the transactions received but not applied yet.
+type DelayCount struct {
+	Num  int64 `json:"num"`
+	Time int64 `json:"time"`
+}
+
+// ThroughputStatus is the recent rate of work, per second.
+type ThroughputStatus struct {
+	Rows float64 `json:"rows_per_second"`
+	Txns float64 `json:"txns_per_second"`
+}
+
+// NatsMessageStatus are the task's NATS connection counters.
+type NatsMessageStatus struct {
+	InMessages  uint64 `json:"in_messages"`
+	OutMessages uint64 `json:"out_messages"`
+	InBytes     uint64 `json:"in_bytes"`
+	OutBytes    uint64 `json:"out_bytes"`
+	Reconnects  uint64 `json:"reconnects"`
+}
+
+// BufferStatus are the task's queues.
+type BufferStatus struct {
+	BinlogEventQueueSize  int64 `json:"binlog_event_queue_size"`
+	ExtractorTxQueueSize  int64 `json:"extractor_tx_queue_size"`
+	ApplierTxQueueSize    int64 `json:"applier_tx_queue_size"`
+	SendByTimeout         int64 `json:"send_by_timeout"`
+	SendBySizeFull        int64 `json:"send_by_size_full"`
+	ApplierQueueBytes     int64 `json:"applier_queue_bytes"`
+	ApplierQueueBytesFree int64 `json:"applier_queue_bytes_free"`
+}
+
+// TaskMonitor are the live figures of one running task.
+type TaskMonitor struct {
+	CurrentCoordinates *Coordinates       `json:"current_coordinates"`
+	DelayCount         *DelayCount        `json:"delay_count"`
+	ProgressPCT        string             `json:"progress_PCT" example:"100.0"`
+	ExecMasterRowCount int64              `json:"exec_master_row_count"`
+	ExecMasterTxCount  int64              `json:"exec_master_tx_count"`
+	ReadMasterRowCount int64              `json:"read_master_row_count"`
+	ReadMasterTxCount  int64              `json:"read_master_tx_count"`
+	ETA                string             `json:"ETA" example:"0s"`
+	Backlog            string             `json:"backlog" example:"0/32"`
+	ThroughputStatus   *ThroughputStatus  `json:"throughput_status"`
+	NatsMessageStatus  *NatsMessageStatus `json:"nats_message_status"`
+	BufferStatus       *BufferStatus      `json:"buffer_status"`
+	Stage              string             `json:"stage" example:"Master has sent all binlog to slave; waiting for more updates"`
+	Timestamp          int64              `json:"timestamp" example:"1620882952091441700"`
+	CopiedRowCount     int64              `json:"copied_row_count"`
+	ErrorCount         int64              `json:"error_count"`
+}
+
+// MonitorResponse is the reply of GET /v2/monitor/task.
+type MonitorResponse struct {
+	TasksStatus *TaskMonitor `json:"tasks_status"`
+	Message     string       `json:"message" example:"ok"`
+}
+
+// LocalTask is a task running in this plugin, for /metrics.
+type LocalTask struct {
+	JobID, TaskName, AllocID string
+	Status                   *TaskMonitor
+}
+
+// Local is what the plugin this server runs in offers: its own tasks and
+// log level.
+type Local interface {
+	// TaskMonitor returns the figures of a task running here.
+	TaskMonitor(allocID, taskName string) (*TaskMonitor, bool)
+	// Tasks lists the tasks running here.
+	Tasks() []LocalTask
+	// SetLogLevel changes the plugin's log level.
+	SetLogLevel(level string) error
+}

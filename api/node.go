@@ -1,0 +1,65 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/labstack/echo/v4"
+)
+
+// setLogLevel godoc
+//
+//	@Summary		Change the log level
+//	@Description	Changes this node's dtle plugin log level at run time. The Nomad agent's own log_level must let the level through.
+//	@Tags			log
+//	@Accept			x-www-form-urlencoded,json
+//	@Produce		json
+//	@Param			dtle_log_level	formData	string	true	"new level"	Enums(TRACE, DEBUG, INFO, WARN, ERROR)
+//	@Success		200				{object}	LogLevelResponse
+//	@Failure		400				{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/log/level [post]
+func (s *Server) setLogLevel(c echo.Context) error {
+	p, err := params(c)
+	if err != nil {
+		return err
+	}
+	level, err := required(p, "dtle_log_level")
+	if err != nil {
+		return err
+	}
+	level = strings.ToUpper(level)
+	if hclog.LevelFromString(level) == hclog.NoLevel {
+		return badRequest("dtle_log_level: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR", level)
+	}
+	if s.cfg.Local == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Err: errorf("no plugin to set the level of")}
+	}
+	if err := s.cfg.Local.SetLogLevel(level); err != nil {
+		return badRequest("dtle_log_level: %w", err)
+	}
+	s.log.Info("log level changed", "level", level)
+	return c.JSON(http.StatusOK, LogLevelResponse{DtleLogLevel: level, Message: MessageOK})
+}
+
+// health godoc
+//
+//	@Summary		Health
+//	@Description	Whether this API server is up and reaches its Nomad agent. Needs no token.
+//	@Tags			node
+//	@Produce		json
+//	@Success		200	{object}	HealthResponse
+//	@Failure		503	{object}	HealthResponse
+//	@Router			/v2/health [get]
+func (s *Server) health(c echo.Context) error {
+	out := HealthResponse{Status: "ok", Version: s.cfg.Version, Nomad: "ok"}
+	q, cancel := s.query(c)
+	defer cancel()
+	q.PerPage = 1
+	if _, _, err := s.nomad.Nodes().List(q); err != nil {
+		out.Status, out.Nomad = "degraded", err.Error()
+		return c.JSON(http.StatusServiceUnavailable, out)
+	}
+	return c.JSON(http.StatusOK, out)
+}

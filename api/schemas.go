@@ -1,0 +1,120 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/secret"
+	"github.com/dtle-io/dtle/internal/tableinfo"
+)
+
+// CodeMySQL: the MySQL server named in the request failed.
+const CodeMySQL = "mysql_error"
+
+// listSchemas godoc
+//
+//	@Summary		List a server's schemas and tables
+//	@Description	Connects to a MySQL or MariaDB server and lists its schemas (system schemas left out) with their base tables: what replicate_do_db can name.
+//	@Tags			mysql
+//	@Produce		json
+//	@Param			mysql_host					query		string	true	"host"
+//	@Param			mysql_port					query		string	true	"port"
+//	@Param			mysql_user					query		string	true	"user"
+//	@Param			mysql_password				query		string	true	"password, plain or encrypted"
+//	@Param			mysql_character_set			query		string	false	"character set"												default(utf8mb4)
+//	@Param			is_mysql_password_encrypted	query		string	false	"true when mysql_password is encrypted with the node's key"	default(false)
+//	@Success		200							{object}	SchemasResponse
+//	@Failure		400							{object}	ErrorResponse
+//	@Security		ApiToken
+//	@Router			/v2/mysql/schemas [get]
+func (s *Server) listSchemas(c echo.Context) error {
+	p, err := params(c)
+	if err != nil {
+		return err
+	}
+	conn := &config.MySQLConnection{CharacterSet: p["mysql_character_set"]}
+	if conn.Host, err = required(p, "mysql_host"); err != nil {
+		return err
+	}
+	port, err := required(p, "mysql_port")
+	if err != nil {
+		return err
+	}
+	if conn.Port, err = strconv.Atoi(port); err != nil || conn.Port <= 0 || conn.Port > 65535 {
+		return badRequest("mysql_port: must be a number 1-65535, got %q", port)
+	}
+	if conn.User, err = required(p, "mysql_user"); err != nil {
+		return err
+	}
+	conn.Password = p["mysql_password"]
+	if enc := p["is_mysql_password_encrypted"]; enc != "" {
+		encrypted, err := strconv.ParseBool(enc)
+		if err != nil {
+			return badRequest("is_mysql_password_encrypted: must be true or false, got %q", enc)
+		}
+		if encrypted {
+			if conn.Password, err = secret.Decrypt(s.cfg.RSAKey, conn.Password); err != nil {
+				return badRequest("mysql_password: %w", err)
+			}
+		}
+	}
+	if conn.CharacterSet == "" {
+		conn.CharacterSet = config.DefaultCharacterSet
+	}
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 20*time.Second)
+	defer cancel()
+	schemas, err := readSchemas(ctx, conn)
+	if err != nil {
+		return &Error{Status: http.StatusBadRequest, Code: CodeMySQL, Err: err}
+	}
+	return c.JSON(http.StatusOK, SchemasResponse{Schemas: schemas, Message: MessageOK})
+}
+
+func readSchemas(ctx context.Context, conn *config.MySQLConnection) ([]Schema, error) {
+	db, err := mysqlconn.Open(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = db.Close() }()
+	rows, err := db.QueryContext(ctx, "SHOW DATABASES")
+	if err != nil {
+		return nil, errorf("show databases on %s: %w", mysqlconn.Address(conn), mysqlconn.Redact(err, conn))
+	}
+	defer func() { _ = rows.Close() }()
+	out := []Schema{}
+	index := map[string]int{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, errorf("show databases: %w", err)
+		}
+		if tableinfo.SystemSchemas[strings.ToLower(name)] {
+			continue
+		}
+		index[name] = len(out)
+		out = append(out, Schema{SchemaName: name, Tables: []SchemaTable{}})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, errorf("show databases: %w", err)
+	}
+	tables, err := tableinfo.ListTables(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tables {
+		if i, ok := index[t.Schema]; ok {
+			out[i].Tables = append(out[i].Tables, SchemaTable{TableName: t.Table})
+		}
+	}
+	for i := range out {
+		out[i].LegacyTables = out[i].Tables
+	}
+	return out, nil
+}

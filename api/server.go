@@ -1,0 +1,190 @@
+package api
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/labstack/echo/v4"
+	echoswagger "github.com/swaggo/echo-swagger"
+
+	// The generated swagger spec registers itself with swag.
+	_ "github.com/dtle-io/dtle/docs"
+)
+
+//	@title						dtle API
+//	@version					2
+//	@description				Create, watch, pause, resume and delete dtle jobs (MySQL/MariaDB migration, sync and Kafka subscription) running on Nomad.
+//	@BasePath					/
+//	@securityDefinitions.apikey	ApiToken
+//	@in							header
+//	@name						Authorization
+//	@description				"Bearer <api_token>", needed when the node sets api_token.
+
+// Config is what the API server needs.
+type Config struct {
+	// Addr is where it listens (host:port).
+	Addr string
+	// Token, when set, is required by every route but /v2/health and the
+	// swagger page, as "Authorization: Bearer <token>".
+	Token string
+	// NomadAddr is the local Nomad agent's HTTP address (host:port).
+	NomadAddr string
+	// RSAKey decrypts is_mysql_password_encrypted passwords; with a key, the
+	// jobs the API registers hold passwords only encrypted.
+	RSAKey *rsa.PrivateKey
+	// Version is the plugin's version.
+	Version string
+	Logger  hclog.Logger
+	// Local is the plugin this server runs in.
+	Local Local
+}
+
+// Server is the HTTP API of one node.
+type Server struct {
+	cfg   Config
+	log   hclog.Logger
+	nomad *nomad.Client
+	echo  *echo.Echo
+	http  *http.Client
+}
+
+// New validates cfg and builds the server; Serve runs it.
+func New(cfg Config) (*Server, error) {
+	if cfg.Addr == "" {
+		return nil, errors.New("api: no address to listen on")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = hclog.NewNullLogger()
+	}
+	nc, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr})
+	if err != nil {
+		return nil, fmt.Errorf("api: nomad client for %s: %w", cfg.NomadAddr, err)
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second}}
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler is the server's HTTP handler (for tests).
+func (s *Server) Handler() http.Handler { return s.echo }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(s.recoverPanics, s.authenticate)
+
+	e.GET("/swagger/*", echoswagger.WrapHandler)
+	e.GET("/v2/health", s.health)
+	e.GET("/metrics", s.metrics)
+
+	e.POST("/v2/job/:type", s.createJob)
+	e.POST("/v2/job/pause", s.pauseJob)
+	e.POST("/v2/job/resume", s.resumeJob)
+	e.POST("/v2/job/delete", s.deleteJob)
+	e.GET("/v2/jobs", s.listJobs)
+	e.GET("/v2/job/:type/detail", s.jobDetail)
+	e.GET("/v2/validation/job", s.validateJob)
+	e.POST("/v2/validation/job", s.validateJob)
+	e.GET("/v2/monitor/task", s.monitorTask)
+	e.GET("/v2/nodes", s.listNodes)
+	e.GET("/v2/mysql/schemas", s.listSchemas)
+	e.POST("/v2/log/level", s.setLogLevel)
+	return e
+}
+
+// Serve listens on cfg.Addr until ctx ends.
+func (s *Server) Serve(ctx context.Context) error {
+	lc := net.ListenConfig{}
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("api: listen on api_addr %s: %w", s.cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", "http://"+ln.Addr().String()+"/swagger/index.html")
+	err = srv.Serve(ln)
+	<-done
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return fmt.Errorf("api: serve: %w", err)
+}
+
+// authenticate requires the token on every route but health and swagger.
+func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.Token == "" {
+			return next(c)
+		}
+		p := c.Request().URL.Path
+		if p == "/v2/health" || strings.HasPrefix(p, "/swagger/") {
+			return next(c)
+		}
+		got := strings.TrimPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
+				Err: errors.New(`this node requires its api_token: send "Authorization: Bearer <api_token>"`)}
+		}
+		return next(c)
+	}
+}
+
+// recoverPanics turns a handler panic into a 500, so the server keeps serving.
+func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				s.log.Error("API handler panicked", "path", c.Path(), "panic", r)
+				err = &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Err: errors.New("internal error; see the plugin log")}
+			}
+		}()
+		return next(c)
+	}
+}
+
+// handleError writes every failure as ErrorResponse.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, body := http.StatusInternalServerError, ErrorResponse{Message: err.Error(), ErrorCode: CodeInternal}
+	var ae *Error
+	var he *echo.HTTPError
+	switch {
+	case errors.As(err, &ae):
+		status, body.ErrorCode = ae.Status, ae.Code
+	case errors.As(err, &he):
+		status, body.Message = he.Code, fmt.Sprint(he.Message)
+		switch he.Code {
+		case http.StatusNotFound:
+			body.ErrorCode, body.Message = CodeNotFound, "no such route: "+c.Request().Method+" "+c.Request().URL.Path+"; see /swagger/index.html"
+		case http.StatusMethodNotAllowed:
+			body.ErrorCode = CodeInvalidRequest
+		default:
+			body.ErrorCode = CodeInvalidRequest
+		}
+	}
+	if status >= 500 {
+		s.log.Error("API request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", body.Message)
+	} else {
+		s.log.Debug("API request refused", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "error", body.Message)
+	}
+	_ = c.JSON(status, body)
+}

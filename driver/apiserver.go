@@ -1,0 +1,60 @@
+package driver
+
+import (
+	"context"
+	"time"
+
+	"github.com/dtle-io/dtle/api"
+)
+
+// apiState is what the running API server was started with; a change of
+// it restarts the server.
+func apiState(c *Config) string {
+	return c.APIAddr + "\x00" + c.APIToken + "\x00" + c.NomadAddr + "\x00" + c.RSAPrivateKeyPath
+}
+
+// startAPI (re)starts the HTTP API for the node config, or stops it when
+// api_addr is empty. The caller holds d.mu.
+func (d *Driver) startAPI(c *Config) {
+	state := apiState(c)
+	if state == d.apiState {
+		return
+	}
+	if d.apiStop != nil {
+		d.apiStop()
+		d.apiStop = nil
+	}
+	d.apiState = state
+	if c.APIAddr == "" {
+		return
+	}
+	ctx, stop := context.WithCancel(d.ctx)
+	d.apiStop = stop
+	cfg := api.Config{Addr: c.APIAddr, Token: c.APIToken, NomadAddr: c.NomadAddr, RSAKey: d.rsaKey,
+		Version: Version, Logger: d.logger.Named("api"), Local: d}
+	go d.serveAPI(ctx, cfg)
+}
+
+// serveAPI runs the API until ctx ends, retrying while its address is taken
+// (a plugin that just restarted may find its predecessor's socket).
+func (d *Driver) serveAPI(ctx context.Context, cfg api.Config) {
+	srv, err := api.New(cfg)
+	if err != nil {
+		d.logger.Error("API not started", "error", err)
+		return
+	}
+	backoff := 200 * time.Millisecond
+	for {
+		err := srv.Serve(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d.logger.Warn("API server stopped; retrying", "error", err, "retry_in", backoff)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 10*time.Second)
+	}
+}

@@ -1,0 +1,204 @@
+package driver
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/applier"
+	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// Stage texts of the monitor, in the words MySQL replicas use where one fits.
+const (
+	stageStarting   = "Starting: checking the server and finding the destination"
+	stageCopying    = "Copying table data (full copy)"
+	stageWriting    = "Writing table data (full copy)"
+	stageSourceIdle = "Master has sent all binlog to slave; waiting for more updates"
+	stageReading    = "Reading binlog events"
+	stageDestIdle   = "Slave has read all relay log; waiting for more updates"
+	stageApplying   = "Applying binlog transactions"
+)
+
+// live is what a running task's monitor reads: its stage's figures and its
+// NATS connection. A task holds one at a time; each resume replaces it.
+type live struct {
+	ext *extractor.Extractor
+	app *applier.Applier
+	nc  *nats.Conn
+}
+
+// liveStats is the monitor side of a task handle.
+type liveStats struct {
+	cur      atomic.Pointer[live]
+	failures atomic.Int64
+
+	mu       sync.Mutex
+	lastAt   time.Time
+	lastRows int64
+	lastTxns int64
+	rate     api.ThroughputStatus
+}
+
+// throughput updates the rates from counters that only grow (within one
+// live stage) and returns them; samples closer than a second keep the last.
+func (l *liveStats) throughput(rows, txns int64) *api.ThroughputStatus {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	if l.lastAt.IsZero() || rows < l.lastRows || txns < l.lastTxns {
+		l.lastAt, l.lastRows, l.lastTxns = now, rows, txns
+		return &api.ThroughputStatus{}
+	}
+	if dt := now.Sub(l.lastAt).Seconds(); dt >= 1 {
+		l.rate = api.ThroughputStatus{Rows: float64(rows-l.lastRows) / dt, Txns: float64(txns-l.lastTxns) / dt}
+		l.lastAt, l.lastRows, l.lastTxns = now, rows, txns
+	}
+	r := l.rate
+	return &r
+}
+
+// TaskMonitor returns the figures of a task running in this plugin.
+func (d *Driver) TaskMonitor(allocID, taskName string) (*api.TaskMonitor, bool) {
+	for _, h := range d.tasks.All() {
+		if h.cfg.AllocID == allocID && h.cfg.Name == taskName && h.isRunning() {
+			return h.monitor(), true
+		}
+	}
+	return nil, false
+}
+
+// Tasks lists the tasks running in this plugin with their figures.
+func (d *Driver) Tasks() []api.LocalTask {
+	var out []api.LocalTask
+	for _, h := range d.tasks.All() {
+		if h.isRunning() {
+			out = append(out, api.LocalTask{JobID: h.cfg.JobID, TaskName: h.cfg.Name, AllocID: h.cfg.AllocID, Status: h.monitor()})
+		}
+	}
+	return out
+}
+
+func (h *taskHandle) monitor() *api.TaskMonitor {
+	m := &api.TaskMonitor{
+		CurrentCoordinates: &api.Coordinates{},
+		DelayCount:         &api.DelayCount{},
+		NatsMessageStatus:  &api.NatsMessageStatus{},
+		BufferStatus:       &api.BufferStatus{},
+		ThroughputStatus:   &api.ThroughputStatus{},
+		ProgressPCT:        "0.0",
+		ETA:                "",
+		Backlog:            fmt.Sprintf("0/%d", h.task.ReplChanBufferSize),
+		Stage:              stageStarting,
+		Timestamp:          time.Now().UnixNano(),
+		ErrorCount:         h.live.failures.Load(),
+	}
+	l := h.live.cur.Load()
+	if l == nil {
+		return m
+	}
+	if l.nc != nil {
+		s := l.nc.Stats()
+		m.NatsMessageStatus = &api.NatsMessageStatus{InMessages: s.InMsgs, OutMessages: s.OutMsgs,
+			InBytes: s.InBytes, OutBytes: s.OutBytes, Reconnects: s.Reconnects}
+	}
+	switch {
+	case l.ext != nil:
+		h.sourceFigures(m, &l.ext.Stats)
+	case l.app != nil:
+		h.destFigures(m, &l.app.Stats)
+	}
+	return m
+}
+
+func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
+	pending := s.Pending.Load()
+	m.CurrentCoordinates.File = load(&s.BinlogFile)
+	m.CurrentCoordinates.Position = s.BinlogPos.Load()
+	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
+	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsRead.Load(), s.TxnsRead.Load()
+	m.ExecMasterRowCount, m.ExecMasterTxCount = m.ReadMasterRowCount, m.ReadMasterTxCount-pending
+	m.Backlog = fmt.Sprintf("%d/%d", pending, h.task.ReplChanBufferSize)
+	m.BufferStatus.ExtractorTxQueueSize = pending
+	m.BufferStatus.SendByTimeout, m.BufferStatus.SendBySizeFull = s.SentByTimeout.Load(), s.SentBySizeFull.Load()
+	m.ThroughputStatus = h.live.throughput(m.ReadMasterRowCount, m.ReadMasterTxCount)
+	m.DelayCount.Num = pending
+	switch s.Stage.Load() {
+	case extractor.StageFullCopy:
+		m.Stage = stageCopying
+		done, all := s.TablesDone.Load(), s.TablesAll.Load()
+		pct := 0.0
+		if est := s.RowsEstimate.Load(); est > 0 {
+			pct = 100 * float64(m.ReadMasterRowCount) / float64(est)
+		} else if all > 0 {
+			pct = 100 * float64(done) / float64(all)
+		}
+		pct = min(pct, 99.9)
+		m.ProgressPCT = fmt.Sprintf("%.1f", pct)
+		m.ETA = eta(pct, m.ThroughputStatus.Rows, s.RowsEstimate.Load()-m.ReadMasterRowCount)
+	case extractor.StageBinlog:
+		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageSourceIdle
+		if pending > 0 {
+			m.Stage = stageReading
+			m.DelayCount.Time = lag(s.LastCommitTS.Load())
+		}
+	}
+}
+
+func (h *taskHandle) destFigures(m *api.TaskMonitor, s *applier.Stats) {
+	queued := max(s.TxnsReceived.Load()-s.TxnsApplied.Load(), 0)
+	m.CurrentCoordinates.File = load(&s.LogFile)
+	m.CurrentCoordinates.Position = s.LogPos.Load()
+	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
+	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
+	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
+	m.CopiedRowCount = s.RowsCopied.Load()
+	m.Backlog = fmt.Sprintf("%d/%d", queued, h.task.ReplChanBufferSize)
+	m.DelayCount.Num = queued
+	m.BufferStatus.ApplierTxQueueSize = queued
+	m.BufferStatus.ApplierQueueBytes = s.QueueBytes.Load()
+	m.BufferStatus.ApplierQueueBytesFree = applier.QueueCapacity - m.BufferStatus.ApplierQueueBytes
+	switch load(&s.Stage) {
+	case change.StageIncr:
+		m.ThroughputStatus = h.live.throughput(m.ExecMasterRowCount, m.ExecMasterTxCount)
+		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageDestIdle
+		if queued > 0 {
+			m.Stage = stageApplying
+			m.DelayCount.Time = lag(s.LastCommitTS.Load())
+		}
+	case change.StageFull:
+		m.ThroughputStatus = h.live.throughput(m.CopiedRowCount, 0)
+		m.Stage, m.ProgressPCT = stageWriting, ""
+	}
+}
+
+func load(p *atomic.Pointer[string]) string {
+	if s := p.Load(); s != nil {
+		return *s
+	}
+	return ""
+}
+
+// lag is the seconds since a source commit time.
+func lag(ts int64) int64 {
+	if ts <= 0 {
+		return 0
+	}
+	return max(time.Now().Unix()-ts, 0)
+}
+
+// eta is the time left to copy remaining rows at rate rows a second.
+func eta(pct, rate float64, remaining int64) string {
+	if rate <= 0 || remaining <= 0 {
+		if pct >= 99.9 {
+			return "0s"
+		}
+		return "unknown"
+	}
+	return (time.Duration(float64(remaining)/rate) * time.Second).Round(time.Second).String()
+}
