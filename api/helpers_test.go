@@ -250,3 +250,14 @@ func scalar(t *testing.T, db *sql.DB, q string) int64 {
 	}
 	return n
 }
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func itoa(n int) string { return fmt.Sprint(n) }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -95,6 +96,9 @@ func (s *Server) checkNodes(q *nomad.QueryOptions, ids ...string) error {
 	for _, id := range ids {
 		if id == "" {
 			continue
+		}
+		if len(id) != 36 || strings.Count(id, "-") != 4 {
+			return badRequest("node_id %q: not a Nomad node id (a UUID; GET /v2/nodes lists them)", id)
 		}
 		if _, _, err := s.nomad.Nodes().Info(id, q); err != nil {
 			if e := nomadError("node_id "+id, err); e.Status == http.StatusNotFound {

@@ -1,0 +1,197 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/secret"
+)
+
+func exampleConfig() *JobConfig {
+	return &JobConfig{
+		JobName:  "orders",
+		SrcTask:  &SrcTaskConfig{MysqlConnectionConfig: &MysqlConnectionConfig{MysqlHost: "s", MysqlUser: "u", MysqlPassword: "pw"}},
+		DestTask: &DestTaskConfig{MysqlConnectionConfig: &MysqlConnectionConfig{MysqlHost: "d", MysqlUser: "u", MysqlPassword: "pw"}},
+	}
+}
+
+func TestNormalize(t *testing.T) {
+	j := exampleConfig()
+	if err := j.normalize(JobTypeSync); err != nil {
+		t.Fatal(err)
+	}
+	if j.JobID != "orders-sync" || !*j.Failover || j.SrcTask.TaskName != "src" || j.DestTask.TaskName != "dest" {
+		t.Errorf("defaults: %+v", j)
+	}
+	if j.SrcTask.ChunkSize != 2000 || j.SrcTask.GroupMaxSize != 1 || j.SrcTask.ReplChanBufferSize != 32 ||
+		j.DestTask.ParallelWorkers != 1 || j.SrcTask.MysqlConnectionConfig.MysqlPort != 3306 {
+		t.Errorf("task defaults: %+v %+v", j.SrcTask, j.DestTask)
+	}
+	cases := []struct {
+		name   string
+		change func(*JobConfig)
+		want   string
+	}{
+		{"job_id from job_name with its type", func(j *JobConfig) {}, ""},
+		{"negative chunk_size", func(j *JobConfig) { j.SrcTask.ChunkSize = -1 }, "src_task.chunk_size"},
+		{"bad port", func(j *JobConfig) { j.DestTask.MysqlConnectionConfig.MysqlPort = 70000 }, "dest_task.mysql_connection_config.mysql_port"},
+		{"rule without schema", func(j *JobConfig) { j.SrcTask.ReplicateDoDb = []*ReplicateDB{{}} }, "replicate_do_db[0]"},
+		{"pinned without nodes", func(j *JobConfig) { f := false; j.Failover = &f }, "node_id"},
+		{"job id with a slash", func(j *JobConfig) { j.JobID = "a/b" }, "job_id"},
+	}
+	for _, c := range cases {
+		j := exampleConfig()
+		c.change(j)
+		err := j.normalize(JobTypeMigration)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: err %v, want one naming %s", c.name, err, c.want)
+		}
+	}
+}
+
+// TestNomadJobRoundTrip: the Nomad job holds the config the detail route
+// reads back, whether Nomad got it from the API or from a job file.
+func TestNomadJobRoundTrip(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := exampleConfig()
+	rename := "orders_copy"
+	j.SrcTask.ReplicateDoDb = []*ReplicateDB{{TableSchema: "shop", TableSchemaRename: &rename, Tables: []*Table{{TableName: "t1", Where: "id > 1"}}}}
+	j.SrcTask.NodeID, j.DestTask.NodeID = "11111111-2222-3333-4444-555555555555", "66666666-2222-3333-4444-555555555555"
+	f := false
+	j.Failover = &f
+	if err := j.normalize(JobTypeMigration); err != nil {
+		t.Fatal(err)
+	}
+	src, dest := j.tasks()
+	if err := sealPasswords(key, false, src, dest); err != nil {
+		t.Fatal(err)
+	}
+	job, err := j.nomadJob(JobTypeMigration, src, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(job)
+	if strings.Contains(string(raw), `"pw"`) {
+		t.Fatal("the Nomad job holds the password in plaintext although the node has a key")
+	}
+	cfg := job.TaskGroups[0].Tasks[0].Config
+	pw := cfg["mysql_connection_config"].(map[string]any)["mysql_password"].(string)
+	if plain, err := secret.Decrypt(key, pw); err != nil || plain != "pw" {
+		t.Fatalf("stored password decrypts to %q, %v", plain, err)
+	}
+	if c := job.TaskGroups[1].Constraints; len(c) != 1 || c[0].RTarget != j.DestTask.NodeID {
+		t.Errorf("failover=false: constraints %v", c)
+	}
+	back, err := jobConfigFromNomad(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.SrcTask.NodeID != j.SrcTask.NodeID || *back.Failover || back.SrcTask.MysqlConnectionConfig.MysqlPassword != "*" ||
+		*back.SrcTask.ReplicateDoDb[0].TableSchemaRename != "orders_copy" || back.SrcTask.ReplicateDoDb[0].Tables[0].Where != "id > 1" ||
+		back.DestTask.ParallelWorkers != 1 || !back.IsMysqlPasswordEncrypted {
+		t.Errorf("read back: %s", mustMarshal(back))
+	}
+
+	// A job file's blocks come as lists of objects.
+	fromFile := map[string]any{
+		"mysql_connection_config": []any{map[string]any{"mysql_host": "h", "mysql_port": 3307, "mysql_user": "u", "mysql_password": "p"}},
+		"replicate_do_db":         []any{map[string]any{"table_schema": "db1", "tables": []any{map[string]any{"table_name": "t"}}}},
+		"chunk_size":              500,
+	}
+	hcl := &nomad.Job{ID: ptr("f"), Name: ptr("f"), TaskGroups: []*nomad.TaskGroup{{Name: ptr("src"),
+		Tasks: []*nomad.Task{{Name: "src", Driver: "dtle", Config: fromFile}}}}}
+	back, err = jobConfigFromNomad(hcl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.SrcTask.ChunkSize != 500 || back.SrcTask.MysqlConnectionConfig.MysqlPort != 3307 ||
+		back.SrcTask.ReplicateDoDb[0].Tables[0].TableName != "t" || back.SrcTask.ReplicateIgnoreDb == nil {
+		t.Errorf("job file config read back: %s", mustMarshal(back))
+	}
+}
+
+func TestPauseResumeMeta(t *testing.T) {
+	job := &nomad.Job{TaskGroups: []*nomad.TaskGroup{{Name: ptr("src"), Count: ptr(1)}, {Name: ptr("dest"), Count: ptr(2)}}}
+	pause(job)
+	pause(job) // twice keeps the first counts
+	if *job.TaskGroups[0].Count != 0 || *job.TaskGroups[1].Count != 0 || job.Meta[metaPaused] != "true" {
+		t.Fatalf("paused: %+v", job.Meta)
+	}
+	resume(job)
+	if *job.TaskGroups[0].Count != 1 || *job.TaskGroups[1].Count != 2 || len(job.Meta) != 0 {
+		t.Fatalf("resumed: counts %d %d meta %v", *job.TaskGroups[0].Count, *job.TaskGroups[1].Count, job.Meta)
+	}
+}
+
+func TestSealPasswords(t *testing.T) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, _ := secret.Encrypt(&key.PublicKey, "pw")
+	cases := []struct {
+		name      string
+		key       *rsa.PrivateKey
+		encrypted bool
+		password  string
+		wantErr   bool
+		wantEnc   bool
+	}{
+		{"no key, plain: stored plain", nil, false, "pw", false, false},
+		{"key, plain: stored encrypted", key, false, "pw", false, true},
+		{"key, encrypted: kept", key, true, enc, false, true},
+		{"no key, encrypted: refused", nil, true, enc, true, false},
+		{"key, garbage: refused", key, true, "garbage", true, false},
+	}
+	for _, c := range cases {
+		task := &config.Task{ConnectionConfig: &config.MySQLConnection{Password: c.password}}
+		err := sealPasswords(c.key, c.encrypted, task)
+		if (err != nil) != c.wantErr {
+			t.Errorf("%s: err %v", c.name, err)
+			continue
+		}
+		if err == nil && task.PasswordEncrypted != c.wantEnc {
+			t.Errorf("%s: encrypted %v", c.name, task.PasswordEncrypted)
+		}
+	}
+}
+
+// FuzzJobConfig: any body decodes or is refused with an error; never a panic.
+func FuzzJobConfig(f *testing.F) {
+	f.Add([]byte(`{"job_name":"a","src_task":{"mysql_connection_config":{"mysql_host":"h","mysql_user":"u"}},"dest_task":{}}`))
+	f.Add([]byte(`{"job_name":"a","src_task":{"replicate_do_db":[null,{"tables":[null]}]},"dest_task":{"kafka_broker_addrs":["k"]}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var j JobConfig
+		if decodeStrict(data, &j) != nil {
+			return
+		}
+		for _, jt := range []string{JobTypeMigration, JobTypeSubscription} {
+			c := j
+			if c.normalize(jt) == nil {
+				src, dest := c.tasks()
+				if _, err := c.nomadJob(jt, src, dest); err != nil {
+					t.Fatal(err)
+				}
+				_ = c.masked()
+			}
+		}
+	})
+}
+
+func mustMarshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
