@@ -1,5 +1,6 @@
-// Command dtle-demo brings up a dev Nomad agent with the dtle plugin, a
-// source and a destination MariaDB, and a dtle migration job, then waits
+// Command dtle-demo brings up a dev Nomad agent with the dtle plugin and its
+// HTTP API, a source and a destination MariaDB, and a dtle migration job
+// created through the API, then shows the job's live figures from the API
 // until interrupted and tears everything down. `make demo` runs it.
 package main
 
@@ -9,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"net"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -71,7 +73,18 @@ func run(ctx context.Context, keep bool) error {
 		return err
 	}
 
-	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad")})
+	apiAddr := "127.0.0.1:8190"
+	if ln, err := net.Listen("tcp", apiAddr); err != nil {
+		port, perr := sandbox.FreePort()
+		if perr != nil {
+			return perr
+		}
+		apiAddr = fmt.Sprintf("127.0.0.1:%d", port)
+	} else {
+		_ = ln.Close()
+	}
+	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad"),
+		PluginConfig: map[string]string{"api_addr": fmt.Sprintf("%q", apiAddr)}})
 	if err != nil {
 		return err
 	}
@@ -81,39 +94,38 @@ func run(ctx context.Context, keep bool) error {
 	}()
 	say("Nomad dev agent on %s with the dtle plugin (log: %s)", a.Addr, a.LogPath)
 
-	job, err := filepath.Abs("docs/examples/migration.nomad.hcl")
-	if err != nil {
+	api := &apiClient{base: "http://" + apiAddr}
+	if err := api.waitHealthy(ctx); err != nil {
 		return err
 	}
+	say("dtle API on %s  (swagger UI: %s/swagger/index.html)", api.base, api.base)
 	src, dst := servers["source"], servers["dest"]
-	out, err := a.Nomad(ctx, "job", "run", "-detach",
-		"-var", "job_id="+jobID,
-		"-var", fmt.Sprintf("src_port=%d", src.Port), "-var", fmt.Sprintf("dest_port=%d", dst.Port),
-		"-var", "mysql_user="+demoUser, "-var", "mysql_password="+demoPassword, job)
+	if err := api.createJob(ctx, src.Port, dst.Port); err != nil {
+		return err
+	}
+	allocs, err := waitRunning(ctx, a.Client())
 	if err != nil {
 		return err
 	}
-	say("%s", strings.TrimSpace(out))
-
-	if err := waitRunning(ctx, a.Client()); err != nil {
-		return err
-	}
-	say("job %s is running. Watch it with:", jobID)
-	say("  NOMAD_ADDR=%s %s job status %s", a.Addr, a.NomadBin, jobID)
-	say("  NOMAD_ADDR=%s %s alloc status -job %s   (task events)", a.Addr, a.NomadBin, jobID)
-	say("A writer inserts a row into demo.orders on the source every second; the counts below come from both servers.")
+	say("job %s is running. Watch it through the API:", jobID)
+	say("  curl -s %s/v2/jobs", api.base)
+	say("  curl -s '%s/v2/job/migration/detail?job_id=%s'", api.base, jobID)
+	say("  curl -s '%s/v2/monitor/task?allocation_id=%s&task_name=dest'", api.base, allocs["dest"])
+	say("  curl -s %s/metrics", api.base)
+	say("  curl -s -XPOST %s/v2/job/pause -d job_id=%s   (and /v2/job/resume)", api.base, jobID)
+	say("A writer inserts a row into demo.orders on the source every second; below: both servers' row counts and the API's figures.")
 	say("Press Ctrl-C to stop and clean up.")
-	watch(ctx, src, dst)
+	watch(ctx, src, dst, func() string { return api.figures(ctx, allocs["dest"]) })
 	say("stopping")
 	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, _ = a.Nomad(stopCtx, "job", "stop", jobID)
+	api.deleteJob(stopCtx)
 	return nil
 }
 
-// waitRunning waits until both tasks run and have passed their checks, and
-// prints each task's events.
-func waitRunning(ctx context.Context, client *nomad.Client) error {
+// waitRunning waits until both tasks run and have passed their checks,
+// prints each task's events and returns each task's allocation id.
+func waitRunning(ctx context.Context, client *nomad.Client) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	for {
@@ -123,7 +135,7 @@ func waitRunning(ctx context.Context, client *nomad.Client) error {
 			for _, al := range allocs {
 				for name, st := range al.TaskStates {
 					if st.Failed {
-						return fmt.Errorf("task %s failed: %s", name, lastEvent(st))
+						return nil, fmt.Errorf("task %s failed: %s", name, lastEvent(st))
 					}
 					if st.State == "running" && passed(st) {
 						ready++
@@ -131,17 +143,19 @@ func waitRunning(ctx context.Context, client *nomad.Client) error {
 				}
 			}
 			if ready == 2 {
+				ids := map[string]string{}
 				for _, al := range allocs {
 					for name, st := range al.TaskStates {
 						say("task %-4s alloc %s: %s", name, al.ID[:8], lastEvent(st))
+						ids[name] = al.ID
 					}
 				}
-				return nil
+				return ids, nil
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("job %s not running: %w", jobID, ctx.Err())
+			return nil, fmt.Errorf("job %s not running: %w", jobID, ctx.Err())
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
@@ -190,7 +204,7 @@ func seed(ctx context.Context, s *sandbox.Server) error {
 
 // watch writes a row a second to the source and prints both row counts
 // until ctx ends.
-func watch(ctx context.Context, src, dst *sandbox.Server) {
+func watch(ctx context.Context, src, dst *sandbox.Server, figures func() string) {
 	sdb, err := mysqlconn.Open(ctx, src.Connection())
 	if err != nil {
 		say("writer: %v", err)
@@ -218,7 +232,7 @@ func watch(ctx context.Context, src, dst *sandbox.Server) {
 			continue
 		}
 		if i%5 == 0 {
-			say("demo.orders rows: source %d, destination %d", count(ctx, sdb), count(ctx, ddb))
+			say("demo.orders rows: source %d, destination %d | %s", count(ctx, sdb), count(ctx, ddb), figures())
 		}
 	}
 }

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+)
+
+// apiClient is the demo's client of the dtle API.
+type apiClient struct {
+	base string
+}
+
+func (c *apiClient) do(ctx context.Context, method, path string, body any, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (c *apiClient) waitHealthy(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		err := c.do(ctx, http.MethodGet, "/v2/health", nil, nil)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("dtle API at %s: %w", c.base, err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+}
+
+// createJob creates the demo job with POST /v2/job/migration.
+func (c *apiClient) createJob(ctx context.Context, srcPort, destPort int) error {
+	conn := func(port int) map[string]any {
+		return map[string]any{"mysql_host": "127.0.0.1", "mysql_port": port, "mysql_user": demoUser, "mysql_password": demoPassword}
+	}
+	job := map[string]any{
+		"job_name": "job1",
+		"src_task": map[string]any{"mysql_connection_config": conn(srcPort),
+			"replicate_do_db": []any{map[string]any{"table_schema": "demo"}}},
+		"dest_task": map[string]any{"mysql_connection_config": conn(destPort)},
+	}
+	var out struct {
+		Job struct {
+			JobID string `json:"job_id"`
+		} `json:"job"`
+		JobModifyIndex uint64 `json:"job_modify_index"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v2/job/migration", job, &out); err != nil {
+		return err
+	}
+	say("created job %s with POST /v2/job/migration (job_modify_index %d)", out.Job.JobID, out.JobModifyIndex)
+	return nil
+}
+
+// figures summarizes GET /v2/monitor/task of the destination task.
+func (c *apiClient) figures(ctx context.Context, alloc string) string {
+	var out struct {
+		Status struct {
+			Exec  int64  `json:"exec_master_tx_count"`
+			Rows  int64  `json:"exec_master_row_count"`
+			Copy  int64  `json:"copied_row_count"`
+			Stage string `json:"stage"`
+			Delay struct {
+				Time int64 `json:"time"`
+			} `json:"delay_count"`
+		} `json:"tasks_status"`
+	}
+	q := url.Values{"allocation_id": {alloc}, "task_name": {"dest"}}
+	if err := c.do(ctx, http.MethodGet, "/v2/monitor/task?"+q.Encode(), nil, &out); err != nil {
+		return "monitor: " + err.Error()
+	}
+	s := out.Status
+	return fmt.Sprintf("API: copied %d rows, applied %d txns / %d rows, delay %ds, %s", s.Copy, s.Exec, s.Rows, s.Delay.Time, s.Stage)
+}
+
+func (c *apiClient) deleteJob(ctx context.Context) {
+	if err := c.do(ctx, http.MethodPost, "/v2/job/delete", map[string]string{"job_id": jobID}, nil); err != nil {
+		say("delete job: %v", err)
+	}
+}
