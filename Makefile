@@ -16,7 +16,7 @@ SWAG           := $(CACHE_DIR)/bin/swag
 # Pinned tool versions. Nomad's is pinned in tools/nomad/go.mod.
 GOLANGCI_LINT_VERSION := v2.15.0
 SWAG_VERSION          := v1.16.6
-SWAG_FLAGS            := --dir api --generalInfo server.go --output docs --outputTypes go,json,yaml --quiet
+SWAG_FLAGS            := --dir api --generalInfo server.go --packageName docs --output docs --outputTypes go,json,yaml --quiet
 
 export CGO_ENABLED := 1
 export DTLE_NOMAD_BIN := $(abspath $(NOMAD))
