@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Error codes of ErrorResponse.
@@ -12,6 +13,7 @@ const (
 	CodeUnauthorized     = "unauthorized"
 	CodeNotFound         = "not_found"
 	CodeConflict         = "conflict"
+	CodeForbidden        = "forbidden"
 	CodeNomadUnavailable = "nomad_unavailable"
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
@@ -46,6 +48,10 @@ func nomadError(what string, err error) *Error {
 		switch code := ue.StatusCode(); {
 		case code == http.StatusNotFound:
 			return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Err: fmt.Errorf("%s: %w", what, err)}
+		case code == http.StatusForbidden || code == http.StatusUnauthorized:
+			return &Error{Status: http.StatusForbidden, Code: CodeForbidden, Err: fmt.Errorf("%s: nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin): %w", what, err)}
+		case strings.Contains(err.Error(), "modify index"):
+			return &Error{Status: http.StatusConflict, Code: CodeConflict, Err: fmt.Errorf("%s: the job changed meanwhile; read it again and retry: %w", what, err)}
 		case code >= 400 && code < 500:
 			return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Err: fmt.Errorf("%s: nomad refused: %w", what, err)}
 		}

@@ -10,6 +10,8 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/labstack/echo/v4"
+
+	"github.com/dtle-io/dtle/internal/config"
 )
 
 // nomadTimeout bounds each Nomad call of a request.
@@ -58,31 +60,44 @@ func (s *Server) createJob(c echo.Context) error {
 		return err
 	}
 	var j JobConfig
-	if err := decodeStrict(body, &j); err != nil {
+	if err := decodeStrict(unwrapJobConfig(body, jt+"_job_config"), &j); err != nil {
 		return err
 	}
 	if err := j.normalize(jt); err != nil {
 		return badRequest("%w", err)
 	}
 	src, dest := j.tasks()
-	if err := sealPasswords(s.cfg.RSAKey, j.IsMysqlPasswordEncrypted, src, dest); err != nil {
+	q, cancel := s.query(c)
+	defer cancel()
+	if err := s.checkNodes(q, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
+		return err
+	}
+	// An update keeps the stored passwords where it says "*", keeps a pause,
+	// and only replaces the version it read.
+	old, _, err := s.nomad.Jobs().Info(j.JobID, q)
+	var index uint64
+	switch {
+	case err == nil && !isDtleJob(old):
+		return &Error{Status: http.StatusConflict, Code: CodeConflict, Err: errorf("job_id %q: a Nomad job that is not a dtle job has this id", j.JobID)}
+	case err == nil:
+		keepPasswords(old, map[string]*config.Task{config.RoleSource: src, config.RoleDest: dest})
+		index = deref(old.JobModifyIndex)
+	case nomadError("", err).Status != http.StatusNotFound:
+		return nomadError("look up job "+j.JobID, err)
+	}
+	if err := sealPasswords(s.cfg.RSAKey, src, dest); err != nil {
 		return err
 	}
 	job, err := j.nomadJob(jt, src, dest)
 	if err != nil {
 		return err
 	}
-	q, cancel := s.query(c)
-	defer cancel()
-	if err := s.checkNodes(q, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
-		return err
-	}
-	if old, _, err := s.nomad.Jobs().Info(j.JobID, q); err == nil && old.Meta[metaPaused] == "true" {
+	if old != nil && old.Meta[metaPaused] == "true" {
 		pause(job)
 	}
 	w, wcancel := s.write(c)
 	defer wcancel()
-	resp, _, err := s.nomad.Jobs().Register(job, w)
+	resp, _, err := s.nomad.Jobs().EnforceRegister(job, index, w)
 	if err != nil {
 		return nomadError("register job "+j.JobID, err)
 	}

@@ -90,12 +90,8 @@ func (j *JobConfig) normalize(jobType string) error {
 	src, dest := j.tasks()
 	src.Defaults()
 	dest.Defaults()
-	if err := src.Validate(config.RoleSource); err != nil {
-		add("src_task.%w", err)
-	}
-	if err := dest.Validate(config.RoleDest); err != nil {
-		add("dest_task.%w", err)
-	}
+	errs = append(errs, prefixed("src_task.", src.Validate(config.RoleSource))...)
+	errs = append(errs, prefixed("dest_task.", dest.Validate(config.RoleDest))...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
@@ -195,7 +191,7 @@ func rulesFromTask(rules []*config.ReplicateDB) []*ReplicateDB {
 	out := make([]*ReplicateDB, 0, len(rules))
 	for _, r := range rules {
 		rename := r.TableSchemaRename
-		ar := &ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex, TableSchemaRename: &rename}
+		ar := &ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex, TableSchemaRename: &rename, Tables: []*Table{}}
 		for _, t := range r.Tables {
 			ar.Tables = append(ar.Tables, &Table{TableName: t.TableName, TableRegex: t.TableRegex,
 				TableRename: t.TableRename, ColumnMapFrom: t.ColumnMapFrom, ColumnMapTo: t.ColumnMapTo, Where: t.Where})
@@ -226,26 +222,24 @@ func maskConn(c *MysqlConnectionConfig) *MysqlConnectionConfig {
 		return nil
 	}
 	m := *c
-	if m.MysqlPassword != "" {
-		m.MysqlPassword = "*"
-	}
+	m.MysqlPassword = "*"
 	return &m
 }
 
 // sealPasswords readies the tasks' passwords for the Nomad job: with a node
 // key they are stored encrypted (and checked to decrypt), without one in
-// plaintext; an encrypted password needs the key.
-func sealPasswords(key *rsa.PrivateKey, encrypted bool, tasks ...*config.Task) error {
-	for _, t := range tasks {
+// plaintext; an encrypted password (PasswordEncrypted) needs the key.
+func sealPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
+	for i, t := range tasks {
 		c := t.ConnectionConfig
 		if c == nil {
 			t.PasswordEncrypted = false
 			continue
 		}
 		switch {
-		case encrypted:
+		case t.PasswordEncrypted:
 			if _, err := secret.Decrypt(key, c.Password); err != nil {
-				return badRequest("mysql_password: %w", err)
+				return badRequest("%s.mysql_connection_config.mysql_password: %w", taskField(i), err)
 			}
 			t.PasswordEncrypted = true
 		case key != nil:
@@ -263,11 +257,11 @@ func sealPasswords(key *rsa.PrivateKey, encrypted bool, tasks ...*config.Task) e
 
 // openPasswords decrypts the tasks' passwords for the server checks.
 func openPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
-	for _, t := range tasks {
+	for i, t := range tasks {
 		if c := t.ConnectionConfig; c != nil && t.PasswordEncrypted {
 			pw, err := secret.Decrypt(key, c.Password)
 			if err != nil {
-				return badRequest("mysql_password: %w", err)
+				return badRequest("%s.mysql_connection_config.mysql_password: %w", taskField(i), err)
 			}
 			c.Password, t.PasswordEncrypted = pw, false
 		}
@@ -468,3 +462,42 @@ func deref[T any](p *T) T {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// prefixed names the task in each of the (joined) errors of err.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	var out []error
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, prefixed(prefix, e)...)
+		}
+		return out
+	}
+	return []error{fmt.Errorf("%s%w", prefix, err)}
+}
+
+// taskField names the i-th of (src, dest) tasks as the job config does.
+func taskField(i int) string {
+	if i == 0 {
+		return "src_task"
+	}
+	return "dest_task"
+}
+
+// keepPasswords carries the stored passwords of an updated job over where
+// the request says "*" (as the detail route shows them).
+func keepPasswords(old *nomad.Job, tasks map[string]*config.Task) {
+	for _, tg := range old.TaskGroups {
+		for _, t := range tg.Tasks {
+			nt, ok := tasks[t.Name]
+			if !ok || t.Driver != driverName || nt.ConnectionConfig == nil || nt.ConnectionConfig.Password != "*" {
+				continue
+			}
+			if ot, err := taskFromNomad(t.Config); err == nil && ot.ConnectionConfig != nil {
+				nt.ConnectionConfig.Password, nt.PasswordEncrypted = ot.ConnectionConfig.Password, ot.PasswordEncrypted
+			}
+		}
+	}
+}

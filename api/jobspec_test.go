@@ -75,7 +75,7 @@ func TestNomadJobRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, dest := j.tasks()
-	if err := sealPasswords(key, false, src, dest); err != nil {
+	if err := sealPasswords(key, src, dest); err != nil {
 		t.Fatal(err)
 	}
 	job, err := j.nomadJob(JobTypeMigration, src, dest)
@@ -156,8 +156,8 @@ func TestSealPasswords(t *testing.T) {
 		{"key, garbage: refused", key, true, "garbage", true, false},
 	}
 	for _, c := range cases {
-		task := &config.Task{ConnectionConfig: &config.MySQLConnection{Password: c.password}}
-		err := sealPasswords(c.key, c.encrypted, task)
+		task := &config.Task{ConnectionConfig: &config.MySQLConnection{Password: c.password}, PasswordEncrypted: c.encrypted}
+		err := sealPasswords(c.key, task)
 		if (err != nil) != c.wantErr {
 			t.Errorf("%s: err %v", c.name, err)
 			continue

@@ -106,8 +106,14 @@ func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e ErrorResponse
-		_ = json.Unmarshal(body, &e)
-		return nil, &Error{Status: resp.StatusCode, Code: e.ErrorCode, Err: errorf("node API %s: %s", addr, e.Message)}
+		if json.Unmarshal(body, &e) != nil || e.Message == "" {
+			e.Message = fmt.Sprintf("HTTP %d", resp.StatusCode)
+		}
+		if resp.StatusCode == http.StatusNotFound {
+			return nil, notFound("node API %s: %s", addr, e.Message)
+		}
+		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+			Err: errorf("the API of the task's node (%s) answered %d: %s (nodes must share api_token)", addr, resp.StatusCode, e.Message)}
 	}
 	var out MonitorResponse
 	if err := json.Unmarshal(body, &out); err != nil {

@@ -137,3 +137,15 @@ func required(p map[string]string, name string) (string, error) {
 	}
 	return v, nil
 }
+
+// unwrapJobConfig accepts a job config also as {"<name>": {...}}, the
+// contract's parameter name (migration_job_config, job_config, ...).
+func unwrapJobConfig(body []byte, name string) []byte {
+	var w map[string]json.RawMessage
+	if json.Unmarshal(body, &w) == nil && len(w) == 1 {
+		if raw, ok := w[name]; ok {
+			return raw
+		}
+	}
+	return body
+}

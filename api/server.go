@@ -65,7 +65,14 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	nc, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr})
+	// DefaultConfig takes NOMAD_TOKEN and the NOMAD_CA*/NOMAD_CLIENT_* TLS
+	// settings from the plugin's environment.
+	ncfg := nomad.DefaultConfig()
+	ncfg.Address = cfg.NomadAddr
+	if !strings.Contains(ncfg.Address, "://") {
+		ncfg.Address = "http://" + ncfg.Address
+	}
+	nc, err := nomad.NewClient(ncfg)
 	if err != nil {
 		return nil, fmt.Errorf("api: nomad client for %s: %w", cfg.NomadAddr, err)
 	}
@@ -110,6 +117,8 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("api: listen on api_addr %s: %w", s.cfg.Addr, err)
 	}
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -120,6 +129,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	}()
 	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", "http://"+ln.Addr().String()+"/swagger/index.html")
 	err = srv.Serve(ln)
+	stop()
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -43,13 +42,8 @@ func (s *Server) validateJob(c echo.Context) error {
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return badRequest("job_config: required, as a JSON body or the job_config query parameter")
 	}
-	var wrapped struct {
-		JobConfig json.RawMessage `json:"job_config"`
-	}
-	if json.Unmarshal(raw, &wrapped) == nil && len(wrapped.JobConfig) > 0 {
-		raw = wrapped.JobConfig
-	}
 	var j JobConfig
+	raw = unwrapJobConfig(raw, "job_config")
 	if err := decodeStrict(raw, &j); err != nil {
 		return err
 	}
