@@ -47,7 +47,9 @@ func TestMain(m *testing.M) {
 	sandbox.RunTests(m, &pair, func() {
 		if agent != nil {
 			agent.Stop()
-			_ = agent.Remove()
+			if os.Getenv("DTLE_KEEP_AGENT") == "" {
+				_ = agent.Remove()
+			}
 		}
 	})
 }

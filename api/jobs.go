@@ -277,6 +277,14 @@ func (s *Server) deleteJob(c echo.Context) error {
 	}
 	w, cancel := s.write(c)
 	defer cancel()
+	// Stop first and purge once no evaluation of the job is in flight:
+	// Nomad 1.11's planner crashes when a job is purged under a plan.
+	if _, _, err := s.nomad.Jobs().Deregister(id, false, w); err != nil {
+		return nomadError("stop job "+id, err)
+	}
+	if err := s.waitEvals(c, id); err != nil {
+		return err
+	}
 	if _, _, err := s.nomad.Jobs().Deregister(id, true, w); err != nil {
 		return nomadError("delete job "+id, err)
 	}
@@ -287,7 +295,7 @@ func (s *Server) deleteJob(c echo.Context) error {
 // listJobs godoc
 //
 //	@Summary		List jobs
-//	@Description	Lists dtle jobs with Nomad's status, or "paused".
+//	@Description	Lists dtle jobs (Nomad jobs whose meta job_type is migration, sync or subscription, as the API and the example job files set it) with Nomad's status, or "paused".
 //	@Tags			job
 //	@Produce		json
 //	@Param			filter_job_type	query		string	false	"only jobs of this type"	Enums(migration, sync, subscription)
@@ -311,14 +319,14 @@ func (s *Server) listJobs(c echo.Context) error {
 	out := JobListResponse{Jobs: []JobListItem{}, Message: MessageOK}
 	for _, j := range stubs {
 		jt := jobType(j.Meta, false)
-		if jt == "" || (filter != "" && jt != filter) {
+		if checkJobType(jt) != nil || (filter != "" && jt != filter) {
 			continue
 		}
 		status := j.Status
 		if j.Meta[metaPaused] == "true" {
 			status = JobStatusPaused
 		}
-		out.Jobs = append(out.Jobs, JobListItem{JobID: j.ID, JobName: j.Name, JobStatus: status,
+		out.Jobs = append(out.Jobs, JobListItem{JobID: j.ID, JobName: j.Name, JobType: jt, JobStatus: status,
 			JobStatusDescription: j.StatusDescription})
 	}
 	sort.Slice(out.Jobs, func(a, b int) bool { return out.Jobs[a].JobID < out.Jobs[b].JobID })
@@ -400,4 +408,33 @@ func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationD
 		out = append(out, AllocationDetail{NodeID: a.NodeID, AllocationID: a.ID, TaskStatus: ts})
 	}
 	return out
+}
+
+// waitEvals waits until every evaluation of a job has finished.
+func (s *Server) waitEvals(c echo.Context, id string) error {
+	q, cancel := s.query(c)
+	defer cancel()
+	for {
+		evals, _, err := s.nomad.Jobs().Evaluations(id, q)
+		if err != nil {
+			return nomadError("evaluations of "+id, err)
+		}
+		busy := false
+		for _, e := range evals {
+			switch e.Status {
+			case "complete", "failed", "canceled":
+			default:
+				busy = true
+			}
+		}
+		if !busy {
+			return nil
+		}
+		select {
+		case <-q.Context().Done():
+			return &Error{Status: http.StatusGatewayTimeout, Code: CodeNomadUnavailable,
+				Err: errorf("job %s is stopped but its evaluations did not finish; delete it again", id)}
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/secret"
 )
@@ -129,6 +132,12 @@ func TestJobLifecycle(t *testing.T) {
 		}
 		return ""
 	})
+	checkMonitorShape(t, monitor(t, destAlloc, "dest"))
+	checkRemoteMonitor(t, srcAlloc)
+	byJob := mustOK(t, call(t, http.MethodGet, "/v2/monitor/task?job_id="+jobID+"&task_name=dest", nil))
+	if byJob["tasks_status"].(map[string]any)["exec_master_tx_count"].(float64) < 2 {
+		t.Errorf("monitor by job_id: %v", byJob)
+	}
 	srcFig := monitor(t, srcAlloc, "src")
 	if srcFig["progress_PCT"] != "100.0" || srcFig["read_master_tx_count"].(float64) < 2 {
 		t.Errorf("source figures: progress %v, read tx %v", srcFig["progress_PCT"], srcFig["read_master_tx_count"])
@@ -175,13 +184,33 @@ func TestJobLifecycle(t *testing.T) {
 		t.Errorf("job_status %s after resume", s)
 	}
 
+	// Update with the masked passwords the detail shows: the stored ones stay.
+	srcConn["mysql_password"], destConn["mysql_password"] = "*", "*"
+	job["is_mysql_password_encrypted"] = false
+	job["src_task"].(map[string]any)["chunk_size"] = 500
+	mustOK(t, call(t, http.MethodPost, "/v2/job/migration", map[string]any{"migration_job_config": job}))
+	execAll(t, src, "INSERT INTO api_life.t VALUES (7,'g')")
+	eventually(t, 2*time.Minute, "updated job replicates", func() string {
+		if n := scalar(t, dst, "SELECT COUNT(*) FROM api_life.t WHERE id=7"); n != 1 {
+			return "row 7 not applied"
+		}
+		cfg := detail(t, jobID)["src_task_detail"].(map[string]any)["task_config"].(map[string]any)
+		if cfg["chunk_size"] != 500.0 {
+			return fmt.Sprintf("chunk_size %v", cfg["chunk_size"])
+		}
+		return ""
+	})
+
 	// Delete: the job goes, the data stays.
 	mustOK(t, call(t, http.MethodPost, "/v2/job/delete", url.Values{"job_id": {jobID}}))
 	if s := jobStatus(t, jobID); s != "<absent>" {
 		t.Errorf("deleted job still listed as %s", s)
 	}
-	if n := scalar(t, dst, "SELECT COUNT(*) FROM api_life.t"); n != 5 {
-		t.Errorf("destination has %d rows after delete, want 5", n)
+	if n := scalar(t, dst, "SELECT COUNT(*) FROM api_life.t"); n != 6 {
+		t.Errorf("destination has %d rows after delete, want 6", n)
+	}
+	if log, err := os.ReadFile(agent.LogPath); err != nil || strings.Contains(string(log), jobPassword) {
+		t.Errorf("the agent log holds the MySQL password (read error: %v)", err)
 	}
 	if r := call(t, http.MethodGet, "/v2/job/migration/detail?job_id="+jobID, nil); r.Status != http.StatusNotFound {
 		t.Errorf("detail of a deleted job: %d %s", r.Status, r.Body)
@@ -259,5 +288,66 @@ func checkMetrics(t *testing.T, jobID string) {
 	}
 	if r := callWith(t, http.MethodGet, "/metrics", nil, ""); r.Status != http.StatusUnauthorized {
 		t.Errorf("/metrics without the token: %d", r.Status)
+	}
+}
+
+// checkMonitorShape checks the monitor reply against the contract's fields.
+func checkMonitorShape(t *testing.T, m map[string]any) {
+	t.Helper()
+	for _, k := range []string{"current_coordinates", "delay_count", "progress_PCT", "exec_master_row_count", "exec_master_tx_count",
+		"read_master_row_count", "read_master_tx_count", "ETA", "backlog", "throughput_status", "nats_message_status",
+		"buffer_status", "stage", "timestamp"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("monitor lacks %s", k)
+		}
+	}
+	sub := map[string][]string{
+		"current_coordinates": {"file", "position", "gtid_set", "relay_master_log_file", "read_master_log_pos", "retrieved_gtid_set"},
+		"delay_count":         {"num", "time"},
+		"nats_message_status": {"in_messages", "out_messages", "in_bytes", "out_bytes", "reconnects"},
+		"buffer_status":       {"binlog_event_queue_size", "extractor_tx_queue_size", "applier_tx_queue_size", "send_by_timeout", "send_by_size_full"},
+	}
+	for obj, keys := range sub {
+		o, _ := m[obj].(map[string]any)
+		for _, k := range keys {
+			if _, ok := o[k]; !ok {
+				t.Errorf("monitor %s lacks %s", obj, k)
+			}
+		}
+	}
+	if n := m["nats_message_status"].(map[string]any)["in_messages"].(float64); n == 0 {
+		t.Error("monitor: no NATS messages counted on a running destination")
+	}
+	if ts := int64(m["timestamp"].(float64)); time.Since(time.Unix(0, ts)) > time.Minute {
+		t.Errorf("monitor timestamp %d is not now", ts)
+	}
+}
+
+// checkRemoteMonitor asks a second API server, one that runs no tasks, for
+// a task's figures: it must fetch them from the API of the task's node.
+func checkRemoteMonitor(t *testing.T, alloc string) {
+	t.Helper()
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Token: apiToken, NomadAddr: strings.TrimPrefix(agent.Addr, "http://")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	defer ts.Close()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, ts.URL+"/v2/monitor/task?allocation_id="+alloc+"&task_name=src", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out api.MonitorResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("monitor through another node's API: %d %v", resp.StatusCode, err)
+	}
+	if out.TasksStatus == nil || out.TasksStatus.ReadMasterTxCount < 2 || out.TasksStatus.Stage == "" {
+		t.Errorf("monitor through another node's API: %+v", out.TasksStatus)
 	}
 }

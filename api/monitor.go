@@ -26,7 +26,8 @@ const headerForwarded = "X-Dtle-Forwarded"
 //	@Description	Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput, NATS and buffer counters, stage.
 //	@Tags			monitor
 //	@Produce		json
-//	@Param			allocation_id		query		string	true	"allocation id (GET /v2/job/{type}/detail lists them)"
+//	@Param			allocation_id		query		string	false	"allocation id (GET /v2/job/{type}/detail lists them); required unless job_id is given"
+//	@Param			job_id				query		string	false	"instead of allocation_id: the job whose running task to show"
 //	@Param			task_name			query		string	true	"src or dest"
 //	@Param			nomad_http_address	query		string	false	"ignored; kept for compatibility"
 //	@Success		200					{object}	MonitorResponse
@@ -36,11 +37,18 @@ const headerForwarded = "X-Dtle-Forwarded"
 //	@Router			/v2/monitor/task [get]
 func (s *Server) monitorTask(c echo.Context) error {
 	allocID, task := c.QueryParam("allocation_id"), c.QueryParam("task_name")
-	if allocID == "" {
-		return badRequest("allocation_id: required")
-	}
 	if task == "" {
 		return badRequest("task_name: required")
+	}
+	if allocID == "" && c.QueryParam("job_id") != "" {
+		id, err := s.runningAlloc(c, c.QueryParam("job_id"), task)
+		if err != nil {
+			return err
+		}
+		allocID = id
+	}
+	if allocID == "" {
+		return badRequest("allocation_id (or job_id): required")
 	}
 	if s.cfg.Local != nil {
 		if st, ok := s.cfg.Local.TaskMonitor(allocID, task); ok {
@@ -120,4 +128,23 @@ func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string)
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("node API %s: %w", addr, err)}
 	}
 	return &out, nil
+}
+
+// runningAlloc is the allocation running a job's task now.
+func (s *Server) runningAlloc(c echo.Context, jobID, task string) (string, error) {
+	if _, err := s.lookupJob(c, jobID); err != nil {
+		return "", err
+	}
+	q, cancel := s.query(c)
+	defer cancel()
+	allocs, _, err := s.nomad.Jobs().Allocations(jobID, false, q)
+	if err != nil {
+		return "", nomadError("allocations of "+jobID, err)
+	}
+	for _, a := range allocs {
+		if st, ok := a.TaskStates[task]; ok && st.State == "running" {
+			return a.ID, nil
+		}
+	}
+	return "", notFound("job %s has no running %q task (paused or not started?)", jobID, task)
 }

@@ -104,6 +104,7 @@ type MessageResponse struct {
 type JobListItem struct {
 	JobID   string `json:"job_id" example:"job1-migration"`
 	JobName string `json:"job_name" example:"job1"`
+	JobType string `json:"job_type" example:"migration"`
 	// JobStatus is Nomad's (pending, running, dead) or paused.
 	JobStatus            string `json:"job_status" example:"running"`
 	JobStatusDescription string `json:"job_status_description"`

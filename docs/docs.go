@@ -350,7 +350,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Lists dtle jobs with Nomad's status, or \"paused\".",
+                "description": "Lists dtle jobs (Nomad jobs whose meta job_type is migration, sync or subscription, as the API and the example job files set it) with Nomad's status, or \"paused\".",
                 "produces": [
                     "application/json"
                 ],
@@ -456,10 +456,15 @@ const docTemplate = `{
                 "parameters": [
                     {
                         "type": "string",
-                        "description": "allocation id (GET /v2/job/{type}/detail lists them)",
+                        "description": "allocation id (GET /v2/job/{type}/detail lists them); required unless job_id is given",
                         "name": "allocation_id",
-                        "in": "query",
-                        "required": true
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "instead of allocation_id: the job whose running task to show",
+                        "name": "job_id",
+                        "in": "query"
                     },
                     {
                         "type": "string",
@@ -967,6 +972,10 @@ const docTemplate = `{
                 },
                 "job_status_description": {
                     "type": "string"
+                },
+                "job_type": {
+                    "type": "string",
+                    "example": "migration"
                 }
             }
         },

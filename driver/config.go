@@ -30,6 +30,7 @@ const (
 var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"api_addr":             hclspec.NewDefault(hclspec.NewAttr("api_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultAPIAddr))),
 	"api_token":            hclspec.NewAttr("api_token", "string", false),
+	"api_advertise":        hclspec.NewAttr("api_advertise", "string", false),
 	"nomad_addr":           hclspec.NewDefault(hclspec.NewAttr("nomad_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNomadAddr))),
 	"nats_bind":            hclspec.NewDefault(hclspec.NewAttr("nats_bind", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNatsBind))),
 	"nats_advertise":       hclspec.NewAttr("nats_advertise", "string", false),
@@ -45,6 +46,9 @@ type Config struct {
 	APIAddr string `codec:"api_addr"`
 	// APIToken, when set, is required by every API route but health and swagger.
 	APIToken string `codec:"api_token"`
+	// APIAdvertise is the address other nodes' APIs reach APIAddr at (for
+	// live figures of the tasks running here); empty means APIAddr.
+	APIAdvertise string `codec:"api_advertise"`
 	// NomadAddr is the HTTP address of the local Nomad agent.
 	NomadAddr string `codec:"nomad_addr"`
 	// NatsBind is where the embedded NATS server listens.
@@ -70,6 +74,13 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 		if err := checkHostPort(c.APIAddr); err != nil {
 			errs = append(errs, fmt.Errorf("api_addr: %w", err))
 		}
+	}
+	if c.APIAdvertise != "" {
+		if err := checkHostPort(c.APIAdvertise); err != nil {
+			errs = append(errs, fmt.Errorf("api_advertise: %w", err))
+		}
+	} else if host, _, _ := net.SplitHostPort(c.APIAddr); c.APIAddr != "" && isUnspecified(host) {
+		errs = append(errs, fmt.Errorf("api_advertise: required when api_addr (%s) listens on all addresses; set the address other nodes reach this one's API at", c.APIAddr))
 	}
 	if err := checkHostPort(c.NomadAddr); err != nil {
 		errs = append(errs, fmt.Errorf("nomad_addr: %w", err))
@@ -104,6 +115,13 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 }
 
 // natsAdvertise is the address other nodes use for this node's NATS server.
+func (c *Config) apiAdvertise() string {
+	if c.APIAdvertise != "" || c.APIAddr == "" {
+		return c.APIAdvertise
+	}
+	return c.APIAddr
+}
+
 func (c *Config) natsAdvertise() string {
 	if c.NatsAdvertise != "" {
 		return c.NatsAdvertise

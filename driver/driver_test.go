@@ -162,6 +162,7 @@ func TestSetConfigNamesBadOptions(t *testing.T) {
 		{"bad addresses and level", Config{APIAddr: "nope", NatsBind: "127.0.0.1:x", LogLevel: "LOUD"},
 			[]string{"api_addr", "nats_bind", "log_level"}},
 		{"wildcard bind needs advertise", Config{NatsBind: "0.0.0.0:8193"}, []string{"nats_advertise: required"}},
+		{"wildcard API needs advertise", Config{APIAddr: "0.0.0.0:8190"}, []string{"api_advertise: required"}},
 		{"missing rsa key", Config{RSAPrivateKeyPath: "/nonexistent/key.pem"}, []string{"rsa_private_key_path"}},
 	}
 	for _, tc := range cases {

@@ -62,7 +62,7 @@ func (d *Driver) fingerprint() *drivers.Fingerprint {
 		Attributes: map[string]*structs.Attribute{
 			attrVersion:       structs.NewStringAttribute(Version),
 			attrNatsAdvertise: structs.NewStringAttribute(cfg.natsAdvertise()),
-			attrAPIAddr:       structs.NewStringAttribute(cfg.APIAddr),
+			attrAPIAddr:       structs.NewStringAttribute(cfg.apiAdvertise()),
 		},
 		Health:            drivers.HealthStateHealthy,
 		HealthDescription: drivers.DriverHealthy,

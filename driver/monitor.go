@@ -39,6 +39,7 @@ type liveStats struct {
 	failures atomic.Int64
 
 	mu       sync.Mutex
+	kind     string
 	lastAt   time.Time
 	lastRows int64
 	lastTxns int64
@@ -47,12 +48,12 @@ type liveStats struct {
 
 // throughput updates the rates from counters that only grow (within one
 // live stage) and returns them; samples closer than a second keep the last.
-func (l *liveStats) throughput(rows, txns int64) *api.ThroughputStatus {
+func (l *liveStats) throughput(kind string, rows, txns int64) *api.ThroughputStatus {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := time.Now()
-	if l.lastAt.IsZero() || rows < l.lastRows || txns < l.lastTxns {
-		l.lastAt, l.lastRows, l.lastTxns = now, rows, txns
+	if l.lastAt.IsZero() || kind != l.kind || rows < l.lastRows || txns < l.lastTxns {
+		l.kind, l.lastAt, l.lastRows, l.lastTxns, l.rate = kind, now, rows, txns, api.ThroughputStatus{}
 		return &api.ThroughputStatus{}
 	}
 	if dt := now.Sub(l.lastAt).Seconds(); dt >= 1 {
@@ -126,7 +127,7 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 	m.Backlog = fmt.Sprintf("%d/%d", pending, h.task.ReplChanBufferSize)
 	m.BufferStatus.ExtractorTxQueueSize = pending
 	m.BufferStatus.SendByTimeout, m.BufferStatus.SendBySizeFull = s.SentByTimeout.Load(), s.SentBySizeFull.Load()
-	m.ThroughputStatus = h.live.throughput(m.ReadMasterRowCount, m.ReadMasterTxCount)
+	m.ThroughputStatus = h.live.throughput("read", m.ReadMasterRowCount, m.ReadMasterTxCount)
 	m.DelayCount.Num = pending
 	switch s.Stage.Load() {
 	case extractor.StageFullCopy:
@@ -165,14 +166,14 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s *applier.Stats) {
 	m.BufferStatus.ApplierQueueBytesFree = applier.QueueCapacity - m.BufferStatus.ApplierQueueBytes
 	switch load(&s.Stage) {
 	case change.StageIncr:
-		m.ThroughputStatus = h.live.throughput(m.ExecMasterRowCount, m.ExecMasterTxCount)
+		m.ThroughputStatus = h.live.throughput("applied", m.ExecMasterRowCount, m.ExecMasterTxCount)
 		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageDestIdle
 		if queued > 0 {
 			m.Stage = stageApplying
 			m.DelayCount.Time = lag(s.LastCommitTS.Load())
 		}
 	case change.StageFull:
-		m.ThroughputStatus = h.live.throughput(m.CopiedRowCount, 0)
+		m.ThroughputStatus = h.live.throughput("copied", m.CopiedRowCount, 0)
 		m.Stage, m.ProgressPCT = stageWriting, ""
 	}
 }

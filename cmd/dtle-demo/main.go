@@ -74,7 +74,7 @@ func run(ctx context.Context, keep bool) error {
 	}
 
 	apiAddr := "127.0.0.1:8190"
-	if ln, err := net.Listen("tcp", apiAddr); err != nil {
+	if ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", apiAddr); err != nil {
 		port, perr := sandbox.FreePort()
 		if perr != nil {
 			return perr

@@ -3,6 +3,8 @@ package sandbox
 import (
 	"os"
 	"os/exec"
+	"runtime"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -14,10 +16,33 @@ type Child struct {
 	exited chan struct{}
 }
 
+// spawns carries start requests to the spawner goroutine.
+var spawns = make(chan spawn)
+
+type spawn struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// spawner starts every Child from one OS thread that lives as long as the
+// process: Linux sends Pdeathsig when the thread that forked the child
+// exits, not the process, and Go may end the thread any goroutine ran on.
+func spawner() {
+	runtime.LockOSThread() // never unlocked: this thread stays for good
+	for s := range spawns {
+		s.done <- s.cmd.Start()
+	}
+}
+
+var startSpawner sync.Once
+
 // StartChild starts cmd as a Child.
 func StartChild(cmd *exec.Cmd) (*Child, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	startSpawner.Do(func() { go spawner() })
+	s := spawn{cmd: cmd, done: make(chan error, 1)}
+	spawns <- s
+	if err := <-s.done; err != nil {
 		return nil, err
 	}
 	c := &Child{cmd: cmd, exited: make(chan struct{})}
