@@ -175,17 +175,23 @@ func (s *Server) lookupJob(c echo.Context, id string) (*nomad.Job, error) {
 	return job, nil
 }
 
-// changeJob applies f to a job and registers it, unless it is already so.
-func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string) error {
+// jobParam reads the job_id parameter and looks the job up.
+func (s *Server) jobParam(c echo.Context) (string, *nomad.Job, error) {
 	p, err := params(c)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	id, err := required(p, "job_id")
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	job, err := s.lookupJob(c, id)
+	return id, job, err
+}
+
+// changeJob applies f to a job and registers it, unless it is already so.
+func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string) error {
+	id, job, err := s.jobParam(c)
 	if err != nil {
 		return err
 	}
@@ -264,15 +270,8 @@ func (s *Server) resumeJob(c echo.Context) error {
 //	@Security		ApiToken
 //	@Router			/v2/job/delete [post]
 func (s *Server) deleteJob(c echo.Context) error {
-	p, err := params(c)
+	id, _, err := s.jobParam(c)
 	if err != nil {
-		return err
-	}
-	id, err := required(p, "job_id")
-	if err != nil {
-		return err
-	}
-	if _, err := s.lookupJob(c, id); err != nil {
 		return err
 	}
 	w, cancel := s.write(c)
