@@ -21,7 +21,6 @@ import (
 
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/devagent"
-	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
@@ -189,40 +188,16 @@ func mustOK(t *testing.T, r reply) map[string]any {
 	return m
 }
 
-func openDB(t *testing.T, c *config.MySQLConnection) *sql.DB {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := mysqlconn.Open(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	for _, q := range stmts {
-		if _, err := db.ExecContext(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", strings.ReplaceAll(q, jobPassword, "*"), err)
-		}
-	}
+	sandbox.Exec(t, db, stmts, jobPassword)
 }
 
 // prepare gives both servers the job's account, empties schema on both and
 // creates it on the source with stmts.
 func prepare(t *testing.T, schema string, stmts ...string) (src, dst *sql.DB) {
 	t.Helper()
-	src, dst = openDB(t, pair.Source), openDB(t, pair.Dest)
-	for _, db := range []*sql.DB{src, dst} {
-		execAll(t, db,
-			"CREATE USER IF NOT EXISTS '"+jobUser+"'@'%' IDENTIFIED BY '"+jobPassword+"'",
-			"GRANT ALL PRIVILEGES ON *.* TO '"+jobUser+"'@'%'")
-	}
-	execAll(t, dst, "DROP DATABASE IF EXISTS "+schema)
-	execAll(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, stmts...)...)
-	return src, dst
+	return pair.Prepare(t, jobUser, jobPassword, schema, stmts...)
 }
 
 // conn is a mysql_connection_config for the job's account on server c.

@@ -111,7 +111,6 @@ func params(c echo.Context) (map[string]string, error) {
 				out[k] = fmt.Sprint(v)
 			case nil:
 			default:
-				out[k] = ""
 				raw, _ := json.Marshal(v)
 				out[k] = string(raw)
 			}

@@ -268,6 +268,17 @@ func (r *reader) byte() byte {
 
 func (r *reader) bool() bool { return r.byte() != 0 }
 
+// fixed reads n bytes, nil when fewer are left.
+func (r *reader) fixed(n int, what string) []byte {
+	if len(r.buf) < n {
+		r.fail(what)
+		return nil
+	}
+	b := r.buf[:n]
+	r.buf = r.buf[n:]
+	return b
+}
+
 func (r *reader) uvarint() uint64 {
 	v, n := binary.Uvarint(r.buf)
 	if n <= 0 {
@@ -355,21 +366,15 @@ func (r *reader) value() any {
 	case tagUint:
 		return r.uvarint()
 	case tagFloat32:
-		if len(r.buf) < 4 {
-			r.fail("float32")
-			return nil
+		if b := r.fixed(4, "float32"); b != nil {
+			return math.Float32frombits(binary.LittleEndian.Uint32(b))
 		}
-		v := math.Float32frombits(binary.LittleEndian.Uint32(r.buf))
-		r.buf = r.buf[4:]
-		return v
+		return nil
 	case tagFloat64:
-		if len(r.buf) < 8 {
-			r.fail("float64")
-			return nil
+		if b := r.fixed(8, "float64"); b != nil {
+			return math.Float64frombits(binary.LittleEndian.Uint64(b))
 		}
-		v := math.Float64frombits(binary.LittleEndian.Uint64(r.buf))
-		r.buf = r.buf[8:]
-		return v
+		return nil
 	case tagString:
 		return r.string()
 	case tagBytes:

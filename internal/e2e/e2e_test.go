@@ -12,9 +12,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
-	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/devagent"
-	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
@@ -71,31 +69,11 @@ const (
 	jobPassword = "e2e-Secret-Pw-4711"
 )
 
-// createJobUser creates jobUser with every privilege on the server.
-func createJobUser(t *testing.T, db *sql.DB) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for _, q := range []string{
-		"CREATE USER IF NOT EXISTS '" + jobUser + "'@'%' IDENTIFIED BY '" + jobPassword + "'",
-		"GRANT ALL PRIVILEGES ON *.* TO '" + jobUser + "'@'%'",
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", strings.ReplaceAll(q, jobPassword, "*"), err)
-		}
-	}
-}
-
 // prepare gives both servers the job's account, empties schema on both and
 // creates it on the source with stmts.
 func prepare(t *testing.T, schema string, stmts ...string) (src, dst *sql.DB) {
 	t.Helper()
-	src, dst = openDB(t, pair.Source), openDB(t, pair.Dest)
-	createJobUser(t, src)
-	createJobUser(t, dst)
-	execAll(t, dst, "DROP DATABASE IF EXISTS "+schema)
-	execAll(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, stmts...)...)
-	return src, dst
+	return pair.Prepare(t, jobUser, jobPassword, schema, stmts...)
 }
 
 func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int, extra ...string) {
@@ -250,7 +228,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	t.Cleanup(s.Stop)
 
 	const jobID = "e2e-nobinlog-migration"
-	createJobUser(t, openDB(t, pair.Dest))
+	sandbox.CreateUser(t, sandbox.OpenDB(t, pair.Dest), jobUser, jobPassword)
 	runJob(t, a, jobID, s.Host, pair.Dest.Host, s.Port, pair.Dest.Port)
 	st := waitTask(t, a, jobID, "src", 2*time.Minute, func(st *nomad.TaskState) bool {
 		return st.State == "dead" && st.Failed
@@ -266,25 +244,9 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	}
 }
 
-func openDB(t *testing.T, c *config.MySQLConnection) *sql.DB {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := mysqlconn.Open(ctx, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	return db
-}
-
 func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	for _, q := range stmts {
-		if _, err := db.ExecContext(context.Background(), q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	sandbox.Exec(t, db, stmts)
 }
 
 func waitIdentical(t *testing.T, src, dst *sql.DB, schema string) {

@@ -1,0 +1,61 @@
+package sandbox
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+)
+
+// OpenDB opens a pool to c for a test and closes it when the test ends.
+func OpenDB(t testing.TB, c *config.MySQLConnection) *sql.DB {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := mysqlconn.Open(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// Exec runs stmts in order and fails the test on the first error; secrets
+// are replaced by "*" in what it reports.
+func Exec(t testing.TB, db *sql.DB, stmts []string, secrets ...string) {
+	t.Helper()
+	for _, q := range stmts {
+		if _, err := db.ExecContext(context.Background(), q); err != nil {
+			msg := q + ": " + err.Error()
+			for _, s := range secrets {
+				msg = strings.ReplaceAll(msg, s, "*")
+			}
+			t.Fatal(msg)
+		}
+	}
+}
+
+// Prepare gives both servers of p an account user/password with every
+// privilege, drops schema on both and creates it on the source with stmts.
+func (p *Pair) Prepare(t testing.TB, user, password, schema string, stmts ...string) (src, dst *sql.DB) {
+	t.Helper()
+	src, dst = OpenDB(t, p.Source), OpenDB(t, p.Dest)
+	CreateUser(t, src, user, password)
+	CreateUser(t, dst, user, password)
+	Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
+	Exec(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, stmts...))
+	return src, dst
+}
+
+// CreateUser creates user/password with every privilege on db's server.
+func CreateUser(t testing.TB, db *sql.DB, user, password string) {
+	t.Helper()
+	Exec(t, db, []string{
+		"CREATE USER IF NOT EXISTS '" + user + "'@'%' IDENTIFIED BY '" + password + "'",
+		"GRANT ALL PRIVILEGES ON *.* TO '" + user + "'@'%'",
+	}, password)
+}
