@@ -19,9 +19,9 @@ import (
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
-// queueBytes bounds the row data of binlog transactions taken from the
-// source and not yet applied.
-const queueBytes = 64 << 20
+// QueueCapacity bounds the row data of binlog transactions taken from the
+// source and not yet applied; the applier stops taking messages at it.
+const QueueCapacity = 64 << 20
 
 // progressEvery is how often the full copy reports its progress as a task event.
 const progressEvery = 30 * time.Second
@@ -58,10 +58,6 @@ type Stats struct {
 	LogPos  atomic.Int64
 }
 
-// QueueCapacity is the most row data the applier holds before it stops
-// taking messages.
-const QueueCapacity = queueBytes
-
 // Applier writes one job's stream to the destination server.
 type Applier struct {
 	cfg    Config
@@ -78,7 +74,7 @@ type Applier struct {
 
 	// fatal carries the first failure of asynchronous applying.
 	fatal chan error
-	// budget holds queueBytes; a queued transaction holds its Size until applied.
+	// budget holds QueueCapacity; a queued transaction holds its Size until applied.
 	budget *semaphore.Weighted
 
 	// Binlog.
@@ -91,10 +87,17 @@ type Applier struct {
 	flavor    string
 	stage     string
 	executed  change.GTIDSet
-	copyPos   map[string]change.GTIDSet // schema.table -> snapshot it was copied at
-	// latestCopy contains every snapshot in copyPos; once applied, copyPos goes.
-	latestCopy change.GTIDSet
-	tolerant   bool // the next DDL may have run before a restart
+	// copies holds the snapshots tables were copied at, nil once the applied
+	// set contains them all. Parallel workers read it while the committer
+	// drops it, so it is replaced whole, never changed.
+	copies   atomic.Pointer[copySnapshots]
+	tolerant bool // the next DDL may have run before a restart
+}
+
+// copySnapshots are the snapshots finished tables were copied at.
+type copySnapshots struct {
+	pos    map[string]change.GTIDSet // schema.table -> snapshot it was copied at
+	latest change.GTIDSet            // contains every snapshot in pos
 }
 
 type chunkJob struct {
@@ -119,8 +122,8 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(db), tolerant: true, resumed: map[string]bool{},
-		fatal: make(chan error, 1), budget: semaphore.NewWeighted(queueBytes)}
+	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(), tolerant: true, resumed: map[string]bool{},
+		fatal: make(chan error, 1), budget: semaphore.NewWeighted(QueueCapacity)}
 	return a, nil
 }
 
@@ -230,7 +233,7 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	// resumes from what is committed.
 	_ = a.drainTxns()
 	if a.par != nil {
-		a.par.reset(0)
+		a.par.reset()
 	}
 	if a.grp != nil {
 		a.grp.reset()
@@ -349,16 +352,17 @@ func (a *Applier) setStage(s string) {
 	a.Stats.Stage.Store(&s)
 }
 
-func budgetOf(t *change.Txn) int64 { return min(int64(t.Size()), queueBytes) }
+func budgetOf(t *change.Txn) int64 { return min(int64(t.Size()), QueueCapacity) }
 
 // setCopyPos records the snapshot each finished table was copied at, for
 // skipping binlog events its rows already hold; positions the applied set
 // has passed are left out.
 func (a *Applier) setCopyPos(cp *change.Checkpoint) error {
-	a.copyPos, a.latestCopy = map[string]change.GTIDSet{}, nil
+	a.copies.Store(nil)
 	if cp.Flavor == "" {
 		return nil
 	}
+	s := &copySnapshots{pos: map[string]change.GTIDSet{}}
 	for _, p := range cp.Tables {
 		if !p.Done {
 			continue
@@ -367,13 +371,13 @@ func (a *Applier) setCopyPos(cp *change.Checkpoint) error {
 		if err != nil {
 			return fmt.Errorf("copy progress of %s.%s: %w", p.Schema, p.Table, err)
 		}
-		a.copyPos[p.Schema+"."+p.Table] = set
-		if a.latestCopy == nil || change.Before(a.latestCopy, set) {
-			a.latestCopy = set
+		s.pos[p.Schema+"."+p.Table] = set
+		if s.latest == nil || change.Before(s.latest, set) {
+			s.latest = set
 		}
 	}
-	if a.executed != nil && a.latestCopy != nil && a.executed.ContainsSet(a.latestCopy) {
-		a.copyPos, a.latestCopy = nil, nil
+	if s.latest != nil && (a.executed == nil || !a.executed.ContainsSet(s.latest)) {
+		a.copies.Store(s)
 	}
 	return nil
 }

@@ -119,13 +119,19 @@ func (a *Applier) applied(next change.GTIDSet, txns []change.Txn, rows int) {
 		s := next.String()
 		a.Stats.GTIDSet.Store(&s)
 	}
-	if a.latestCopy != nil && next.ContainsSet(a.latestCopy) {
-		a.copyPos, a.latestCopy = nil, nil
+	if s := a.copies.Load(); s != nil && next.ContainsSet(s.latest) {
+		a.copies.Store(nil)
 	}
 }
 
-func (a *Applier) skip(gtid, schema, table string) (bool, error) {
-	pos, ok := a.copyPos[schema+"."+table]
+// skip reports whether table ("schema.table") was copied at a snapshot that
+// already holds transaction gtid.
+func (a *Applier) skip(gtid, table string) (bool, error) {
+	s := a.copies.Load()
+	if s == nil {
+		return false, nil
+	}
+	pos, ok := s.pos[table]
 	if !ok {
 		return false, nil
 	}
@@ -147,8 +153,10 @@ func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *c
 // rowOps turns one row change into operations; none when the table's copy
 // already holds it.
 func (a *Applier) rowOps(ctx context.Context, q querier, gtid string, c *change.RowChange) ([]rowOp, error) {
-	if skip, err := a.skip(gtid, c.Schema, c.Table); err != nil || skip {
-		return nil, err
+	if a.copies.Load() != nil { // the key is built only while snapshots remain
+		if skip, err := a.skip(gtid, c.Schema+"."+c.Table); err != nil || skip {
+			return nil, err
+		}
 	}
 	t, err := a.tables.get(ctx, q, c.Schema, c.Table)
 	if err != nil {
@@ -205,12 +213,11 @@ func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 	d := t.DDL
 	skip := len(d.Tables) > 0
 	for _, name := range d.Tables {
-		pos, ok := a.copyPos[name]
-		if !ok {
-			skip = false
-			break
+		in, err := a.skip(t.GTID, name)
+		if err != nil {
+			return fmt.Errorf("ddl %s: %w", t.GTID, err)
 		}
-		if in, err := pos.Contains(t.GTID); err != nil || !in {
+		if !in {
 			skip = false
 			break
 		}

@@ -39,7 +39,7 @@ func transient(err error) bool {
 	if errors.As(err, &me) {
 		return me.Number == erLockDeadlock || me.Number == erLockWaitTimeout
 	}
-	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, errBadConn)
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn)
 }
 
 // alreadyApplied reports whether a DDL error means the statement had taken
@@ -56,5 +56,3 @@ func alreadyApplied(err error) bool {
 	}
 	return false
 }
-
-var errBadConn = driver.ErrBadConn

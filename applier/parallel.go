@@ -109,11 +109,11 @@ func (p *parallel) drain() error {
 }
 
 // reset forgets a failure, for a new session that resumes from the checkpoint.
-func (p *parallel) reset(committedTo uint64) {
+func (p *parallel) reset() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.err = nil
-	p.next, p.committed = committedTo, committedTo
+	p.next, p.committed = 0, 0
 	p.lastWriter = map[string]*batch{}
 }
 
@@ -200,7 +200,7 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 		}
 		defer func() { _ = tx.Rollback() }()
 		if p.failed() {
-			return p.skipTurn(b)
+			return p.skipTurn()
 		}
 		ops, rows, err := p.a.batchOps(ctx, tx, b.txns)
 		if err != nil {
@@ -221,7 +221,7 @@ func (p *parallel) failed() bool {
 
 // skipTurn lets later batches go when this one will not commit (an earlier
 // one failed; the session resumes from the checkpoint).
-func (p *parallel) skipTurn(b *batch) error {
+func (p *parallel) skipTurn() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.turn.Broadcast()

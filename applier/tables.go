@@ -13,13 +13,12 @@ import (
 // information_schema; replicated DDL keeps them equal to the source's at the
 // position being applied. DDL forgets the tables it touches.
 type tableCache struct {
-	db *sql.DB
 	mu sync.Mutex
 	m  map[string]*change.Table
 }
 
-func newTableCache(db *sql.DB) *tableCache {
-	return &tableCache{db: db, m: map[string]*change.Table{}}
+func newTableCache() *tableCache {
+	return &tableCache{m: map[string]*change.Table{}}
 }
 
 // querier is a *sql.DB, *sql.Conn or *sql.Tx.
