@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,14 +47,14 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 		return fmt.Errorf("start binlog stream at %q: %w", gtidSet, err)
 	}
 	e.log.Info("reading binlog", "from", gtidSet, "server_id", e.serverID())
-	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1)}
+	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
+	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout}
 	if read, err := change.ParseGTIDSet(e.flavor, gtidSet); err == nil {
 		g.read = read
 		e.Stats.GTIDSet.Store(&gtidSet)
 	}
-	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
 	for {
-		ev, err := e.next(ctx, streamer, g.pending(), timeout)
+		ev, err := e.next(ctx, streamer, g.due)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			e.Stats.SentByTimeout.Add(1)
 			if err := g.flush(ctx); err != nil {
@@ -77,13 +78,13 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 	}
 }
 
-// next waits for an event; with complete transactions pending it waits at
-// most timeout, so a quiet source does not hold them back.
-func (e *Extractor) next(ctx context.Context, s *replication.BinlogStreamer, pending bool, timeout time.Duration) (*replication.BinlogEvent, error) {
-	if !pending {
+// next waits for an event; with complete transactions pending it waits only
+// until they are due, so a quiet source does not hold them back.
+func (e *Extractor) next(ctx context.Context, s *replication.BinlogStreamer, due time.Time) (*replication.BinlogEvent, error) {
+	if due.IsZero() {
 		return s.GetEvent(ctx)
 	}
-	tctx, cancel := context.WithTimeout(ctx, timeout)
+	tctx, cancel := context.WithDeadline(ctx, due)
 	defer cancel()
 	return s.GetEvent(tctx)
 }
@@ -96,19 +97,21 @@ type txnGrouper struct {
 	ready []change.Txn // complete transactions not sent yet
 	cur   *change.Txn  // the transaction being read
 	size  int          // bytes of cur's changes
-	read  change.GTIDSet
+	// timeout is group_timeout; due is when the oldest of ready must be
+	// sent, zero while ready is empty.
+	timeout time.Duration
+	due     time.Time
+	read    change.GTIDSet
 	// published is when read was last published to Stats.
 	published time.Time
 }
-
-func (g *txnGrouper) pending() bool { return len(g.ready) > 0 }
 
 func (g *txnGrouper) flush(ctx context.Context) error {
 	if len(g.ready) == 0 {
 		return nil
 	}
 	err := g.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready})
-	g.ready = nil
+	g.ready, g.due = nil, time.Time{}
 	g.e.Stats.Pending.Store(0)
 	return err
 }
@@ -125,6 +128,9 @@ func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) err
 	g.e.Stats.BinlogPos.Store(int64(h.LogPos))
 	g.e.Stats.LastCommitTS.Store(int64(t.Timestamp))
 	g.track(t.GTID)
+	if len(g.ready) == 0 {
+		g.due = time.Now().Add(g.timeout)
+	}
 	g.ready = append(g.ready, *t)
 	g.e.Stats.Pending.Store(int64(len(g.ready)))
 	if len(g.ready) >= g.max || t.More || t.DDL != nil {
@@ -148,11 +154,11 @@ func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) er
 		file := g.file // readers get their own copy
 		g.e.Stats.BinlogFile.Store(&file)
 	case *replication.GTIDEvent:
-		u, err := uuid.FromBytes(e.SID)
+		gtid, err := mysqlGTID(e)
 		if err != nil {
-			return fmt.Errorf("gtid event: %w", err)
+			return err
 		}
-		g.begin(fmt.Sprintf("%s:%d", u, e.GNO), ev.Header)
+		g.begin(gtid, ev.Header)
 	case *replication.MariadbGTIDEvent:
 		g.begin(fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber), ev.Header)
 	case *replication.QueryEvent:
@@ -167,17 +173,17 @@ func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) er
 
 func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *replication.QueryEvent) error {
 	sql := strings.TrimSpace(string(q.Query))
-	switch strings.ToUpper(sql) {
-	case "BEGIN":
+	switch {
+	case strings.EqualFold(sql, "BEGIN"):
 		return nil
-	case "COMMIT":
+	case strings.EqualFold(sql, "COMMIT"):
 		return g.commit(ctx, h)
 	}
 	if g.cur == nil {
 		return nil // outside any GTID: nothing of ours
 	}
 	schema := string(q.Schema)
-	info, _ := classifyDDL(sql, schema)
+	info := classifyDDL(sql, schema)
 	replicate := false
 	var names []string
 	switch info.kind {
@@ -297,4 +303,18 @@ func (g *txnGrouper) track(gtid string) {
 		s := g.read.String()
 		g.e.Stats.GTIDSet.Store(&s)
 	}
+}
+
+// mysqlGTID is a MySQL GTID event's GTID, uuid:number or, from MySQL 8.4,
+// uuid:tag:number.
+func mysqlGTID(e *replication.GTIDEvent) (string, error) {
+	u, err := uuid.FromBytes(e.SID)
+	if err != nil {
+		return "", fmt.Errorf("gtid event: %w", err)
+	}
+	gno := strconv.FormatInt(e.GNO, 10)
+	if tag := e.Tag.String(); tag != "" {
+		return u.String() + ":" + tag + ":" + gno, nil
+	}
+	return u.String() + ":" + gno, nil
 }

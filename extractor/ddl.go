@@ -31,7 +31,7 @@ type stmtInfo struct {
 // defaultSchema is the event's current database. A statement the parser
 // cannot read but that starts like a table or schema DDL is still
 // replicated, touching an unknown set of tables.
-func classifyDDL(sql, defaultSchema string) (stmtInfo, bool) {
+func classifyDDL(sql, defaultSchema string) stmtInfo {
 	p := parser.New()
 	stmts, _, err := p.Parse(sql, "", "")
 	if err != nil || len(stmts) != 1 {
@@ -48,14 +48,14 @@ func classifyDDL(sql, defaultSchema string) (stmtInfo, bool) {
 	switch s := stmts[0].(type) {
 	case *ast.CreateTableStmt:
 		if s.TemporaryKeyword != ast.TemporaryNone {
-			return info, true
+			return info
 		}
 		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
 	case *ast.AlterTableStmt:
 		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
 	case *ast.DropTableStmt:
 		if s.IsView || s.TemporaryKeyword != ast.TemporaryNone {
-			return info, true
+			return info
 		}
 		info.kind = tableDDL
 		for _, t := range s.Tables {
@@ -82,28 +82,28 @@ func classifyDDL(sql, defaultSchema string) (stmtInfo, bool) {
 			info.schema = defaultSchema
 		}
 	}
-	return info, true
+	return info
 }
 
 // fallbackDDL handles syntax the parser does not know (some MariaDB
 // extensions): table DDL touching unknown tables of the default schema.
-func fallbackDDL(sql string) (stmtInfo, bool) {
+func fallbackDDL(sql string) stmtInfo {
 	fields := strings.Fields(strings.ToUpper(sql))
 	if len(fields) < 2 {
-		return stmtInfo{}, false
+		return stmtInfo{}
 	}
 	switch fields[0] {
 	case "CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE":
 	default:
-		return stmtInfo{}, false
+		return stmtInfo{}
 	}
-	for _, f := range fields[1:4:min(4, len(fields))] {
+	for _, f := range fields[1:min(4, len(fields))] {
 		switch f {
 		case "TABLE", "INDEX", "UNIQUE", "TABLES":
-			return stmtInfo{kind: tableDDL}, true
+			return stmtInfo{kind: tableDDL}
 		case "DATABASE", "SCHEMA":
-			return stmtInfo{kind: schemaDDL}, true
+			return stmtInfo{kind: schemaDDL}
 		}
 	}
-	return stmtInfo{}, false
+	return stmtInfo{}
 }

@@ -3,6 +3,8 @@ package extractor
 import (
 	"fmt"
 
+	"github.com/go-mysql-org/go-mysql/replication"
+
 	"github.com/dtle-io/dtle/internal/change"
 )
 
@@ -39,6 +41,10 @@ func rawRow(in []any) (change.Row, error) {
 			out[i] = []byte(x)
 		case []byte:
 			out[i] = x
+		case *replication.JsonDiff:
+			// A partial JSON update carries a diff, not the value; the
+			// source check requires binlog_row_value_options=''.
+			return nil, fmt.Errorf("column %d: partial JSON update (binlog_row_value_options=PARTIAL_JSON); set it to ''", i)
 		case fmt.Stringer: // decimal.Decimal, time values
 			out[i] = x.String()
 		default:

@@ -160,8 +160,6 @@ type Sender struct {
 	job     string
 	session string
 	seq     uint64
-	// Bytes counts encoded bytes sent.
-	Bytes uint64
 }
 
 // NewSender sends the job's messages over nc.
@@ -191,9 +189,6 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 			}
 			s.session, s.seq = rep.Checkpoint.Session, 0
 			return rep.Checkpoint, nil
-		}
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("hello: %w: %w", ErrNoDestination, ctx.Err())
 		}
 		select {
 		case <-ctx.Done():
@@ -228,7 +223,6 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 		}
 		return fmt.Errorf("send message %d: %w", m.Seq, err)
 	}
-	s.Bytes += uint64(len(data))
 	var rep reply
 	if err := json.Unmarshal(resp.Data, &rep); err != nil {
 		return fmt.Errorf("send: bad reply: %w", err)
