@@ -162,8 +162,22 @@ func TestSealPasswords(t *testing.T) {
 			t.Errorf("%s: err %v", c.name, err)
 			continue
 		}
-		if err == nil && task.PasswordEncrypted != c.wantEnc {
+		if err != nil {
+			continue
+		}
+		pw := task.ConnectionConfig.Password
+		switch {
+		case task.PasswordEncrypted != c.wantEnc:
 			t.Errorf("%s: encrypted %v", c.name, task.PasswordEncrypted)
+		case c.wantEnc:
+			if plain, err := secret.Decrypt(c.key, pw); err != nil || plain != "pw" {
+				t.Errorf("%s: stored password decrypts to %q, %v", c.name, plain, err)
+			}
+			if c.encrypted && pw != enc {
+				t.Errorf("%s: an encrypted password was not kept as given", c.name)
+			}
+		case pw != "pw":
+			t.Errorf("%s: stored %q, want the plain password", c.name, pw)
 		}
 	}
 }

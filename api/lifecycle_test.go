@@ -147,11 +147,15 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	checkMetrics(t, jobID)
 
-	// Pause: the tasks stop and the source has no binlog dump for us.
+	// Pause: the tasks stop and the source has no binlog dump for us (it
+	// has one now, so the query below does see it).
+	dumps := "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER='" + jobUser + "' AND COMMAND LIKE 'Binlog Dump%'"
+	if n := scalar(t, src, dumps); n < 1 {
+		t.Fatalf("a running job shows %d binlog dump connections, want 1", n)
+	}
 	mustOK(t, call(t, http.MethodPost, "/v2/job/pause", url.Values{"job_id": {jobID}}))
 	eventually(t, time.Minute, "paused job closes its binlog connection", func() string {
-		n := scalar(t, src, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER='"+jobUser+"' AND COMMAND LIKE 'Binlog Dump%'")
-		if n != 0 {
+		if n := scalar(t, src, dumps); n != 0 {
 			return fmt.Sprintf("%d binlog dump connections", n)
 		}
 		if s := jobStatus(t, jobID); s != "paused" {
@@ -180,15 +184,30 @@ func TestJobLifecycle(t *testing.T) {
 		}
 		return ""
 	})
-	if s := jobStatus(t, jobID); s == "paused" {
-		t.Errorf("job_status %s after resume", s)
+	if s := jobStatus(t, jobID); s != "running" && s != "pending" {
+		t.Errorf("job_status %s after resume, want running", s)
 	}
 
-	// Update with the masked passwords the detail shows: the stored ones stay.
+	// Update with the masked passwords the detail shows: the stored ones
+	// stay, so the new allocations connect.
+	d = detail(t, jobID)
+	oldSrc, oldDest := runningAlloc(d, "src"), runningAlloc(d, "dest")
 	srcConn["mysql_password"], destConn["mysql_password"] = "*", "*"
 	job["is_mysql_password_encrypted"] = false
 	job["src_task"].(map[string]any)["chunk_size"] = 500
+	job["dest_task"].(map[string]any)["parallel_workers"] = 2
 	mustOK(t, call(t, http.MethodPost, "/v2/job/migration", map[string]any{"migration_job_config": job}))
+	eventually(t, 2*time.Minute, "the updated job runs in new allocations", func() string {
+		d := detail(t, jobID)
+		s, de := runningAlloc(d, "src"), runningAlloc(d, "dest")
+		if s == "" || de == "" || s == oldSrc || de == oldDest {
+			return fmt.Sprintf("running src %q dest %q (before: %q %q)", s, de, oldSrc, oldDest)
+		}
+		if m := monitor(t, de, "dest"); m["stage"] == "" || !strings.Contains(m["current_coordinates"].(map[string]any)["gtid_set"].(string), "-") {
+			return "the new destination has not connected"
+		}
+		return ""
+	})
 	execAll(t, src, "INSERT INTO api_life.t VALUES (7,'g')")
 	eventually(t, 2*time.Minute, "updated job replicates", func() string {
 		if n := scalar(t, dst, "SELECT COUNT(*) FROM api_life.t WHERE id=7"); n != 1 {

@@ -302,7 +302,9 @@ func repoRoot() (string, error) {
 	}
 }
 
-// PluginPIDs lists the running dtle plugin processes the agent started.
+// PluginPIDs lists the running dtle plugin processes the agent started:
+// those in its process group (other agents, of tests running in parallel,
+// run the same plugin binary).
 func (a *Agent) PluginPIDs() []int {
 	want := filepath.Join(a.pluginDir, "dtle")
 	entries, _ := os.ReadDir("/proc")
@@ -316,7 +318,8 @@ func (a *Agent) PluginPIDs() []int {
 		if err != nil {
 			continue
 		}
-		if argv0, _, _ := strings.Cut(string(cmdline), "\x00"); argv0 == want {
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+		if pgid, err := syscall.Getpgid(pid); argv0 == want && err == nil && pgid == a.proc.Pid() {
 			pids = append(pids, pid)
 		}
 	}

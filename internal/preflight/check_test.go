@@ -60,6 +60,9 @@ func TestDestPasses(t *testing.T) {
 	if r.Binlog != nil || r.GtidMode != nil || r.ServerID != nil {
 		t.Fatalf("source-only checks ran on a destination: %+v", r)
 	}
+	if r.Connection == nil || !r.Connection.Validated || r.Privileges == nil || !r.Privileges.Validated {
+		t.Fatalf("connection and privileges checks did not run and pass: %+v %+v", r.Connection, r.Privileges)
+	}
 }
 
 // limitedUser creates a user with only the given grants and returns how to
@@ -118,6 +121,9 @@ func TestPrivilegeFailuresNameWhatIsMissing(t *testing.T) {
 			if tc.ok {
 				if err := r.Err(); err != nil {
 					t.Fatal(err)
+				}
+				if r.Privileges == nil || !r.Privileges.Validated {
+					t.Fatalf("privileges check did not run and pass: %+v", r.Privileges)
 				}
 				return
 			}

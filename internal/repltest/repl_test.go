@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -332,12 +333,31 @@ func TestStartFromGivenGTIDSkipsTheCopy(t *testing.T) {
 	srcTask, destTask := tasks(schema)
 	srcTask.Gtid = gtid
 	dest := startDest(t, natsURL, job, destTask)
-	s := startSrc(t, natsURL, job, srcTask)
+	var copied atomic.Int64 // tables and chunks the source sent
+	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
+		return &copyCounter{Sender: inner, n: &copied}
+	})
 	waitEvent(t, dest, "job_stage_incr")
 	exec(t, src, "USE "+schema, "INSERT INTO t VALUES (2, 2)", "UPDATE t SET v = 10 WHERE id = 1")
 	waitSame(t, src, dst, schema, 30*time.Second)
 	s.stop(t)
 	dest.stop(t)
+	if n := copied.Load(); n != 0 {
+		t.Fatalf("a job given a GTID set copied anyway: %d table and chunk messages", n)
+	}
+}
+
+// copyCounter counts the full-copy messages a source sends.
+type copyCounter struct {
+	extractor.Sender
+	n *atomic.Int64
+}
+
+func (c *copyCounter) Send(ctx context.Context, m *change.Message) error {
+	if m.Kind == change.KindTable || m.Kind == change.KindChunk {
+		c.n.Add(1)
+	}
+	return c.Sender.Send(ctx, m)
 }
 
 func TestReplicateDoAndIgnoreTables(t *testing.T) {

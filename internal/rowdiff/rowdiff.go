@@ -1,5 +1,6 @@
-// Package rowdiff compares tables on two servers row by row: every column of
-// every row, duplicates counted. Tests use it to prove a copy is exact.
+// Package rowdiff compares tables on two servers: their columns and indexes,
+// then row by row, every column of every row, duplicates counted. Tests use
+// it to prove a copy is exact.
 package rowdiff
 
 import (
@@ -17,16 +18,23 @@ import (
 func Tables(ctx context.Context, src, dst *sql.DB, schema string, tables ...string) error {
 	var diffs []string
 	for _, t := range tables {
-		a, err := rows(ctx, src, schema, t)
-		if err != nil {
-			return fmt.Errorf("source: %w", err)
-		}
-		b, err := rows(ctx, dst, schema, t)
-		if err != nil {
-			return fmt.Errorf("destination: %w", err)
-		}
-		if d := diff(a, b); d != "" {
-			diffs = append(diffs, fmt.Sprintf("%s.%s: %s", schema, t, d))
+		// The definition first: rows of differently shaped tables say little.
+		for _, read := range []struct {
+			what string
+			f    func(context.Context, *sql.DB, string, string) ([]string, error)
+		}{{" definition", shape}, {"", rows}} {
+			a, err := read.f(ctx, src, schema, t)
+			if err != nil {
+				return fmt.Errorf("source: %w", err)
+			}
+			b, err := read.f(ctx, dst, schema, t)
+			if err != nil {
+				return fmt.Errorf("destination: %w", err)
+			}
+			if d := diff(a, b); d != "" {
+				diffs = append(diffs, fmt.Sprintf("%s.%s%s: %s", schema, t, read.what, d))
+				break
+			}
 		}
 	}
 	if len(diffs) > 0 {
@@ -35,30 +43,66 @@ func Tables(ctx context.Context, src, dst *sql.DB, schema string, tables ...stri
 	return nil
 }
 
-// Schema compares every table of schema on the source.
+// Schema compares every table of schema; both servers must have the same
+// tables.
 func Schema(ctx context.Context, src, dst *sql.DB, schema string) error {
 	tables, err := listTables(ctx, src, schema)
 	if err != nil {
 		return err
 	}
+	other, err := listTables(ctx, dst, schema)
+	if err != nil {
+		return fmt.Errorf("destination: %w", err)
+	}
+	if d := diff(tables, other); d != "" {
+		return fmt.Errorf("schema %s has other tables: %s", schema, d)
+	}
 	return Tables(ctx, src, dst, schema, tables...)
 }
 
+// shape lists a table's columns and index parts as sorted text lines.
+func shape(ctx context.Context, db *sql.DB, schema, table string) ([]string, error) {
+	var out []string
+	for _, q := range []string{
+		"SELECT CONCAT_WS(' ', 'column', ORDINAL_POSITION, COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE) " +
+			"FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+		"SELECT CONCAT_WS(' ', 'index', INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME) " +
+			"FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+	} {
+		l, err := lines(ctx, db, q, schema, table)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l...)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("table %s.%s does not exist", schema, table)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 func listTables(ctx context.Context, db *sql.DB, schema string) ([]string, error) {
-	r, err := db.QueryContext(ctx, "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'", schema)
+	return lines(ctx, db, "SELECT TABLE_NAME FROM information_schema.TABLES "+
+		"WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", schema)
+}
+
+// lines returns the one text column of a query's rows.
+func lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
+	r, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer func() { _ = r.Close() }()
-	var tables []string
+	var out []string
 	for r.Next() {
-		var t string
-		if err := r.Scan(&t); err != nil {
+		var s string
+		if err := r.Scan(&s); err != nil {
 			return nil, err
 		}
-		tables = append(tables, t)
+		out = append(out, s)
 	}
-	return tables, r.Err()
+	return out, r.Err()
 }
 
 // rows reads a table as sorted text lines, one per row: quoted bytes, NULL

@@ -53,6 +53,9 @@ func StartChild(cmd *exec.Cmd) (*Child, error) {
 	return c, nil
 }
 
+// Pid is the process id; the process also leads its own process group.
+func (c *Child) Pid() int { return c.cmd.Process.Pid }
+
 // Exited closes when the process has exited.
 func (c *Child) Exited() <-chan struct{} { return c.exited }
 
