@@ -12,6 +12,7 @@ import (
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/kafka"
 )
 
 // Stage texts of the monitor, in the words MySQL replicas use where one fits.
@@ -30,6 +31,7 @@ const (
 type live struct {
 	ext *extractor.Extractor
 	app *applier.Applier
+	snk *kafka.Sink
 	nc  *nats.Conn
 }
 
@@ -112,7 +114,15 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 	case l.ext != nil:
 		h.sourceFigures(m, &l.ext.Stats)
 	case l.app != nil:
-		h.destFigures(m, &l.app.Stats)
+		s := &l.app.Stats
+		h.destFigures(m, destCounters{rowsCopied: &s.RowsCopied, txnsApplied: &s.TxnsApplied, rowsApplied: &s.RowsApplied,
+			lastCommitTS: &s.LastCommitTS, txnsReceived: &s.TxnsReceived, rowsReceived: &s.RowsReceived, logPos: &s.LogPos,
+			stage: &s.Stage, gtidSet: &s.GTIDSet, logFile: &s.LogFile, queueBytes: s.QueueBytes.Load(), queueCap: applier.QueueCapacity})
+	case l.snk != nil:
+		s := &l.snk.Stats
+		h.destFigures(m, destCounters{rowsCopied: &s.RowsCopied, txnsApplied: &s.TxnsApplied, rowsApplied: &s.RowsApplied,
+			lastCommitTS: &s.LastCommitTS, txnsReceived: &s.TxnsReceived, rowsReceived: &s.RowsReceived, logPos: &s.LogPos,
+			stage: &s.Stage, gtidSet: &s.GTIDSet, logFile: &s.LogFile, queueCap: kafka.BufferBytes})
 	}
 	return m
 }
@@ -151,26 +161,34 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 	}
 }
 
-func (h *taskHandle) destFigures(m *api.TaskMonitor, s *applier.Stats) {
-	queued := max(s.TxnsReceived.Load()-s.TxnsApplied.Load(), 0)
-	m.CurrentCoordinates.File = load(&s.LogFile)
-	m.CurrentCoordinates.Position = s.LogPos.Load()
-	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
-	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
-	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
-	m.CopiedRowCount = s.RowsCopied.Load()
+// destCounters are the figures a destination (MySQL applier or Kafka
+// sink) keeps.
+type destCounters struct {
+	rowsCopied, txnsApplied, rowsApplied, lastCommitTS, txnsReceived, rowsReceived, logPos *atomic.Int64
+	stage, gtidSet, logFile                                                                *atomic.Pointer[string]
+	queueBytes, queueCap                                                                   int64
+}
+
+func (h *taskHandle) destFigures(m *api.TaskMonitor, s destCounters) {
+	queued := max(s.txnsReceived.Load()-s.txnsApplied.Load(), 0)
+	m.CurrentCoordinates.File = load(s.logFile)
+	m.CurrentCoordinates.Position = s.logPos.Load()
+	m.CurrentCoordinates.GtidSet = load(s.gtidSet)
+	m.ReadMasterRowCount, m.ReadMasterTxCount = s.rowsReceived.Load(), s.txnsReceived.Load()
+	m.ExecMasterRowCount, m.ExecMasterTxCount = s.rowsApplied.Load(), s.txnsApplied.Load()
+	m.CopiedRowCount = s.rowsCopied.Load()
 	m.Backlog = fmt.Sprintf("%d/%d", queued, h.task.ReplChanBufferSize)
 	m.DelayCount.Num = queued
 	m.BufferStatus.ApplierTxQueueSize = queued
-	m.BufferStatus.ApplierQueueBytes = s.QueueBytes.Load()
-	m.BufferStatus.ApplierQueueBytesFree = applier.QueueCapacity - m.BufferStatus.ApplierQueueBytes
-	switch load(&s.Stage) {
+	m.BufferStatus.ApplierQueueBytes = s.queueBytes
+	m.BufferStatus.ApplierQueueBytesFree = s.queueCap - s.queueBytes
+	switch load(s.stage) {
 	case change.StageIncr:
 		m.ThroughputStatus = h.live.throughput("applied", m.ExecMasterRowCount, m.ExecMasterTxCount)
 		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageDestIdle
 		if queued > 0 {
 			m.Stage = stageApplying
-			m.DelayCount.Time = lag(s.LastCommitTS.Load())
+			m.DelayCount.Time = lag(s.lastCommitTS.Load())
 		}
 	case change.StageFull:
 		m.ThroughputStatus = h.live.throughput("copied", m.CopiedRowCount, 0)

@@ -2,7 +2,6 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -13,16 +12,11 @@ import (
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/transport"
+	"github.com/dtle-io/dtle/kafka"
 )
-
-// ErrKafkaNotImplemented: subscription jobs are not available yet.
-var ErrKafkaNotImplemented = errors.New("kafka destinations (subscription jobs) are not implemented in this version")
 
 // runDest serves the job's stream on this node's NATS server until ctx ends.
 func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
-	if h.task.IsKafka() {
-		return ErrKafkaNotImplemented
-	}
 	url, err := d.waitNats(ctx)
 	if err != nil {
 		return err
@@ -33,6 +27,16 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 		return err
 	}
 	defer nc.Close()
+	if h.task.IsKafka() {
+		k, err := kafka.New(ctx, kafka.Config{JobID: h.cfg.JobID, Task: h.task, NATS: nc,
+			Logger: h.logger.Named("kafka"), Event: func(msg string) { d.emit(h, msg) }})
+		if err != nil {
+			return err
+		}
+		h.live.cur.Store(&live{snk: k, nc: nc})
+		defer h.live.cur.Store(nil)
+		return k.Run(ctx)
+	}
 	a, err := applier.New(ctx, applier.Config{JobID: h.cfg.JobID, Task: h.task, NATS: nc,
 		Logger: h.logger.Named("applier"), Event: func(msg string) { d.emit(h, msg) }})
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/transport"
+	"github.com/dtle-io/dtle/kafka"
 )
 
 // StartNATS starts a NATS server on a free loopback port, requiring token.
@@ -66,7 +67,7 @@ func (t *Task) Stop(timeout time.Duration) error {
 	}
 }
 
-// Dest runs an applier for job.
+// Dest runs an applier, or a Kafka sink for a Kafka destination, for job.
 type Dest struct {
 	URL, Token, JobID string
 	Task              *config.Task
@@ -83,7 +84,12 @@ func (d Dest) Start(ctx context.Context) (*Task, error) {
 		cancel()
 		return nil, err
 	}
-	a, err := applier.New(ctx, applier.Config{JobID: d.JobID, Task: d.Task, NATS: nc, Logger: d.Logger, Event: d.Event})
+	var a interface{ Run(context.Context) error }
+	if d.Task.IsKafka() {
+		a, err = kafka.New(ctx, kafka.Config{JobID: d.JobID, Task: d.Task, NATS: nc, Logger: d.Logger, Event: d.Event})
+	} else {
+		a, err = applier.New(ctx, applier.Config{JobID: d.JobID, Task: d.Task, NATS: nc, Logger: d.Logger, Event: d.Event})
+	}
 	if err != nil {
 		nc.Close()
 		cancel()

@@ -1,0 +1,385 @@
+package kafka
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/mysql"
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
+	"github.com/pingcap/tidb/pkg/parser/types"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// colDef is one column as the events need it. It is stored, as JSON, in
+// the job's schema topic.
+type colDef struct {
+	Name     string   `json:"name"`
+	Kind     string   `json:"kind"` // lower-case type: "int", "varchar", "decimal", ...
+	Unsigned bool     `json:"unsigned,omitempty"`
+	Length   int      `json:"length,omitempty"` // display width, characters, bits or precision; 0: unknown
+	Scale    int      `json:"scale,omitempty"`  // decimal scale or fractional-second digits
+	Elems    []string `json:"elems,omitempty"`  // ENUM and SET members
+	Charset  string   `json:"charset,omitempty"`
+	Nullable bool     `json:"nullable"`
+	AutoInc  bool     `json:"auto_increment,omitempty"`
+	Type     string   `json:"type"` // the type as the server spells it, e.g. "decimal(10,2) unsigned"
+}
+
+// tableDef is a table's definition as of the events being sent: the full
+// copy starts it, DDL in the binlog changes it.
+type tableDef struct {
+	Schema  string   `json:"schema"`
+	Name    string   `json:"name"`
+	Columns []colDef `json:"columns"`
+	Key     []string `json:"key,omitempty"` // primary key columns, in key order
+	Charset string   `json:"charset,omitempty"`
+}
+
+func (t *tableDef) id() string { return t.Schema + "." + t.Name }
+
+func (t *tableDef) column(name string) int {
+	return slices.IndexFunc(t.Columns, func(c colDef) bool { return strings.EqualFold(c.Name, name) })
+}
+
+// keyIndexes are the positions of the key columns.
+func (t *tableDef) keyIndexes() []int {
+	out := make([]int, 0, len(t.Key))
+	for _, k := range t.Key {
+		if i := t.column(k); i >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// catalog tracks the definitions of the replicated tables.
+type catalog struct {
+	tables map[string]*tableDef // schema.table
+}
+
+func newCatalog() *catalog { return &catalog{tables: map[string]*tableDef{}} }
+
+func (c *catalog) get(schema, table string) *tableDef { return c.tables[schema+"."+table] }
+
+func parseOne(sql string) (ast.StmtNode, error) {
+	stmts, _, err := parser.New().Parse(sql, "", "")
+	if err != nil {
+		return nil, err
+	}
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("%d statements, want 1", len(stmts))
+	}
+	return stmts[0], nil
+}
+
+// fromCopy builds a table's definition from what the full copy sends: its
+// SHOW CREATE TABLE, or, when the parser cannot read that, its columns.
+func fromCopy(t *change.Table) *tableDef {
+	if st, err := parseOne(t.CreateSQL); err == nil {
+		if ct, ok := st.(*ast.CreateTableStmt); ok {
+			d := fromCreate(ct, t.Schema)
+			d.Name = t.Name
+			if len(d.Columns) == len(t.Columns) {
+				return d
+			}
+		}
+	}
+	d := &tableDef{Schema: t.Schema, Name: t.Name}
+	for _, c := range t.Columns {
+		d.Columns = append(d.Columns, colDef{Name: c.Name, Kind: c.DataType, Unsigned: c.Unsigned, Charset: c.Charset,
+			Nullable: true, Type: c.DataType})
+	}
+	for _, k := range t.Key {
+		d.Key = append(d.Key, t.Columns[k].Name)
+	}
+	return d
+}
+
+func fromCreate(s *ast.CreateTableStmt, defaultSchema string) *tableDef {
+	d := &tableDef{Schema: schemaOf(s.Table, defaultSchema), Name: s.Table.Name.O}
+	for _, o := range s.Options {
+		if o.Tp == ast.TableOptionCharset {
+			d.Charset = strings.ToLower(o.StrValue)
+		}
+	}
+	for _, cd := range s.Cols {
+		d.Columns = append(d.Columns, d.colFrom(cd))
+	}
+	for _, cons := range s.Constraints {
+		if cons.Tp == ast.ConstraintPrimaryKey {
+			d.Key = keyNames(cons)
+		}
+	}
+	for _, cd := range s.Cols {
+		for _, o := range cd.Options {
+			if o.Tp == ast.ColumnOptionPrimaryKey {
+				d.Key = []string{cd.Name.Name.O}
+			}
+		}
+	}
+	if len(d.Key) == 0 {
+		d.Key = d.notNullUnique(s.Constraints)
+	}
+	d.markKeyNotNull()
+	return d
+}
+
+// notNullUnique is the first unique key over NOT NULL columns, which
+// Debezium takes as the key of a table without a primary key.
+func (d *tableDef) notNullUnique(cons []*ast.Constraint) []string {
+	for _, c := range cons {
+		if c.Tp != ast.ConstraintUniq && c.Tp != ast.ConstraintUniqKey && c.Tp != ast.ConstraintUniqIndex {
+			continue
+		}
+		names := keyNames(c)
+		ok := len(names) > 0
+		for _, n := range names {
+			if i := d.column(n); i < 0 || d.Columns[i].Nullable {
+				ok = false
+			}
+		}
+		if ok {
+			return names
+		}
+	}
+	return nil
+}
+
+func keyNames(cons *ast.Constraint) []string {
+	var out []string
+	for _, k := range cons.Keys {
+		if k.Column != nil {
+			out = append(out, k.Column.Name.O)
+		}
+	}
+	return out
+}
+
+func (d *tableDef) markKeyNotNull() {
+	for _, k := range d.keyIndexes() {
+		d.Columns[k].Nullable = false
+	}
+}
+
+func schemaOf(t *ast.TableName, defaultSchema string) string {
+	if t.Schema.O != "" {
+		return t.Schema.O
+	}
+	return defaultSchema
+}
+
+func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
+	ft := cd.Tp
+	c := colDef{Name: cd.Name.Name.O, Nullable: true, Unsigned: mysql.HasUnsignedFlag(ft.GetFlag()),
+		Charset: strings.ToLower(ft.GetCharset()), Elems: ft.GetElems()}
+	c.Kind = strings.ToLower(types.TypeToStr(ft.GetType(), ft.GetCharset()))
+	if ft.GetType() == mysql.TypeString && ft.GetCharset() == "binary" {
+		c.Kind = "binary"
+	}
+	if c.Kind == "binary" || c.Kind == "varbinary" || strings.HasSuffix(c.Kind, "blob") {
+		c.Charset = "binary"
+	}
+	if c.Charset == "" {
+		c.Charset = d.Charset
+	}
+	c.Length, c.Scale = max(ft.GetFlen(), 0), max(ft.GetDecimal(), 0)
+	c.Type = strings.ToLower(ft.CompactStr())
+	if c.Unsigned && !strings.Contains(c.Type, "unsigned") {
+		c.Type += " unsigned"
+	}
+	for _, o := range cd.Options {
+		switch o.Tp {
+		case ast.ColumnOptionNotNull, ast.ColumnOptionPrimaryKey:
+			c.Nullable = false
+		case ast.ColumnOptionNull:
+			c.Nullable = true
+		case ast.ColumnOptionAutoIncrement:
+			c.AutoInc = true
+		}
+	}
+	return c
+}
+
+// apply changes the catalog by one DDL statement run with defaultSchema
+// and returns the ids (schema.table) of the definitions it changed or
+// removed. A statement that changes no definition returns none.
+func (c *catalog) apply(defaultSchema, sql string) ([]string, error) {
+	st, err := parseOne(sql)
+	if err != nil {
+		return nil, fmt.Errorf("parse DDL: %w", err)
+	}
+	switch s := st.(type) {
+	case *ast.CreateTableStmt:
+		if s.TemporaryKeyword != ast.TemporaryNone {
+			return nil, nil
+		}
+		if s.ReferTable != nil {
+			src := c.get(schemaOf(s.ReferTable, defaultSchema), s.ReferTable.Name.O)
+			if src == nil {
+				return nil, nil
+			}
+			d := *src
+			d.Columns = slices.Clone(src.Columns)
+			d.Schema, d.Name = schemaOf(s.Table, defaultSchema), s.Table.Name.O
+			c.tables[d.id()] = &d
+			return []string{d.id()}, nil
+		}
+		d := fromCreate(s, defaultSchema)
+		if s.IfNotExists && c.get(d.Schema, d.Name) != nil {
+			return nil, nil
+		}
+		c.tables[d.id()] = d
+		return []string{d.id()}, nil
+	case *ast.DropTableStmt:
+		var out []string
+		for _, t := range s.Tables {
+			id := schemaOf(t, defaultSchema) + "." + t.Name.O
+			if _, ok := c.tables[id]; ok {
+				delete(c.tables, id)
+				out = append(out, id)
+			}
+		}
+		return out, nil
+	case *ast.RenameTableStmt:
+		var out []string
+		for _, tt := range s.TableToTables {
+			out = append(out, c.rename(schemaOf(tt.OldTable, defaultSchema), tt.OldTable.Name.O,
+				schemaOf(tt.NewTable, defaultSchema), tt.NewTable.Name.O)...)
+		}
+		return out, nil
+	case *ast.DropDatabaseStmt:
+		var out []string
+		for id, t := range c.tables {
+			if t.Schema == s.Name.O {
+				delete(c.tables, id)
+				out = append(out, id)
+			}
+		}
+		slices.Sort(out)
+		return out, nil
+	case *ast.AlterTableStmt:
+		return c.alter(s, defaultSchema)
+	}
+	return nil, nil
+}
+
+func (c *catalog) rename(fromSchema, from, toSchema, to string) []string {
+	d := c.get(fromSchema, from)
+	if d == nil {
+		return nil
+	}
+	delete(c.tables, d.id())
+	old := d.id()
+	d.Schema, d.Name = toSchema, to
+	c.tables[d.id()] = d
+	return []string{old, d.id()}
+}
+
+func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]string, error) {
+	d := c.get(schemaOf(s.Table, defaultSchema), s.Table.Name.O)
+	if d == nil {
+		return nil, nil
+	}
+	old := d.id()
+	next := *d
+	next.Columns = slices.Clone(d.Columns)
+	next.Key = slices.Clone(d.Key)
+	for _, spec := range s.Specs {
+		if err := next.alterOne(spec, defaultSchema); err != nil {
+			return nil, fmt.Errorf("%s: %w", old, err)
+		}
+	}
+	next.markKeyNotNull()
+	delete(c.tables, old)
+	c.tables[next.id()] = &next
+	if next.id() != old {
+		return []string{old, next.id()}, nil
+	}
+	return []string{old}, nil
+}
+
+func (d *tableDef) alterOne(spec *ast.AlterTableSpec, defaultSchema string) error {
+	switch spec.Tp {
+	case ast.AlterTableAddColumns:
+		pos := spec.Position
+		for _, cd := range spec.NewColumns {
+			if err := d.place(d.colFrom(cd), -1, pos); err != nil {
+				return err
+			}
+			if pos != nil && pos.Tp != ast.ColumnPositionNone {
+				pos = &ast.ColumnPosition{Tp: ast.ColumnPositionAfter, RelativeColumn: cd.Name}
+			}
+		}
+	case ast.AlterTableDropColumn:
+		i := d.column(spec.OldColumnName.Name.O)
+		if i < 0 {
+			return fmt.Errorf("drop column %s: no such column", spec.OldColumnName.Name.O)
+		}
+		d.Columns = slices.Delete(d.Columns, i, i+1)
+		d.Key = slices.DeleteFunc(d.Key, func(k string) bool { return strings.EqualFold(k, spec.OldColumnName.Name.O) })
+	case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
+		oldName := spec.NewColumns[0].Name.Name.O
+		if spec.Tp == ast.AlterTableChangeColumn {
+			oldName = spec.OldColumnName.Name.O
+		}
+		i := d.column(oldName)
+		if i < 0 {
+			return fmt.Errorf("change column %s: no such column", oldName)
+		}
+		col := d.colFrom(spec.NewColumns[0])
+		d.renameKey(oldName, col.Name)
+		return d.place(col, i, spec.Position)
+	case ast.AlterTableRenameColumn:
+		i := d.column(spec.OldColumnName.Name.O)
+		if i < 0 {
+			return fmt.Errorf("rename column %s: no such column", spec.OldColumnName.Name.O)
+		}
+		d.renameKey(d.Columns[i].Name, spec.NewColumnName.Name.O)
+		d.Columns[i].Name = spec.NewColumnName.Name.O
+	case ast.AlterTableRenameTable:
+		d.Schema, d.Name = schemaOf(spec.NewTable, defaultSchema), spec.NewTable.Name.O
+	case ast.AlterTableAddConstraint:
+		if spec.Constraint != nil && spec.Constraint.Tp == ast.ConstraintPrimaryKey {
+			d.Key = keyNames(spec.Constraint)
+		}
+	case ast.AlterTableDropPrimaryKey:
+		d.Key = nil
+	}
+	return nil
+}
+
+func (d *tableDef) renameKey(from, to string) {
+	for i, k := range d.Key {
+		if strings.EqualFold(k, from) {
+			d.Key[i] = to
+		}
+	}
+}
+
+// place puts col at position pos; at, when not -1, is the column it
+// replaces (kept in place unless pos says otherwise).
+func (d *tableDef) place(col colDef, at int, pos *ast.ColumnPosition) error {
+	if at >= 0 {
+		d.Columns = slices.Delete(d.Columns, at, at+1)
+	} else {
+		at = len(d.Columns)
+	}
+	if pos != nil {
+		switch pos.Tp {
+		case ast.ColumnPositionFirst:
+			at = 0
+		case ast.ColumnPositionAfter:
+			i := d.column(pos.RelativeColumn.Name.O)
+			if i < 0 {
+				return fmt.Errorf("column position: no column %s", pos.RelativeColumn.Name.O)
+			}
+			at = i + 1
+		}
+	}
+	d.Columns = slices.Insert(d.Columns, at, col)
+	return nil
+}

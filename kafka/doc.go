@@ -1,0 +1,25 @@
+// Package kafka is the destination side of a subscription job: it turns
+// the messages of internal/transport into Debezium-compatible change events
+// (JSON converter, schemas enabled) in Kafka.
+//
+// Contract:
+//   - Consumes change.Messages one at a time, in order, through
+//     transport.Handler, like the MySQL applier.
+//   - Emits, per table, to "<kafka_topic>.<db>.<table>": a key with the
+//     primary key columns (null without a key) and a value envelope with
+//     before, after, source, op (r for full-copy rows, c, u, d) and ts_ms. A
+//     delete is followed by a tombstone; an update that changes the key is a
+//     delete, its tombstone and a create. DDL goes to "<kafka_topic>" in the
+//     shape of Debezium's schema-change events.
+//   - Exactly once: everything goes out in Kafka transactions. The source
+//     position (the applied GTID set and the copied tables) is written to the
+//     job's offsets topic in the transaction of the events it covers, and the
+//     table definitions to its schemas topic. After any restart the sink
+//     reads both back (read_committed) and the source resumes from there.
+//   - A full-copy table is one transaction: a copy interrupted halfway is
+//     aborted and copied again. Binlog transactions are grouped into Kafka
+//     transactions of message_group_max_size bytes or message_group_timeout
+//     milliseconds, whichever comes first; a source transaction is never
+//     split across two.
+//   - Run(ctx) returns nil when ctx is cancelled, or the first fatal error.
+package kafka

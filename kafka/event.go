@@ -1,0 +1,257 @@
+package kafka
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// connectorVersion is what events give as source.version.
+const connectorVersion = "dtle"
+
+// snapshotAllowed are the values of source.snapshot.
+const snapshotAllowed = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"
+
+// sourceSchema is Debezium's io.debezium.connector.mysql.Source.
+const sourceSchema = `{"type":"struct","fields":[` +
+	`{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},` +
+	`{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},` +
+	`{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"` + snapshotAllowed + `"},"default":"false","field":"snapshot"},` +
+	`{"type":"string","optional":false,"field":"db"},{"type":"string","optional":true,"field":"sequence"},` +
+	`{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"},` +
+	`{"type":"string","optional":true,"field":"table"},{"type":"int64","optional":false,"field":"server_id"},` +
+	`{"type":"string","optional":true,"field":"gtid"},{"type":"string","optional":false,"field":"file"},` +
+	`{"type":"int64","optional":false,"field":"pos"},{"type":"int32","optional":false,"field":"row"},` +
+	`{"type":"int64","optional":true,"field":"thread"},{"type":"string","optional":true,"field":"query"}],` +
+	`"optional":false,"name":"io.debezium.connector.mysql.Source","version":1,"field":"source"}`
+
+const blockSchema = `{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},` +
+	`{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],` +
+	`"optional":true,"name":"event.block","version":1,"field":"transaction"}`
+
+// tableCodec encodes the events of one table as of one definition.
+type tableCodec struct {
+	def    *tableDef
+	fields []*field
+	key    []int // key column positions; empty: null Kafka keys
+	topic  string
+	// keyHead and valueHead are the JSON up to each payload.
+	keyHead, valueHead []byte
+}
+
+func newTableCodec(prefix string, d *tableDef) *tableCodec {
+	tc := &tableCodec{def: d, key: d.keyIndexes(), topic: tableTopic(prefix, d.Schema, d.Name)}
+	for i := range d.Columns {
+		tc.fields = append(tc.fields, fieldFor(&d.Columns[i]))
+	}
+	base := prefix + "." + d.Schema + "." + d.Name
+	if len(tc.key) > 0 {
+		b := []byte(`{"schema":{"type":"struct","fields":[`)
+		for i, k := range tc.key {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = tc.fields[k].appendSchema(b, false)
+		}
+		b = append(b, `],"optional":false,"name":`...)
+		b = appendJSONString(b, base+".Key")
+		tc.keyHead = append(b, `},"payload":`...)
+	}
+	var cols []byte
+	for i, f := range tc.fields {
+		if i > 0 {
+			cols = append(cols, ',')
+		}
+		cols = f.appendSchema(cols, f.col.Nullable)
+	}
+	b := []byte(`{"schema":{"type":"struct","fields":[`)
+	for _, which := range []string{"before", "after"} {
+		b = append(b, `{"type":"struct","fields":[`...)
+		b = append(b, cols...)
+		b = append(b, `],"optional":true,"name":`...)
+		b = appendJSONString(b, base+".Value")
+		b = append(b, `,"field":"`+which+`"},`...)
+	}
+	b = append(b, sourceSchema+","+blockSchema+`,{"type":"string","optional":false,"field":"op"},`+
+		`{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},`+
+		`{"type":"int64","optional":true,"field":"ts_ns"}],"optional":false,"name":`...)
+	b = appendJSONString(b, base+".Envelope")
+	tc.valueHead = append(b, `,"version":2},"payload":`...)
+	return tc
+}
+
+// appendSchema writes the Connect schema of one column.
+func (f *field) appendSchema(b []byte, optional bool) []byte {
+	b = append(b, `{"type":"`+f.typ+`","optional":`...)
+	b = strconv.AppendBool(b, optional)
+	if f.name != "" {
+		b = append(b, `,"name":"`+f.name+`","version":1`...)
+	}
+	if len(f.params) > 0 {
+		b = append(b, `,"parameters":{`...)
+		for i, p := range f.params {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, p[0])
+			b = append(b, ':')
+			b = appendJSONString(b, p[1])
+		}
+		b = append(b, '}')
+	}
+	b = append(b, `,"field":`...)
+	b = appendJSONString(b, f.col.Name)
+	return append(b, '}')
+}
+
+// origin is where an event comes from, for its source block.
+type origin struct {
+	snapshot string // "true", "false", ...
+	tsMS     int64  // source time
+	gtid     string
+	file     string
+	pos      int64
+	row      int
+	serverID int64
+}
+
+// appendKey writes the record key of row; nil for a table without a key.
+func (tc *tableCodec) appendKey(dst []byte, row change.Row) ([]byte, error) {
+	if len(tc.key) == 0 {
+		return nil, nil
+	}
+	dst = append(dst, tc.keyHead...)
+	dst = append(dst, '{')
+	for i, k := range tc.key {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, tc.fields[k].col.Name)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = tc.appendValue(dst, k, row[k]); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, "}}"...), nil
+}
+
+func (tc *tableCodec) appendValue(dst []byte, i int, v any) ([]byte, error) {
+	if v == nil {
+		return append(dst, "null"...), nil
+	}
+	out, err := tc.fields[i].conv(dst, v)
+	if err != nil {
+		return dst, &ValueError{Table: tc.def.id(), Column: tc.fields[i].col.Name, Err: err}
+	}
+	return out, nil
+}
+
+func (tc *tableCodec) appendRow(dst []byte, row change.Row) ([]byte, error) {
+	if row == nil {
+		return append(dst, "null"...), nil
+	}
+	dst = append(dst, '{')
+	for i := range tc.fields {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, tc.fields[i].col.Name)
+		dst = append(dst, ':')
+		var err error
+		if dst, err = tc.appendValue(dst, i, row[i]); err != nil {
+			return nil, err
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// appendValueRecord writes a change event: op is c, u, d or r.
+func (tc *tableCodec) appendValueRecord(dst []byte, prefix string, op byte, before, after change.Row, o *origin, now time.Time) ([]byte, error) {
+	dst = append(dst, tc.valueHead...)
+	dst = append(dst, `{"before":`...)
+	var err error
+	if dst, err = tc.appendRow(dst, before); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"after":`...)
+	if dst, err = tc.appendRow(dst, after); err != nil {
+		return nil, err
+	}
+	dst = append(dst, `,"source":`...)
+	dst = appendSource(dst, prefix, tc.def.Schema, tc.def.Name, o)
+	dst = append(dst, `,"transaction":null,"op":"`...)
+	dst = append(dst, op)
+	dst = append(dst, '"')
+	dst = appendTimes(dst, now)
+	return append(dst, "}}"...), nil
+}
+
+func appendSource(dst []byte, prefix, db, table string, o *origin) []byte {
+	dst = append(dst, `{"version":"`+connectorVersion+`","connector":"mysql","name":`...)
+	dst = appendJSONString(dst, prefix)
+	dst = append(dst, `,"ts_ms":`...)
+	dst = strconv.AppendInt(dst, o.tsMS, 10)
+	dst = append(dst, `,"snapshot":"`...)
+	dst = append(dst, o.snapshot...)
+	dst = append(dst, `","db":`...)
+	dst = appendJSONString(dst, db)
+	dst = append(dst, `,"sequence":null,"ts_us":`...)
+	dst = strconv.AppendInt(dst, o.tsMS*1000, 10)
+	dst = append(dst, `,"ts_ns":`...)
+	dst = strconv.AppendInt(dst, o.tsMS*1000_000, 10)
+	dst = append(dst, `,"table":`...)
+	if table == "" {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendJSONString(dst, table)
+	}
+	dst = append(dst, `,"server_id":`...)
+	dst = strconv.AppendInt(dst, o.serverID, 10)
+	dst = append(dst, `,"gtid":`...)
+	if o.gtid == "" {
+		dst = append(dst, "null"...)
+	} else {
+		dst = appendJSONString(dst, o.gtid)
+	}
+	dst = append(dst, `,"file":`...)
+	dst = appendJSONString(dst, o.file)
+	dst = append(dst, `,"pos":`...)
+	dst = strconv.AppendInt(dst, o.pos, 10)
+	dst = append(dst, `,"row":`...)
+	dst = strconv.AppendInt(dst, int64(o.row), 10)
+	return append(dst, `,"thread":null,"query":null}`...)
+}
+
+func appendTimes(dst []byte, now time.Time) []byte {
+	dst = append(dst, `,"ts_ms":`...)
+	dst = strconv.AppendInt(dst, now.UnixMilli(), 10)
+	dst = append(dst, `,"ts_us":`...)
+	dst = strconv.AppendInt(dst, now.UnixMicro(), 10)
+	dst = append(dst, `,"ts_ns":`...)
+	return strconv.AppendInt(dst, now.UnixNano(), 10)
+}
+
+// tableTopic is the topic of a table's events, <prefix>.<db>.<table>, with
+// characters Kafka does not allow in topic names replaced by '_'.
+func tableTopic(prefix, db, table string) string {
+	return sanitizeTopic(prefix + "." + db + "." + table)
+}
+
+func sanitizeTopic(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	out := b.String()
+	if len(out) > 249 {
+		out = out[:249]
+	}
+	return out
+}

@@ -1,0 +1,164 @@
+package kafka
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// state is what the job has committed to Kafka: the source position its
+// events reach, in the offsets topic.
+type state struct {
+	Flavor  string                 `json:"flavor"`
+	Stage   string                 `json:"stage"`
+	GTIDSet string                 `json:"gtid_set"`
+	Tables  []change.TableProgress `json:"tables,omitempty"`
+}
+
+// topics are the job's own topics: its position and its table definitions.
+type topics struct {
+	offsets, schemas string
+}
+
+func jobTopics(prefix, job string) topics {
+	base := sanitizeTopic(prefix + "._dtle." + job)
+	return topics{offsets: base + ".offsets", schemas: base + ".schemas"}
+}
+
+// ensureTopic creates a topic unless it exists; partitions -1 is the
+// broker's default.
+func ensureTopic(ctx context.Context, adm *kadm.Client, name string, partitions int32, compact bool) error {
+	var configs map[string]*string
+	if compact {
+		configs = map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}
+	}
+	_, err := adm.CreateTopic(ctx, partitions, -1, configs, name)
+	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return fmt.Errorf("create topic %s: %w", name, err)
+	}
+	return nil
+}
+
+// readTopic reads partition 0 of topic from offset from up to its last
+// stable offset, committed records only, and calls fn for each.
+func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, from int64, fn func(*kgo.Record)) error {
+	adm, err := newAdmin(seeds, opts)
+	if err != nil {
+		return err
+	}
+	defer adm.Close()
+	ends, err := adm.ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		return fmt.Errorf("end of %s: %w", topic, err)
+	}
+	end, ok := ends.Lookup(topic, 0)
+	if !ok || end.Err != nil {
+		return fmt.Errorf("end of %s: %w", topic, errors.Join(end.Err, ErrNoTopic))
+	}
+	if end.Offset <= from {
+		return nil
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...), kgo.SeedBrokers(seeds...),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.FetchMaxWait(200*time.Millisecond),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(from)}}))...)
+	if err != nil {
+		return fmt.Errorf("kafka client: %w", err)
+	}
+	defer cl.Close()
+	for {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n := 0
+		last := int64(-1)
+		var ferr error
+		fs.EachError(func(_ string, _ int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				ferr = err
+			}
+		})
+		if ferr != nil {
+			return fmt.Errorf("read %s: %w", topic, ferr)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			n++
+			last = r.Offset
+			if r.Offset < end.Offset {
+				fn(r)
+			}
+		})
+		// Everything below the stable end is readable at once: an empty
+		// poll means only markers of transactions were left.
+		if n == 0 || last >= end.Offset-1 {
+			return nil
+		}
+	}
+}
+
+func newAdmin(seeds []string, opts []kgo.Opt) (*kadm.Client, error) {
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...), kgo.SeedBrokers(seeds...))...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client: %w", err)
+	}
+	return kadm.NewClient(cl), nil
+}
+
+// loadState reads the job's committed position (the last record of its
+// offsets topic) and table definitions (its schemas topic).
+func loadState(ctx context.Context, seeds []string, opts []kgo.Opt, t topics) (*state, *catalog, error) {
+	cat := newCatalog()
+	err := readTopic(ctx, seeds, opts, t.schemas, 0, func(r *kgo.Record) {
+		if r.Value == nil {
+			delete(cat.tables, string(r.Key))
+			return
+		}
+		var d tableDef
+		if json.Unmarshal(r.Value, &d) == nil {
+			cat.tables[string(r.Key)] = &d
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	st := &state{}
+	adm, err := newAdmin(seeds, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	ends, err := adm.ListCommittedOffsets(ctx, t.offsets)
+	adm.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("end of %s: %w", t.offsets, err)
+	}
+	end, _ := ends.Lookup(t.offsets, 0)
+	// The last committed record is the position; transaction markers sit
+	// between records, so look back in growing windows.
+	for window := int64(64); ; window *= 8 {
+		from := max(end.Offset-window, 0)
+		var found []byte
+		err := readTopic(ctx, seeds, opts, t.offsets, from, func(r *kgo.Record) { found = r.Value })
+		if err != nil {
+			return nil, nil, err
+		}
+		if found != nil {
+			if err := json.Unmarshal(found, st); err != nil {
+				return nil, nil, fmt.Errorf("%s: %w: %w", t.offsets, ErrBadOffsets, err)
+			}
+			return st, cat, nil
+		}
+		if from == 0 {
+			return st, cat, nil
+		}
+	}
+}
