@@ -67,7 +67,7 @@ sweep:
 bench: mariadb build ## Benchmarks: Go micro benchmarks, then dtle vs mydumper/myloader, mysqldump and a native replica (writes bench/README.md).
 	@command -v mydumper >/dev/null && command -v sysbench >/dev/null || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mydumper sysbench >/dev/null
-	go test -run '^$$' -bench . -benchmem ./internal/change/ ./applier/
+	go test -run '^$$' -bench . -benchmem ./internal/change/ ./applier/ ./kafka/
 	go run ./bench $(BENCH_FLAGS)
 
 .PHONY: fmt-check

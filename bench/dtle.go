@@ -23,6 +23,11 @@ type job struct {
 }
 
 func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid string) (*job, error) {
+	return startJobWith(ctx, src, gtid, &config.Task{ConnectionConfig: dst.RootConnection(), ParallelWorkers: workers})
+}
+
+// startJobWith runs a job from src's sbtest schema to destTask.
+func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTask *config.Task) (*job, error) {
 	const token = "bench"
 	srv, err := localjob.StartNATS(token)
 	if err != nil {
@@ -31,7 +36,6 @@ func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid s
 	id := fmt.Sprintf("bench-%d", time.Now().UnixNano())
 	srcTask := &config.Task{ConnectionConfig: src.RootConnection(), Gtid: gtid, GroupMaxSize: 16, ChunkSize: chunkSize,
 		ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "sbtest"}}}
-	destTask := &config.Task{ConnectionConfig: dst.RootConnection(), ParallelWorkers: workers}
 	srcTask.Defaults()
 	destTask.Defaults()
 	quiet := hclog.New(&hclog.LoggerOptions{Output: io.Discard})

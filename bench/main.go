@@ -3,7 +3,7 @@
 //
 // Full copy of a sysbench table: dtle (twice: an A/A run shows the noise),
 // mydumper/myloader, and mysqldump | mysql, each with the same number of
-// threads. Incremental catch-up over a sysbench write-only binlog: dtle
+// threads; and into Kafka (kfake) as Debezium events. Incremental catch-up over a sysbench write-only binlog: dtle
 // against a native MariaDB replica with parallel replication threads. Run
 // it with `make bench`.
 package main
@@ -18,6 +18,10 @@ import (
 )
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == kfakeFlag {
+		serveKfake()
+		return
+	}
 	rows := flag.Int("rows", 1_000_000, "rows in the sysbench table")
 	threads := flag.Int("threads", 4, "threads for every contender")
 	writes := flag.Int("writes", 20000, "sysbench write-only transactions for the catch-up")
@@ -25,6 +29,7 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the dtle runs to this file")
 	copyOnly := flag.Bool("copy-only", false, "measure only dtle's full copy (for profiling)")
 	flag.BoolVar(&onlyCatchUp, "catchup-only", false, "measure only dtle's catch-up with parallel_workers=1 (for profiling)")
+	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.Parse()
 	profilePath, onlyCopy = *cpuProfile, *copyOnly
@@ -49,6 +54,7 @@ var (
 	profilePath string
 	onlyCopy    bool
 	onlyCatchUp bool
+	onlyKafka   bool
 )
 
 const (

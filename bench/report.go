@@ -15,6 +15,8 @@ func (r *result) markdown() string {
 	for _, t := range r.copies {
 		fmt.Fprintf(&b, "| %s | %.1f | %.0f | %.2f× |\n", strings.ReplaceAll(t.name, "|", "\\|"), t.d.Seconds(), t.rate(), base.rate()/t.rate())
 	}
+	fmt.Fprintf(&b, "\n### Full copy into Kafka\n\n%s: %.1f s, %.0f row events/s (target: 100000).\n",
+		r.kafka.name, r.kafka.d.Seconds(), r.kafka.rate())
 	b.WriteString("\n### Incremental catch-up\n\n| contender | seconds | transactions/s | dtle's speed relative to it |\n| --- | ---: | ---: | ---: |\n")
 	base = r.catchups[0]
 	for _, t := range r.catchups {

@@ -117,6 +117,25 @@ type origin struct {
 	serverID int64
 }
 
+// payloadHint is a guess of the payload's size, to allocate a record once.
+func (tc *tableCodec) payloadHint(before, after change.Row) int {
+	n := 640 + len(tc.def.Schema) + len(tc.def.Name)
+	for _, r := range []change.Row{before, after} {
+		for i, v := range r {
+			n += len(tc.fields[i].col.Name) + 8
+			switch x := v.(type) {
+			case string:
+				n += len(x) + len(x)/8
+			case []byte:
+				n += len(x)*4/3 + 4
+			default:
+				n += 20
+			}
+		}
+	}
+	return n
+}
+
 // appendKey writes the record key of row; nil for a table without a key.
 func (tc *tableCodec) appendKey(dst []byte, row change.Row) ([]byte, error) {
 	if len(tc.key) == 0 {

@@ -90,7 +90,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	opts := append(append([]kgo.Opt{}, cfg.Opts...), kgo.SeedBrokers(t.KafkaBrokerAddrs...),
 		kgo.TransactionalID("dtle-"+cfg.JobID), kgo.TransactionTimeout(txnTimeout),
 		kgo.MaxBufferedBytes(BufferBytes), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond),
-		kgo.RecordRetries(10))
+		kgo.RecordRetries(10), kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("kafka client for %s: %w", strings.Join(t.KafkaBrokerAddrs, ","), err)
@@ -547,11 +547,11 @@ func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, afte
 	if op == 'd' {
 		keyRow = before
 	}
-	key, err := tc.appendKey(nil, keyRow)
+	key, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), keyRow)
 	if err != nil {
 		return err
 	}
-	value, err := tc.appendValueRecord(nil, s.prefix, op, before, after, o, now)
+	value, err := tc.appendValueRecord(make([]byte, 0, len(tc.valueHead)+tc.payloadHint(before, after)), s.prefix, op, before, after, o, now)
 	if err != nil {
 		return err
 	}
