@@ -116,6 +116,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	defer s.cl.Close()
 	cp, err := s.Checkpoint(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while reading the position
+		}
 		return err
 	}
 	if cp.Stage == change.StageIncr {

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -62,17 +61,6 @@ var typesRows = []string{
 	`INSERT INTO types (dt, dtm, yr) VALUES ('0000-00-00', '0000-00-00 00:00:00', 0)`,
 }
 
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
-
-func logger(t *testing.T, name string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Info, Output: testWriter{t}})
-}
-
 // job is a subscription job running in this process against kfake.
 type job struct {
 	t       *testing.T
@@ -108,7 +96,7 @@ func newJob(t *testing.T, schema string) *job {
 
 func (j *job) startDest() {
 	j.t.Helper()
-	lt, err := localjob.Dest{URL: j.url, Token: natsToken, JobID: j.id, Task: j.dest, Logger: logger(j.t, "dest"),
+	lt, err := localjob.Dest{URL: j.url, Token: natsToken, JobID: j.id, Task: j.dest, Logger: sandbox.Logger(j.t, "dest"),
 		Event: func(m string) {
 			select {
 			case j.events <- m:
@@ -124,7 +112,7 @@ func (j *job) startDest() {
 
 func (j *job) startSrc() {
 	j.t.Helper()
-	lt, err := localjob.Source{URL: j.url, Token: natsToken, JobID: j.id, Task: j.src, Logger: logger(j.t, "src"),
+	lt, err := localjob.Source{URL: j.url, Token: natsToken, JobID: j.id, Task: j.src, Logger: sandbox.Logger(j.t, "src"),
 		RequestTimeout: 5 * time.Second}.Start(context.Background())
 	if err != nil {
 		j.t.Fatal(err)
@@ -146,6 +134,29 @@ func (j *job) waitEvent(want string) {
 			j.t.Fatalf("no %s event", want)
 		}
 	}
+}
+
+// waitTableCopied waits until the job's committed position records a
+// copied table.
+func (j *job) waitTableCopied() {
+	j.t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(j.brokers...), kgo.ConsumeTopics("dtle._dtle."+j.id+".offsets"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(20*time.Millisecond), kgo.MetadataMinAge(20*time.Millisecond))
+	if err != nil {
+		j.t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for ctx.Err() == nil {
+		found := false
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) { found = found || strings.Contains(string(r.Value), `"Done":true`) })
+		if found {
+			return
+		}
+	}
+	j.t.Fatal("no table copied in 60s")
 }
 
 func stop(t *testing.T, lt *localjob.Task) {
@@ -294,12 +305,24 @@ func materialize(t *testing.T, prefix string, recs []record, current map[string]
 					byKey = map[string]string{}
 					keyed[id] = byKey
 				}
+				// Each event must follow from the one before it for the key:
+				// a create of a key that exists is a duplicate, an update or
+				// delete whose before image is not what the consumer holds
+				// follows a lost or repeated event.
+				cur, exists := byKey[string(r.key)]
 				switch e.Payload.Op {
-				case "r", "c", "u":
+				case "r", "c":
+					if exists {
+						t.Fatalf("%s: %s of key %s, which exists: an event seen twice", r.topic, e.Payload.Op, r.key)
+					}
 					byKey[string(r.key)] = canonical(t, cols, e.Payload.After, names)
-				case "d":
-					if _, ok := byKey[string(r.key)]; !ok {
-						t.Fatalf("%s: delete of a key never seen: %s", r.topic, r.key)
+				case "u", "d":
+					if before := canonical(t, cols, e.Payload.Before, names); !exists || before != cur {
+						t.Fatalf("%s: %s of key %s: before image %s, the consumer holds %s (exists %v)", r.topic, e.Payload.Op, r.key, before, cur, exists)
+					}
+					if e.Payload.Op == "u" {
+						byKey[string(r.key)] = canonical(t, cols, e.Payload.After, names)
+						continue
 					}
 					delete(byKey, string(r.key))
 					if i+1 >= len(part) || part[i+1].value != nil || string(part[i+1].key) != string(r.key) {
@@ -579,25 +602,9 @@ func columnSchemas(t *testing.T, db *sql.DB, recs []record, schema string) (map[
 	return out, names, ""
 }
 
-// execOne runs stmts on one connection, so USE and SET hold for the rest.
-func execOne(t *testing.T, db *sql.DB, stmts ...string) {
-	t.Helper()
-	conn, err := db.Conn(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = conn.Close() }()
-	for _, q := range stmts {
-		if _, err := conn.ExecContext(context.Background(), q); err != nil {
-			t.Errorf("%s: %v", q, err) // Errorf: workloads call it from their own goroutine
-			return
-		}
-	}
-	_, _ = conn.ExecContext(context.Background(), "SET SESSION sql_mode = DEFAULT")
-}
-
-// checkSame compares what a consumer of the topics holds with the source.
-func checkSame(t *testing.T, db *sql.DB, brokers []string, schema string) []record {
+// checkSame compares what a consumer of the topics holds with the source
+// and returns the DDL texts of the schema-change topic, by database.
+func checkSame(t *testing.T, db *sql.DB, brokers []string, schema string) map[string][]string {
 	t.Helper()
 	var last string
 	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
@@ -606,10 +613,10 @@ func checkSame(t *testing.T, db *sql.DB, brokers []string, schema string) []reco
 		if last = missing; last != "" {
 			continue
 		}
-		got, _ := materialize(t, "dtle", recs, names)
+		got, ddl := materialize(t, "dtle", recs, names)
 		last = diff(sourceView(t, db, schema, cols), got)
 		if last == "" {
-			return recs
+			return ddl
 		}
 	}
 	t.Fatalf("the topics differ from the source: %s", last)

@@ -3,9 +3,7 @@ package repltest
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"fmt"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -50,16 +48,7 @@ func (tk *task) stop(t *testing.T) {
 	}
 }
 
-func logger(t *testing.T, name string) hclog.Logger {
-	return hclog.New(&hclog.LoggerOptions{Name: name, Level: hclog.Info, Output: testWriter{t}})
-}
-
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
-}
+func logger(t *testing.T, name string) hclog.Logger { return sandbox.Logger(t, name) }
 
 func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 	t.Helper()
@@ -114,25 +103,10 @@ func open(t *testing.T, c *config.MySQLConnection) *sql.DB {
 	return db
 }
 
-// exec runs stmts in order on one connection (so SET and USE hold for the
-// statements after them), then discards that connection so its session
-// state reaches no later user of the pool.
+// exec runs stmts in order on one connection (see sandbox.ExecErr).
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn }) // drop it from the pool
-		_ = conn.Close()
-	}()
-	for _, q := range stmts {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-	}
+	sandbox.Exec(t, db, stmts)
 }
 
 // freshSchema drops and creates schema on both servers.
