@@ -19,9 +19,6 @@ const (
 	CodeInternal         = "internal"
 )
 
-// ErrJobNotFound: no job with that id, or not of that type.
-var ErrJobNotFound = errors.New("job not found")
-
 // Error is an API failure with its HTTP status and error code.
 type Error struct {
 	Status int

@@ -65,16 +65,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	// DefaultConfig takes NOMAD_TOKEN and the NOMAD_CA*/NOMAD_CLIENT_* TLS
-	// settings from the plugin's environment.
-	ncfg := nomad.DefaultConfig()
-	ncfg.Address = cfg.NomadAddr
-	if !strings.Contains(ncfg.Address, "://") {
-		ncfg.Address = "http://" + ncfg.Address
-	}
-	nc, err := nomad.NewClient(ncfg)
+	nc, err := NomadClient(cfg.NomadAddr, "")
 	if err != nil {
-		return nil, fmt.Errorf("api: nomad client for %s: %w", cfg.NomadAddr, err)
+		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second}}
 	s.echo = s.routes()
@@ -197,4 +190,24 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Debug("API request refused", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "error", body.Message)
 	}
 	_ = c.JSON(status, body)
+}
+
+// NomadClient is a client of the Nomad agent at addr ("host:port" or a URL)
+// in namespace ("" for the default). Nomad's DefaultConfig supplies
+// NOMAD_TOKEN and the NOMAD_CA*/NOMAD_CLIENT_* TLS settings from the
+// plugin's environment.
+func NomadClient(addr, namespace string) (*nomad.Client, error) {
+	ncfg := nomad.DefaultConfig()
+	ncfg.Address = addr
+	if !strings.Contains(ncfg.Address, "://") {
+		ncfg.Address = "http://" + ncfg.Address
+	}
+	if namespace != "" {
+		ncfg.Namespace = namespace
+	}
+	nc, err := nomad.NewClient(ncfg)
+	if err != nil {
+		return nil, fmt.Errorf("nomad client for %s: %w", addr, err)
+	}
+	return nc, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/progress"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -37,26 +38,7 @@ type Config struct {
 }
 
 // Stats are live figures of an applier.
-type Stats struct {
-	RowsCopied   atomic.Int64
-	TxnsApplied  atomic.Int64
-	RowsApplied  atomic.Int64
-	LastCommitTS atomic.Int64 // source commit time of the last applied transaction, unix seconds
-	// TxnsReceived and RowsReceived count binlog transactions and their rows
-	// as they arrive, before they are applied.
-	TxnsReceived atomic.Int64
-	RowsReceived atomic.Int64
-	// QueueBytes is the row data received and not applied yet.
-	QueueBytes atomic.Int64
-	// Stage is the checkpoint's stage ("", full, incr).
-	Stage atomic.Pointer[string]
-	// GTIDSet is the applied set, refreshed at most once a second.
-	GTIDSet atomic.Pointer[string]
-	// LogFile and LogPos are the source binlog coordinates after the last
-	// applied transaction.
-	LogFile atomic.Pointer[string]
-	LogPos  atomic.Int64
-}
+type Stats = progress.Dest
 
 // Applier writes one job's stream to the destination server.
 type Applier struct {
@@ -124,6 +106,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	}
 	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(), tolerant: true, resumed: map[string]bool{},
 		fatal: make(chan error, 1), budget: semaphore.NewWeighted(QueueCapacity)}
+	a.Stats.QueueCapacity = QueueCapacity
 	return a, nil
 }
 
@@ -333,17 +316,19 @@ func (a *Applier) fail(err error) {
 // reserve takes t's size from the byte budget, waiting while it is spent;
 // one transaction larger than the whole budget takes all of it.
 func (a *Applier) reserve(ctx context.Context, t *change.Txn) error {
-	if err := a.budget.Acquire(ctx, budgetOf(t)); err != nil {
+	n := budgetOf(t)
+	if err := a.budget.Acquire(ctx, n); err != nil {
 		return err
 	}
-	a.Stats.QueueBytes.Add(budgetOf(t))
+	a.Stats.QueueBytes.Add(n)
 	return nil
 }
 
 // release returns what reserve took for t.
 func (a *Applier) release(t *change.Txn) {
-	a.Stats.QueueBytes.Add(-budgetOf(t))
-	a.budget.Release(budgetOf(t))
+	n := budgetOf(t)
+	a.Stats.QueueBytes.Add(-n)
+	a.budget.Release(n)
 }
 
 // setStage changes the stage, for the applier and its readers.

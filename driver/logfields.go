@@ -5,5 +5,4 @@ const (
 	logJob     = "job"
 	logTask    = "task"
 	logAllocID = "alloc_id"
-	logTaskID  = "task_id"
 )

@@ -12,6 +12,7 @@ import (
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/progress"
 	"github.com/dtle-io/dtle/kafka"
 )
 
@@ -114,15 +115,9 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 	case l.ext != nil:
 		h.sourceFigures(m, &l.ext.Stats)
 	case l.app != nil:
-		s := &l.app.Stats
-		h.destFigures(m, destCounters{rowsCopied: &s.RowsCopied, txnsApplied: &s.TxnsApplied, rowsApplied: &s.RowsApplied,
-			lastCommitTS: &s.LastCommitTS, txnsReceived: &s.TxnsReceived, rowsReceived: &s.RowsReceived, logPos: &s.LogPos,
-			stage: &s.Stage, gtidSet: &s.GTIDSet, logFile: &s.LogFile, queueBytes: s.QueueBytes.Load(), queueCap: applier.QueueCapacity})
+		h.destFigures(m, &l.app.Stats)
 	case l.snk != nil:
-		s := &l.snk.Stats
-		h.destFigures(m, destCounters{rowsCopied: &s.RowsCopied, txnsApplied: &s.TxnsApplied, rowsApplied: &s.RowsApplied,
-			lastCommitTS: &s.LastCommitTS, txnsReceived: &s.TxnsReceived, rowsReceived: &s.RowsReceived, logPos: &s.LogPos,
-			stage: &s.Stage, gtidSet: &s.GTIDSet, logFile: &s.LogFile, queueCap: kafka.BufferBytes})
+		h.destFigures(m, &l.snk.Stats.Dest)
 	}
 	return m
 }
@@ -161,34 +156,26 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 	}
 }
 
-// destCounters are the figures a destination (MySQL applier or Kafka
-// sink) keeps.
-type destCounters struct {
-	rowsCopied, txnsApplied, rowsApplied, lastCommitTS, txnsReceived, rowsReceived, logPos *atomic.Int64
-	stage, gtidSet, logFile                                                                *atomic.Pointer[string]
-	queueBytes, queueCap                                                                   int64
-}
-
-func (h *taskHandle) destFigures(m *api.TaskMonitor, s destCounters) {
-	queued := max(s.txnsReceived.Load()-s.txnsApplied.Load(), 0)
-	m.CurrentCoordinates.File = load(s.logFile)
-	m.CurrentCoordinates.Position = s.logPos.Load()
-	m.CurrentCoordinates.GtidSet = load(s.gtidSet)
-	m.ReadMasterRowCount, m.ReadMasterTxCount = s.rowsReceived.Load(), s.txnsReceived.Load()
-	m.ExecMasterRowCount, m.ExecMasterTxCount = s.rowsApplied.Load(), s.txnsApplied.Load()
-	m.CopiedRowCount = s.rowsCopied.Load()
+func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
+	queued := max(s.TxnsReceived.Load()-s.TxnsApplied.Load(), 0)
+	m.CurrentCoordinates.File = load(&s.LogFile)
+	m.CurrentCoordinates.Position = s.LogPos.Load()
+	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
+	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
+	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
+	m.CopiedRowCount = s.RowsCopied.Load()
 	m.Backlog = fmt.Sprintf("%d/%d", queued, h.task.ReplChanBufferSize)
 	m.DelayCount.Num = queued
 	m.BufferStatus.ApplierTxQueueSize = queued
-	m.BufferStatus.ApplierQueueBytes = s.queueBytes
-	m.BufferStatus.ApplierQueueBytesFree = s.queueCap - s.queueBytes
-	switch load(s.stage) {
+	m.BufferStatus.ApplierQueueBytes = s.QueueBytes.Load()
+	m.BufferStatus.ApplierQueueBytesFree = s.QueueCapacity - m.BufferStatus.ApplierQueueBytes
+	switch load(&s.Stage) {
 	case change.StageIncr:
 		m.ThroughputStatus = h.live.throughput("applied", m.ExecMasterRowCount, m.ExecMasterTxCount)
 		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageDestIdle
 		if queued > 0 {
 			m.Stage = stageApplying
-			m.DelayCount.Time = lag(s.lastCommitTS.Load())
+			m.DelayCount.Time = lag(s.LastCommitTS.Load())
 		}
 	case change.StageFull:
 		m.ThroughputStatus = h.live.throughput("copied", m.CopiedRowCount, 0)
@@ -196,12 +183,7 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s destCounters) {
 	}
 }
 
-func load(p *atomic.Pointer[string]) string {
-	if s := p.Load(); s != nil {
-		return *s
-	}
-	return ""
-}
+func load(p *atomic.Pointer[string]) string { return progress.Load(p) }
 
 // lag is the seconds since a source commit time.
 func lag(ts int64) int64 {

@@ -37,8 +37,10 @@ func (n *natsServer) run(ctx context.Context, bind, token string) {
 		return
 	}
 	backoff := 200 * time.Millisecond
+	var srv *natsserver.Server
 	for {
-		srv, err := startNats(opts)
+		var err error
+		srv, err = startNats(opts)
 		if err == nil {
 			n.mu.Lock()
 			n.srv, n.lastErr = srv, nil
@@ -56,9 +58,11 @@ func (n *natsServer) run(ctx context.Context, bind, token string) {
 		backoff = min(backoff*2, 10*time.Second)
 	}
 	<-ctx.Done()
+	// A restart may already have put its own server in n.srv: stop ours only.
 	n.mu.Lock()
-	srv := n.srv
-	n.srv, n.lastErr = nil, fmt.Errorf("stopped")
+	if n.srv == srv {
+		n.srv, n.lastErr = nil, fmt.Errorf("stopped")
+	}
 	n.mu.Unlock()
 	srv.Shutdown()
 	srv.WaitForShutdown()

@@ -8,6 +8,7 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
+	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
@@ -57,9 +58,9 @@ const maxSourceFailures = 10
 // fatal or keeps happening.
 func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	cfg := d.nodeConfig()
-	client, err := nomad.NewClient(&nomad.Config{Address: "http://" + cfg.NomadAddr, Namespace: h.cfg.Namespace})
+	client, err := api.NomadClient(cfg.NomadAddr, h.cfg.Namespace)
 	if err != nil {
-		return fmt.Errorf("nomad client for nomad_addr %s: %w", cfg.NomadAddr, err)
+		return fmt.Errorf("nomad_addr: %w", err)
 	}
 	backoff := time.Second
 	failures := 0

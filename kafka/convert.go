@@ -291,30 +291,33 @@ func (f *field) zero(dst []byte) []byte {
 }
 
 func (f *field) date(dst []byte, v any) ([]byte, error) {
-	s := textOf(v)
-	if zeroDate(s) {
-		return f.zero(dst), nil
-	}
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		return dst, fmt.Errorf("date %q: %w", s, err)
+	t, ok, err := instant(v, time.DateOnly)
+	if !ok {
+		return f.zero(dst), err
 	}
 	return strconv.AppendInt(dst, t.Unix()/86400, 10), nil
 }
 
-// parseDateTime reads "YYYY-MM-DD HH:MM:SS[.ffffff]" as UTC.
-func parseDateTime(s string) (time.Time, error) {
-	return time.Parse("2006-01-02 15:04:05.999999999", s)
-}
-
-func (f *field) datetime(dst []byte, v any) ([]byte, error) {
+// instant reads a DATE, DATETIME or TIMESTAMP value (as UTC) in layout;
+// ok is false for a zero date, or with err for a value it cannot read.
+func instant(v any, layout string) (t time.Time, ok bool, err error) {
 	s := textOf(v)
 	if zeroDate(s) {
-		return f.zero(dst), nil
+		return t, false, nil
 	}
-	t, err := parseDateTime(s)
-	if err != nil {
-		return dst, fmt.Errorf("datetime %q: %w", s, err)
+	if t, err = time.Parse(layout, s); err != nil {
+		return t, false, fmt.Errorf("date and time %q: %w", s, err)
+	}
+	return t, true, nil
+}
+
+// dateTime is how DATETIME and TIMESTAMP values read: "YYYY-MM-DD HH:MM:SS[.ffffff]".
+const dateTime = "2006-01-02 15:04:05.999999999"
+
+func (f *field) datetime(dst []byte, v any) ([]byte, error) {
+	t, ok, err := instant(v, dateTime)
+	if !ok {
+		return f.zero(dst), err
 	}
 	if f.name == nameMicroTimestamp {
 		return strconv.AppendInt(dst, t.UnixMicro(), 10), nil
@@ -324,13 +327,9 @@ func (f *field) datetime(dst []byte, v any) ([]byte, error) {
 
 // timestamp writes ISO-8601 in UTC, with the column's fractional digits.
 func (f *field) timestamp(dst []byte, v any) ([]byte, error) {
-	s := textOf(v)
-	if zeroDate(s) {
-		return f.zero(dst), nil
-	}
-	t, err := parseDateTime(s)
-	if err != nil {
-		return dst, fmt.Errorf("timestamp %q: %w", s, err)
+	t, ok, err := instant(v, dateTime)
+	if !ok {
+		return f.zero(dst), err
 	}
 	dst = append(dst, '"')
 	dst = t.AppendFormat(dst, "2006-01-02T15:04:05")

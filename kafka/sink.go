@@ -17,6 +17,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/progress"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -40,20 +41,11 @@ type Config struct {
 	Opts []kgo.Opt
 }
 
-// Stats are live figures of a sink, named as the MySQL applier's.
+// Stats are live figures of a sink: a destination's, and what it produced.
 type Stats struct {
-	RowsCopied   atomic.Int64
-	TxnsApplied  atomic.Int64 // committed to Kafka
-	RowsApplied  atomic.Int64
-	LastCommitTS atomic.Int64
-	TxnsReceived atomic.Int64
-	RowsReceived atomic.Int64
-	Events       atomic.Int64 // records produced, tombstones included
-	Commits      atomic.Int64 // Kafka transactions committed
-	Stage        atomic.Pointer[string]
-	GTIDSet      atomic.Pointer[string]
-	LogFile      atomic.Pointer[string]
-	LogPos       atomic.Int64
+	progress.Dest
+	Events  atomic.Int64 // records produced, tombstones included
+	Commits atomic.Int64 // Kafka transactions committed
 }
 
 // Sink writes one job's stream to Kafka.
@@ -96,6 +88,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 		return nil, fmt.Errorf("kafka client for %s: %w", strings.Join(t.KafkaBrokerAddrs, ","), err)
 	}
 	s.cl, s.adm = cl, kadm.NewClient(cl)
+	s.Stats.QueueCapacity = BufferBytes
 	for _, name := range []string{s.topics.offsets, s.topics.schemas} {
 		if err := ensureTopic(ctx, s.adm, name, 1, true); err != nil {
 			cl.Close()
@@ -165,7 +158,7 @@ func (s *Sink) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.abort(ctx)
-	st, cat, err := loadState(ctx, s.cfg.Task.KafkaBrokerAddrs, s.cfg.Opts, s.topics)
+	st, cat, err := loadState(ctx, s.adm, s.cfg.Task.KafkaBrokerAddrs, s.cfg.Opts, s.topics)
 	if err != nil {
 		return nil, err
 	}

@@ -47,23 +47,10 @@ func ensureTopic(ctx context.Context, adm *kadm.Client, name string, partitions 
 	return nil
 }
 
-// readTopic reads partition 0 of topic from offset from up to its last
-// stable offset, committed records only, and calls fn for each.
-func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, from int64, fn func(*kgo.Record)) error {
-	adm, err := newAdmin(seeds, opts)
-	if err != nil {
-		return err
-	}
-	defer adm.Close()
-	ends, err := adm.ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		return fmt.Errorf("end of %s: %w", topic, err)
-	}
-	end, ok := ends.Lookup(topic, 0)
-	if !ok || end.Err != nil {
-		return fmt.Errorf("end of %s: %w", topic, errors.Join(end.Err, ErrNoTopic))
-	}
-	if end.Offset <= from {
+// readTopic reads partition 0 of topic from offset from up to end (its
+// last stable offset), committed records only, and calls fn for each.
+func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, from, end int64, fn func(*kgo.Record)) error {
+	if end <= from {
 		return nil
 	}
 	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...), kgo.SeedBrokers(seeds...),
@@ -80,8 +67,6 @@ func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		n := 0
-		last := int64(-1)
 		var ferr error
 		fs.EachError(func(_ string, _ int32, err error) {
 			if !errors.Is(err, context.DeadlineExceeded) {
@@ -91,34 +76,39 @@ func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string
 		if ferr != nil {
 			return fmt.Errorf("read %s: %w", topic, ferr)
 		}
+		n, last := 0, int64(-1)
 		fs.EachRecord(func(r *kgo.Record) {
 			n++
 			last = r.Offset
-			if r.Offset < end.Offset {
+			if r.Offset < end {
 				fn(r)
 			}
 		})
 		// Everything below the stable end is readable at once: an empty
 		// poll means only markers of transactions were left.
-		if n == 0 || last >= end.Offset-1 {
+		if n == 0 || last >= end-1 {
 			return nil
 		}
 	}
 }
 
-func newAdmin(seeds []string, opts []kgo.Opt) (*kadm.Client, error) {
-	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, opts...), kgo.SeedBrokers(seeds...))...)
-	if err != nil {
-		return nil, fmt.Errorf("kafka client: %w", err)
-	}
-	return kadm.NewClient(cl), nil
-}
-
 // loadState reads the job's committed position (the last record of its
 // offsets topic) and table definitions (its schemas topic).
-func loadState(ctx context.Context, seeds []string, opts []kgo.Opt, t topics) (*state, *catalog, error) {
+func loadState(ctx context.Context, adm *kadm.Client, seeds []string, opts []kgo.Opt, t topics) (*state, *catalog, error) {
+	ends, err := adm.ListCommittedOffsets(ctx, t.schemas, t.offsets)
+	if err != nil {
+		return nil, nil, fmt.Errorf("end of %s and %s: %w", t.schemas, t.offsets, err)
+	}
+	end := map[string]int64{}
+	for _, name := range []string{t.schemas, t.offsets} {
+		o, ok := ends.Lookup(name, 0)
+		if !ok || o.Err != nil {
+			return nil, nil, fmt.Errorf("end of %s: %w", name, errors.Join(o.Err, ErrNoTopic))
+		}
+		end[name] = o.Offset
+	}
 	cat := newCatalog()
-	err := readTopic(ctx, seeds, opts, t.schemas, 0, func(r *kgo.Record) {
+	err = readTopic(ctx, seeds, opts, t.schemas, 0, end[t.schemas], func(r *kgo.Record) {
 		if r.Value == nil {
 			delete(cat.tables, string(r.Key))
 			return
@@ -131,24 +121,13 @@ func loadState(ctx context.Context, seeds []string, opts []kgo.Opt, t topics) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	st := &state{}
-	adm, err := newAdmin(seeds, opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	ends, err := adm.ListCommittedOffsets(ctx, t.offsets)
-	adm.Close()
-	if err != nil {
-		return nil, nil, fmt.Errorf("end of %s: %w", t.offsets, err)
-	}
-	end, _ := ends.Lookup(t.offsets, 0)
 	// The last committed record is the position; transaction markers sit
 	// between records, so look back in growing windows.
+	st := &state{}
 	for window := int64(64); ; window *= 8 {
-		from := max(end.Offset-window, 0)
+		from := max(end[t.offsets]-window, 0)
 		var found []byte
-		err := readTopic(ctx, seeds, opts, t.offsets, from, func(r *kgo.Record) { found = r.Value })
-		if err != nil {
+		if err := readTopic(ctx, seeds, opts, t.offsets, from, end[t.offsets], func(r *kgo.Record) { found = r.Value }); err != nil {
 			return nil, nil, err
 		}
 		if found != nil {
