@@ -11,6 +11,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/secret"
 )
 
@@ -91,6 +92,9 @@ func (j *JobConfig) normalize(jobType string) error {
 	src.Defaults()
 	dest.Defaults()
 	errs = append(errs, prefixed("src_task.", src.Validate(config.RoleSource))...)
+	if _, err := filter.New(src); err != nil {
+		errs = append(errs, prefixed("src_task.", err)...)
+	}
 	errs = append(errs, prefixed("dest_task.", dest.Validate(config.RoleDest))...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -170,7 +174,8 @@ func rulesToTask(rules []*ReplicateDB) []*config.ReplicateDB {
 		if r == nil {
 			continue
 		}
-		cr := &config.ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex}
+		cr := &config.ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex,
+			IgnoreEvent: r.IgnoreEvent, IgnoreSQL: r.IgnoreSQL}
 		if r.TableSchemaRename != nil {
 			cr.TableSchemaRename = *r.TableSchemaRename
 		}
@@ -179,7 +184,8 @@ func rulesToTask(rules []*ReplicateDB) []*config.ReplicateDB {
 				continue
 			}
 			cr.Tables = append(cr.Tables, &config.Table{TableName: t.TableName, TableRegex: t.TableRegex,
-				TableRename: t.TableRename, ColumnMapFrom: t.ColumnMapFrom, ColumnMapTo: t.ColumnMapTo, Where: t.Where})
+				TableRename: t.TableRename, ColumnMapFrom: t.ColumnMapFrom, ColumnMapTo: t.ColumnMapTo, Where: t.Where,
+				IgnoreEvent: t.IgnoreEvent, IgnoreSQL: t.IgnoreSQL})
 		}
 		out = append(out, cr)
 	}
@@ -191,10 +197,12 @@ func rulesFromTask(rules []*config.ReplicateDB) []*ReplicateDB {
 	out := make([]*ReplicateDB, 0, len(rules))
 	for _, r := range rules {
 		rename := r.TableSchemaRename
-		ar := &ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex, TableSchemaRename: &rename, Tables: []*Table{}}
+		ar := &ReplicateDB{TableSchema: r.TableSchema, TableSchemaRegex: r.TableSchemaRegex, TableSchemaRename: &rename,
+			Tables: []*Table{}, IgnoreEvent: r.IgnoreEvent, IgnoreSQL: r.IgnoreSQL}
 		for _, t := range r.Tables {
 			ar.Tables = append(ar.Tables, &Table{TableName: t.TableName, TableRegex: t.TableRegex,
-				TableRename: t.TableRename, ColumnMapFrom: t.ColumnMapFrom, ColumnMapTo: t.ColumnMapTo, Where: t.Where})
+				TableRename: t.TableRename, ColumnMapFrom: t.ColumnMapFrom, ColumnMapTo: t.ColumnMapTo, Where: t.Where,
+				IgnoreEvent: t.IgnoreEvent, IgnoreSQL: t.IgnoreSQL})
 		}
 		out = append(out, ar)
 	}

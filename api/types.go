@@ -74,6 +74,14 @@ type ReplicateDB struct {
 	TableSchemaRegex  string   `json:"table_schema_regex,omitempty"`
 	TableSchemaRename *string  `json:"table_schema_rename"`
 	Tables            []*Table `json:"tables"`
+	// IgnoreEvent drops these kinds of change for every table the rule
+	// selects: insert, update, delete, create/drop/alter database,
+	// create/drop/alter/rename/truncate table, create/drop index, or the
+	// groups "all dml", "all ddl", "all".
+	IgnoreEvent []string `json:"ignore_event,omitempty" example:"drop table,truncate table"`
+	// IgnoreSQL drops DDL whose text matches one of these regular
+	// expressions.
+	IgnoreSQL []string `json:"ignore_sql,omitempty" example:"^(?i)DROP"`
 }
 
 // Table selects one table, or those matching table_regex.
@@ -84,6 +92,8 @@ type Table struct {
 	ColumnMapFrom []string `json:"column_map_from"`
 	ColumnMapTo   []string `json:"column_map_to,omitempty"`
 	Where         string   `json:"where"`
+	IgnoreEvent   []string `json:"ignore_event,omitempty"`
+	IgnoreSQL     []string `json:"ignore_sql,omitempty"`
 }
 
 // CreateJobResponse echoes the job with every default filled in and the

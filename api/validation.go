@@ -19,7 +19,7 @@ const validateTimeout = 30 * time.Second
 // validateJob godoc
 //
 //	@Summary		Validate a job config
-//	@Description	Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {"job_config": ...}) or as the job_config query parameter.
+//	@Description	Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. The source's tables are matched against replicate_do_db and replicate_ignore_db: a rule that matches no table is a job_validation_warning, a column_map_from or where naming a column the table lacks a job_validation_error. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {"job_config": ...}) or as the job_config query parameter.
 //	@Tags			validation
 //	@Accept			json
 //	@Produce		json
@@ -76,6 +76,10 @@ func (s *Server) validateJob(c echo.Context) error {
 		wg.Go(func() { reports[i] = checks[i](ctx, tasks[i]) })
 	}
 	wg.Wait()
+	if src := reports[0]; len(src.RuleWarnings) > 0 || len(src.RuleErrors) > 0 {
+		out.JobValidationWarning = joinNonEmpty("; ", append([]string{out.JobValidationWarning}, src.RuleWarnings...)...)
+		out.JobValidationError = strings.Join(src.RuleErrors, "; ")
+	}
 	for _, r := range reports {
 		out.MysqlTaskValidationReport = append(out.MysqlTaskValidationReport, &TaskValidationReport{
 			TaskName: r.TaskName, ConnectionValidation: check(r.Connection), PrivilegesValidation: check(r.Privileges),
@@ -104,4 +108,14 @@ func warnings(j *JobConfig, nodeKey bool) string {
 		w = append(w, "this node has no rsa_private_key_path: the Nomad job will hold the MySQL passwords in plaintext")
 	}
 	return strings.Join(w, "; ")
+}
+
+func joinNonEmpty(sep string, parts ...string) string {
+	var keep []string
+	for _, p := range parts {
+		if p != "" {
+			keep = append(keep, p)
+		}
+	}
+	return strings.Join(keep, sep)
 }

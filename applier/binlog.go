@@ -162,11 +162,11 @@ func (a *Applier) rowOps(ctx context.Context, q querier, gtid string, c *change.
 	if err != nil {
 		return nil, err
 	}
-	before, err := interpretRow(t, c.Before)
+	before, err := change.InterpretRow(t, c.Before)
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
-	after, err := interpretRow(t, c.After)
+	after, err := change.InterpretRow(t, c.After)
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/secret"
 )
 
@@ -247,6 +248,11 @@ func (d *Driver) decodeTask(cfg *drivers.TaskConfig) (*config.Task, error) {
 	task.Defaults()
 	if err := task.Validate(cfg.Name); err != nil {
 		return nil, fmt.Errorf("task config: %w", err)
+	}
+	if cfg.Name == config.RoleSource {
+		if _, err := filter.New(&task); err != nil {
+			return nil, fmt.Errorf("task config: %w", err)
+		}
 	}
 	return &task, nil
 }

@@ -49,6 +49,8 @@ var replicateDBSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"table_schema":        hclspec.NewAttr("table_schema", "string", false),
 	"table_schema_regex":  hclspec.NewAttr("table_schema_regex", "string", false),
 	"table_schema_rename": hclspec.NewAttr("table_schema_rename", "string", false),
+	"ignore_event":        hclspec.NewAttr("ignore_event", "list(string)", false),
+	"ignore_sql":          hclspec.NewAttr("ignore_sql", "list(string)", false),
 	"tables": hclspec.NewBlockList("tables", hclspec.NewObject(map[string]*hclspec.Spec{
 		"table_name":      hclspec.NewAttr("table_name", "string", false),
 		"table_regex":     hclspec.NewAttr("table_regex", "string", false),
@@ -56,6 +58,8 @@ var replicateDBSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		"column_map_from": hclspec.NewAttr("column_map_from", "list(string)", false),
 		"column_map_to":   hclspec.NewAttr("column_map_to", "list(string)", false),
 		"where":           hclspec.NewAttr("where", "string", false),
+		"ignore_event":    hclspec.NewAttr("ignore_event", "list(string)", false),
+		"ignore_sql":      hclspec.NewAttr("ignore_sql", "list(string)", false),
 	})),
 })
 

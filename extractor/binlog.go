@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/filter"
 )
 
 // maxMessageBytes caps the row data of one message; a bigger transaction
@@ -182,29 +183,18 @@ func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *r
 	if g.cur == nil {
 		return nil // outside any GTID: nothing of ours
 	}
-	schema := string(q.Schema)
-	info := classifyDDL(sql, schema)
-	replicate := false
-	var names []string
-	switch info.kind {
-	case schemaDDL:
-		replicate = info.schema == "" && g.e.filter.schema(schema) || info.schema != "" && g.e.filter.schema(info.schema)
-	case tableDDL:
-		replicate = len(info.tables) == 0 && g.e.filter.schema(schema)
-		for _, t := range info.tables {
-			if g.e.filter.table(t[0], t[1]) {
-				replicate = true
-			}
-			names = append(names, t[0]+"."+t[1])
-		}
+	ddl, err := g.e.routeDDL(sql, string(q.Schema))
+	if err != nil {
+		return err
 	}
-	if replicate {
-		g.cur.DDL = &change.DDL{Schema: schema, SQL: sql, Tables: names}
-	}
+	g.cur.DDL = ddl
 	// A statement with its own GTID is its own transaction. An ignored
 	// one still ends, with no content, so its GTID is recorded.
 	return g.commit(ctx, h)
 }
+
+// rowEvents are the ignore_event names of row changes.
+var rowEvents = map[change.Op]filter.Event{change.OpInsert: filter.Insert, change.OpUpdate: filter.Update, change.OpDelete: filter.Delete}
 
 func rowsOp(t replication.EventType) (change.Op, bool) {
 	switch t {
@@ -231,15 +221,23 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 		return nil
 	}
 	schema, name := string(ev.Table.Schema), string(ev.Table.Table)
-	if !g.e.filter.table(schema, name) {
+	tg := g.e.rules.Table(schema, name)
+	if tg == nil || tg.Ignores(rowEvents[op]) {
 		return nil
+	}
+	var sh *shape
+	if tg.Reshapes() {
+		var err error
+		if sh, err = g.e.binlogShape(ctx, tg, ev.Table); err != nil {
+			return err
+		}
 	}
 	step := 1
 	if op == change.OpUpdate {
 		step = 2
 	}
 	for i := 0; i+step <= len(ev.Rows); i += step {
-		c := change.RowChange{Op: op, Schema: schema, Table: name}
+		c := change.RowChange{Op: op, Schema: tg.Schema, Table: tg.Table}
 		first, err := rawRow(ev.Rows[i])
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", schema, name, err)
@@ -255,9 +253,18 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 				return fmt.Errorf("%s.%s: %w", schema, name, err)
 			}
 		}
+		g.e.Stats.RowsRead.Add(1)
+		if sh != nil {
+			keep := false
+			if c, keep, err = sh.apply(c); err != nil {
+				return fmt.Errorf("%s.%s: %w", schema, name, err)
+			}
+			if !keep {
+				continue
+			}
+		}
 		g.cur.Changes = append(g.cur.Changes, c)
 		g.size += rowSize(c.Before) + rowSize(c.After)
-		g.e.Stats.RowsRead.Add(1)
 	}
 	if g.size >= maxMessageBytes {
 		return g.sendPart(ctx)

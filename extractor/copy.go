@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -38,27 +39,35 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 	if err != nil {
 		return "", err
 	}
-	var todo []tableinfo.Name
+	var todo []copyItem
 	for _, n := range all {
-		if e.filter.table(n.Schema, n.Table) {
-			todo = append(todo, n)
+		if tg := e.rules.Table(n.Schema, n.Table); tg != nil {
+			todo = append(todo, copyItem{n: n, tg: tg, dest: tg.Schema + "." + tg.Table})
 		}
 	}
 	e.Stats.TablesAll.Store(int64(len(todo)))
 	e.estimateRows(ctx, todo, done)
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
-	for _, n := range todo {
-		if done[n.String()] {
+	for _, it := range todo {
+		if done[it.dest] {
 			e.Stats.TablesDone.Add(1)
 			continue
 		}
-		p, resume := started[n.String()]
-		if err := e.copyTable(ctx, conn, n, pos, p.Resume, resume); err != nil {
+		p, resume := started[it.dest]
+		if err := e.copyTable(ctx, conn, it, pos, p.Resume, resume); err != nil {
 			return "", err
 		}
 		e.Stats.TablesDone.Add(1)
 	}
 	return pos, nil
+}
+
+// copyItem is a source table to copy and its target; the destination's
+// progress is kept under the target's name (dest).
+type copyItem struct {
+	n    tableinfo.Name
+	tg   *filter.Target
+	dest string
 }
 
 // snapshot opens a connection inside a consistent snapshot and returns the
@@ -151,14 +160,20 @@ func statusVars(ctx context.Context, conn *sql.Conn, pattern string) (map[string
 // chunk, each bounded by keys, so an interrupted copy resumes after the last
 // key the destination committed (resumeKey); a table without a key is read
 // whole and, when interrupted, copied again.
-func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.Name, pos string, resumeKey []byte, started bool) error {
-	t, err := tableinfo.Load(ctx, conn, n.Schema, n.Table)
+func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, pos string, resumeKey []byte, started bool) error {
+	n := it.n
+	src, err := tableinfo.Load(ctx, conn, n.Schema, n.Table)
 	if err != nil {
 		return err
 	}
-	if t.CreateSQL, err = tableinfo.ShowCreate(ctx, conn, n.Schema, n.Table); err != nil {
+	if src.CreateSQL, err = tableinfo.ShowCreate(ctx, conn, n.Schema, n.Table); err != nil {
 		return err
 	}
+	sh, err := newShape(src, it.tg)
+	if err != nil {
+		return err
+	}
+	t := sh.out
 	after, err := change.DecodeRow(resumeKey)
 	if err != nil {
 		return fmt.Errorf("resume key of %s: %w", n, err)
@@ -170,7 +185,11 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.N
 		return err
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
-	r := chunkReader{e: e, conn: conn, t: ref, size: max(task.ChunkSize, 1)}
+	r := chunkReader{e: e, conn: conn, t: ref, size: max(task.ChunkSize, 1), cols: sh.sourceColumns(),
+		from: tableinfo.QuoteName(n.Schema, n.Table)}
+	if w := it.tg.Where; w != nil {
+		r.where = "(" + w.String() + ")"
+	}
 	if t.HasKey() {
 		if !resume {
 			after = nil
@@ -189,31 +208,41 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, n tableinfo.N
 type chunkReader struct {
 	e    *Extractor
 	conn *sql.Conn
-	t    *change.Table
+	t    *change.Table // as sent: destination names, the columns read
 	size int
+	// cols are the quoted source names of t's columns, from the source
+	// table; where, when not empty, selects the rows.
+	cols  []string
+	from  string
+	where string
 }
 
-func (r *chunkReader) columns() string {
-	cols := make([]string, len(r.t.Columns))
-	for i, c := range r.t.Columns {
-		cols[i] = tableinfo.Quote(c.Name)
+// filtered joins the where filter to a condition.
+func (r *chunkReader) filtered(cond string) string {
+	switch {
+	case r.where == "" && cond == "":
+		return ""
+	case r.where == "":
+		return " WHERE " + cond
+	case cond == "":
+		return " WHERE " + r.where
 	}
-	return strings.Join(cols, ", ")
+	return " WHERE " + r.where + " AND (" + cond + ")"
 }
 
 // byKey reads chunks of r.size rows in key order, after key after.
 func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
 	keyCols := make([]string, len(r.t.Key))
 	for i, k := range r.t.Key {
-		keyCols[i] = tableinfo.Quote(r.t.Columns[k].Name)
+		keyCols[i] = r.cols[k]
 	}
-	base := "SELECT " + r.columns() + " FROM " + tableinfo.QuoteName(r.t.Schema, r.t.Name)
+	base := "SELECT " + strings.Join(r.cols, ", ") + " FROM " + r.from
 	order := " ORDER BY " + strings.Join(keyCols, ", ") + " LIMIT " + strconv.Itoa(r.size)
 	for {
-		q, args := base+order, []any(nil)
+		q, args := base+r.filtered("")+order, []any(nil)
 		if after != nil {
-			where, wargs := afterKey(keyCols, after)
-			q, args = base+" WHERE "+where+order, wargs
+			cond, wargs := afterKey(keyCols, after)
+			q, args = base+r.filtered(cond)+order, wargs
 		}
 		rows, err := r.read(ctx, q, args...)
 		if err != nil {
@@ -256,9 +285,9 @@ func afterKey(cols []string, after change.Row) (string, []any) {
 
 // whole streams a table without a key in chunks of r.size rows.
 func (r *chunkReader) whole(ctx context.Context) error {
-	rows, err := r.conn.QueryContext(ctx, "SELECT "+r.columns()+" FROM "+tableinfo.QuoteName(r.t.Schema, r.t.Name))
+	rows, err := r.conn.QueryContext(ctx, "SELECT "+strings.Join(r.cols, ", ")+" FROM "+r.from+r.filtered(""))
 	if err != nil {
-		return fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+		return fmt.Errorf("read %s: %w", r.from, err)
 	}
 	defer func() { _ = rows.Close() }()
 	var chunk []change.Row
@@ -278,7 +307,7 @@ func (r *chunkReader) whole(ctx context.Context) error {
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+		return fmt.Errorf("read %s: %w", r.from, err)
 	}
 	if len(chunk) > 0 {
 		return r.send(ctx, chunk, nil, nil)
@@ -290,7 +319,7 @@ func (r *chunkReader) whole(ctx context.Context) error {
 func (r *chunkReader) read(ctx context.Context, q string, args ...any) ([]change.Row, error) {
 	rows, err := r.conn.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+		return nil, fmt.Errorf("read %s: %w", r.from, err)
 	}
 	defer func() { _ = rows.Close() }()
 	out := make([]change.Row, 0, r.size)
@@ -302,7 +331,7 @@ func (r *chunkReader) read(ctx context.Context, q string, args ...any) ([]change
 		out = append(out, row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+		return nil, fmt.Errorf("read %s: %w", r.from, err)
 	}
 	return out, nil
 }
@@ -316,7 +345,7 @@ func (r *chunkReader) scan(rows *sql.Rows) (change.Row, int, error) {
 		dest[i] = &raw[i]
 	}
 	if err := rows.Scan(dest...); err != nil {
-		return nil, 0, fmt.Errorf("read %s.%s: %w", r.t.Schema, r.t.Name, err)
+		return nil, 0, fmt.Errorf("read %s: %w", r.from, err)
 	}
 	row := make(change.Row, len(raw))
 	size := 0
@@ -331,7 +360,7 @@ func (r *chunkReader) scan(rows *sql.Rows) (change.Row, int, error) {
 		case c.DataType == "year":
 			y, err := strconv.ParseInt(string(b), 10, 64)
 			if err != nil {
-				return nil, 0, fmt.Errorf("read %s.%s: year %q: %w", r.t.Schema, r.t.Name, b, err)
+				return nil, 0, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
 			}
 			row[i] = y
 		default:
@@ -350,7 +379,7 @@ func (r *chunkReader) send(ctx context.Context, rows []change.Row, lo, hi change
 
 // estimateRows publishes the server's estimate of the rows left to copy,
 // for progress and ETA; without one, progress counts tables.
-func (e *Extractor) estimateRows(ctx context.Context, todo []tableinfo.Name, done map[string]bool) {
+func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[string]bool) {
 	rows, err := e.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) "+
 		"FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
 	if err != nil {
@@ -359,9 +388,9 @@ func (e *Extractor) estimateRows(ctx context.Context, todo []tableinfo.Name, don
 	}
 	defer func() { _ = rows.Close() }()
 	want := map[string]bool{}
-	for _, n := range todo {
-		if !done[n.String()] {
-			want[n.String()] = true
+	for _, it := range todo {
+		if !done[it.dest] {
+			want[it.n.String()] = true
 		}
 	}
 	var total int64

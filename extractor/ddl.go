@@ -6,6 +6,8 @@ import (
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
+
+	"github.com/dtle-io/dtle/internal/filter"
 )
 
 // ddlKind is what a statement in the binlog is to the pipeline.
@@ -25,6 +27,8 @@ type stmtInfo struct {
 	kind   ddlKind
 	schema string      // CREATE/DROP DATABASE
 	tables [][2]string // schema, table; schema filled from the default
+	event  filter.Event
+	stmt   ast.StmtNode // nil when the parser could not read it
 }
 
 // classifyDDL parses a statement from a query event with TiDB's SQL parser.
@@ -44,40 +48,40 @@ func classifyDDL(sql, defaultSchema string) stmtInfo {
 		}
 		return [2]string{s, t.Name.O}
 	}
-	var info stmtInfo
+	info := stmtInfo{stmt: stmts[0]}
 	switch s := stmts[0].(type) {
 	case *ast.CreateTableStmt:
 		if s.TemporaryKeyword != ast.TemporaryNone {
 			return info
 		}
-		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
+		info.kind, info.tables, info.event = tableDDL, [][2]string{name(s.Table)}, filter.CreateTable
 	case *ast.AlterTableStmt:
-		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
+		info.kind, info.tables, info.event = tableDDL, [][2]string{name(s.Table)}, filter.AlterTable
 	case *ast.DropTableStmt:
 		if s.IsView || s.TemporaryKeyword != ast.TemporaryNone {
 			return info
 		}
-		info.kind = tableDDL
+		info.kind, info.event = tableDDL, filter.DropTable
 		for _, t := range s.Tables {
 			info.tables = append(info.tables, name(t))
 		}
 	case *ast.RenameTableStmt:
-		info.kind = tableDDL
+		info.kind, info.event = tableDDL, filter.RenameTable
 		for _, tt := range s.TableToTables {
 			info.tables = append(info.tables, name(tt.OldTable), name(tt.NewTable))
 		}
 	case *ast.TruncateTableStmt:
-		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
+		info.kind, info.tables, info.event = tableDDL, [][2]string{name(s.Table)}, filter.TruncateTable
 	case *ast.CreateIndexStmt:
-		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
+		info.kind, info.tables, info.event = tableDDL, [][2]string{name(s.Table)}, filter.CreateIndex
 	case *ast.DropIndexStmt:
-		info.kind, info.tables = tableDDL, [][2]string{name(s.Table)}
+		info.kind, info.tables, info.event = tableDDL, [][2]string{name(s.Table)}, filter.DropIndex
 	case *ast.CreateDatabaseStmt:
-		info.kind, info.schema = schemaDDL, s.Name.O
+		info.kind, info.schema, info.event = schemaDDL, s.Name.O, filter.CreateDatabase
 	case *ast.DropDatabaseStmt:
-		info.kind, info.schema = schemaDDL, s.Name.O
+		info.kind, info.schema, info.event = schemaDDL, s.Name.O, filter.DropDatabase
 	case *ast.AlterDatabaseStmt:
-		info.kind, info.schema = schemaDDL, s.Name.O
+		info.kind, info.schema, info.event = schemaDDL, s.Name.O, filter.AlterDatabase
 		if info.schema == "" {
 			info.schema = defaultSchema
 		}
@@ -99,10 +103,12 @@ func fallbackDDL(sql string) stmtInfo {
 	}
 	for _, f := range fields[1:min(4, len(fields))] {
 		switch f {
-		case "TABLE", "INDEX", "UNIQUE", "TABLES":
-			return stmtInfo{kind: tableDDL}
+		case "TABLE", "TABLES":
+			return stmtInfo{kind: tableDDL, event: filter.Event(strings.ToLower(fields[0]) + " table")}
+		case "INDEX", "UNIQUE":
+			return stmtInfo{kind: tableDDL, event: filter.Event(strings.ToLower(fields[0]) + " index")}
 		case "DATABASE", "SCHEMA":
-			return stmtInfo{kind: schemaDDL}
+			return stmtInfo{kind: schemaDDL, event: filter.Event(strings.ToLower(fields[0]) + " database")}
 		}
 	}
 	return stmtInfo{}

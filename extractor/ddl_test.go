@@ -36,7 +36,7 @@ func TestClassifyDDL(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			info := classifyDDL(tc.sql, "db")
-			if info.kind != tc.kind || info.schema != tc.schema || !reflect.DeepEqual(info.tables, tc.tables) {
+			if info.kind != tc.kind || info.schema != tc.schema || !reflect.DeepEqual(info.tables, tc.tables) || (info.kind != notDDL && info.event == "") {
 				t.Fatalf("got %+v", info)
 			}
 		})

@@ -9,6 +9,16 @@ import (
 // kind of source; a job cannot switch between MySQL and MariaDB.
 var ErrFlavorChanged = errors.New("the source's flavor differs from the destination checkpoint's")
 
+// ErrBadRule: a replicate_do_db rule cannot apply to the source as it is
+// (a mapped column the table lacks, a where naming an unknown column).
+var ErrBadRule = errors.New("a replication rule does not fit the source")
+
+// ErrSchemaAhead: a table with a column map or a where filter was changed
+// again on the source after the binlog event being read, so the event's
+// columns cannot be named. Restart the job with a full copy.
+var ErrSchemaAhead = errors.New("the source table's definition has changed since this binlog event " +
+	"(column maps and where filters need it); restart the job with a full copy")
+
 // BinlogGoneError: the source no longer has the binlog the job must read
 // next (purged, or the server's history differs). The job cannot resume;
 // nothing was lost on the destination, which holds everything up to GTIDSet.
@@ -25,9 +35,10 @@ func (e *BinlogGoneError) Error() string {
 }
 
 // Fatal reports whether err means the job cannot go on as configured, so
-// retrying is pointless: the binlog it needs is gone, or the source changed
-// flavor.
+// retrying is pointless: the binlog it needs is gone, the source changed
+// flavor, or a rule does not fit the source.
 func Fatal(err error) bool {
 	var gone *BinlogGoneError
-	return errors.As(err, &gone) || errors.Is(err, ErrFlavorChanged)
+	return errors.As(err, &gone) || errors.Is(err, ErrFlavorChanged) || errors.Is(err, ErrBadRule) ||
+		errors.Is(err, ErrSchemaAhead)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 )
 
@@ -68,13 +69,16 @@ type Extractor struct {
 	db     *sql.DB
 	server mysqlconn.Server
 	flavor string
-	filter *filter
+	rules  *filter.Rules
+	// shapes are the source definitions of binlog tables with a column map
+	// or where filter, by schema NUL table.
+	shapes map[string]*shape
 	Stats  Stats
 }
 
 // New connects to the source.
 func New(ctx context.Context, cfg Config) (*Extractor, error) {
-	f, err := newFilter(cfg.Task)
+	rules, err := filter.New(cfg.Task)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,8 @@ func New(ctx context.Context, cfg Config) (*Extractor, error) {
 	if srv.Flavor == mysqlconn.FlavorMariaDB {
 		flavor = change.FlavorMariaDB
 	}
-	return &Extractor{cfg: cfg, log: cfg.Logger, db: db, server: srv, flavor: flavor, filter: f}, nil
+	return &Extractor{cfg: cfg, log: cfg.Logger, db: db, server: srv, flavor: flavor, rules: rules,
+		shapes: map[string]*shape{}}, nil
 }
 
 // Close releases the source connections.

@@ -73,6 +73,11 @@ type ReplicateDB struct {
 	TableSchemaRegex  string   `codec:"table_schema_regex" json:"table_schema_regex,omitempty"`
 	TableSchemaRename string   `codec:"table_schema_rename" json:"table_schema_rename"`
 	Tables            []*Table `codec:"tables" json:"tables"`
+	// IgnoreEvent and IgnoreSQL drop events of every table the rule
+	// selects: kinds of change (insert, update, delete, drop table, ...) and
+	// DDL whose text matches a regular expression.
+	IgnoreEvent []string `codec:"ignore_event" json:"ignore_event,omitempty"`
+	IgnoreSQL   []string `codec:"ignore_sql" json:"ignore_sql,omitempty"`
 }
 
 // Table selects one table, or the tables matching a regex.
@@ -83,6 +88,8 @@ type Table struct {
 	ColumnMapFrom []string `codec:"column_map_from" json:"column_map_from"`
 	ColumnMapTo   []string `codec:"column_map_to" json:"column_map_to,omitempty"`
 	Where         string   `codec:"where" json:"where"`
+	IgnoreEvent   []string `codec:"ignore_event" json:"ignore_event,omitempty"`
+	IgnoreSQL     []string `codec:"ignore_sql" json:"ignore_sql,omitempty"`
 }
 
 // IsKafka reports whether a destination task writes to Kafka.
@@ -149,8 +156,6 @@ func (t *Task) Validate(role string) error {
 	if role == RoleDest && t.IsKafka() && strings.TrimSpace(t.KafkaTopic) == "" {
 		add("kafka_topic: required when kafka_broker_addrs is set")
 	}
-	errs = append(errs, validateRules("replicate_do_db", t.ReplicateDoDB)...)
-	errs = append(errs, validateRules("replicate_ignore_db", t.ReplicateIgnoreDB)...)
 	return errors.Join(errs...)
 }
 
@@ -167,24 +172,6 @@ func (c *MySQLConnection) validate() []error {
 	}
 	if strings.TrimSpace(c.User) == "" {
 		errs = append(errs, errors.New("mysql_connection_config.mysql_user: required"))
-	}
-	return errs
-}
-
-func validateRules(field string, rules []*ReplicateDB) []error {
-	var errs []error
-	for i, r := range rules {
-		if r == nil {
-			continue
-		}
-		if r.TableSchema == "" && r.TableSchemaRegex == "" {
-			errs = append(errs, fmt.Errorf("%s[%d]: table_schema or table_schema_regex is required", field, i))
-		}
-		for j, tb := range r.Tables {
-			if tb != nil && tb.TableName == "" && tb.TableRegex == "" {
-				errs = append(errs, fmt.Errorf("%s[%d].tables[%d]: table_name or table_regex is required", field, i, j))
-			}
-		}
 	}
 	return errs
 }

@@ -40,11 +40,6 @@ func TestValidate(t *testing.T) {
 			[]string{"mysql_host: required", "mysql_port: must be 1-65535", "mysql_user: required"}},
 		{"negative chunk size", RoleSource, Task{ConnectionConfig: conn, ChunkSize: -1}, []string{"chunk_size"}},
 		{"kafka without topic", RoleDest, Task{KafkaBrokerAddrs: []string{"k:1"}}, []string{"kafka_topic: required"}},
-		{"rule without schema", RoleSource, Task{ConnectionConfig: conn, ReplicateDoDB: []*ReplicateDB{{}}},
-			[]string{"replicate_do_db[0]: table_schema"}},
-		{"table without name", RoleSource, Task{ConnectionConfig: conn,
-			ReplicateIgnoreDB: []*ReplicateDB{{TableSchema: "a", Tables: []*Table{{}}}}},
-			[]string{"replicate_ignore_db[0].tables[0]"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -9,7 +9,9 @@ import (
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
 // Source runs the checks of a source task against its server.
@@ -36,7 +38,36 @@ func Source(ctx context.Context, task *config.Task) *Report {
 		need = append(need, privilege{[]string{"SELECT"}, "to copy every schema"})
 	}
 	r.Privileges = checkPrivileges(ctx, db, need, schemas)
+	r.RuleWarnings, r.RuleErrors = checkRules(ctx, db, task)
 	return r
+}
+
+// checkRules matches the task's rules against the source's tables.
+func checkRules(ctx context.Context, db *sql.DB, task *config.Task) (warnings, errs []string) {
+	rules, err := filter.New(task)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	tables, err := tableinfo.ListTables(ctx, db)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	warnings = rules.Unmatched(tables)
+	for _, n := range tables {
+		tg := rules.Table(n.Schema, n.Table)
+		if tg == nil || !tg.Reshapes() {
+			continue
+		}
+		t, err := tableinfo.Load(ctx, db, n.Schema, n.Table)
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		if err := tg.Check(t); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	return warnings, errs
 }
 
 // Dest runs the checks of a MySQL destination task against its server.

@@ -23,6 +23,13 @@ type Report struct {
 	ServerID   *Check `json:"server_id_validation"`
 	Binlog     *Check `json:"binlog_validation"`
 
+	// RuleWarnings name the rules of replicate_do_db and replicate_ignore_db
+	// that match no table on the source; RuleErrors the rules that do not
+	// fit the tables they match (a mapped column or a where column the
+	// table lacks).
+	RuleWarnings []string `json:"-"`
+	RuleErrors   []string `json:"-"`
+
 	// Server is what the connection found; zero when it failed.
 	Server mysqlconn.Server `json:"-"`
 }

@@ -105,11 +105,35 @@ func lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, er
 	return out, r.Err()
 }
 
-// rows reads a table as sorted text lines, one per row: quoted bytes, NULL
-// distinct from the empty string. db must be a mysqlconn pool, whose
-// connections read in UTC.
+// Queries compares the rows two queries return, one on each server, row by
+// row and column by column, duplicates counted: how a test checks a
+// destination shaped by rules (renamed, some columns, some rows) against
+// what the rules say it should hold.
+func Queries(ctx context.Context, a *sql.DB, qa string, b *sql.DB, qb string) error {
+	x, err := queryRows(ctx, a, qa)
+	if err != nil {
+		return fmt.Errorf("%s: %w", qa, err)
+	}
+	y, err := queryRows(ctx, b, qb)
+	if err != nil {
+		return fmt.Errorf("%s: %w", qb, err)
+	}
+	if d := diff(x, y); d != "" {
+		return fmt.Errorf("%s and %s differ: %s", qa, qb, d)
+	}
+	return nil
+}
+
+// rows reads a table as sorted text lines (see queryRows).
 func rows(ctx context.Context, db *sql.DB, schema, table string) ([]string, error) {
-	r, err := db.QueryContext(ctx, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
+	return queryRows(ctx, db, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
+}
+
+// queryRows reads a query's rows as sorted text lines, one per row: quoted
+// bytes, NULL distinct from the empty string. db must be a mysqlconn pool,
+// whose connections read in UTC.
+func queryRows(ctx context.Context, db *sql.DB, q string) ([]string, error) {
+	r, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
 	}

@@ -100,12 +100,45 @@ func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 			Binary:    binaryTypes[dataType] || charset == "binary",
 			Generated: genExpr != "" || strings.Contains(extra, "GENERATED"),
 			Charset:   charset,
+			Elems:     members(dataType, colType),
 		})
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
 	}
 	return nil
+}
+
+// members reads the members of an ENUM or SET from its COLUMN_TYPE, such
+// as enum('a','b'); a quote inside a member is doubled.
+func members(dataType, colType string) []string {
+	if dataType != "enum" && dataType != "set" {
+		return nil
+	}
+	open := strings.IndexByte(colType, '(')
+	if open < 0 {
+		return nil
+	}
+	var out []string
+	var cur strings.Builder
+	in := false
+	s := colType[open+1:]
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case !in && c == '\'':
+			in = true
+		case in && c == '\'' && i+1 < len(s) && s[i+1] == '\'':
+			cur.WriteByte('\'')
+			i++
+		case in && c == '\'':
+			in = false
+			out = append(out, cur.String())
+			cur.Reset()
+		case in:
+			cur.WriteByte(c)
+		}
+	}
+	return out
 }
 
 // loadKeys returns the key (the primary key, else the first unique key

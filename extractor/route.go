@@ -1,0 +1,162 @@
+package extractor
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/filter"
+)
+
+func parseOne(sql string) (ast.StmtNode, error) {
+	stmts, _, err := parser.New().Parse(sql, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("parse %q: %w", sql, err)
+	}
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("parse %q: %d statements", sql, len(stmts))
+	}
+	return stmts[0], nil
+}
+
+func restore(n ast.Node) (string, error) {
+	var b strings.Builder
+	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &b)); err != nil {
+		return "", fmt.Errorf("write statement: %w", err)
+	}
+	return b.String(), nil
+}
+
+// tableNames visits every table name of a statement.
+type tableNames func(*ast.TableName)
+
+func (f tableNames) Enter(n ast.Node) (ast.Node, bool) {
+	if t, ok := n.(*ast.TableName); ok {
+		f(t)
+	}
+	return n, false
+}
+
+func (f tableNames) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// routeDDL decides whether a statement of the binlog reaches the
+// destination, and how: its tables and schema under their target names.
+// nil: it does not (not replicated, or ignored by ignore_event or
+// ignore_sql). The source definitions it touches are forgotten either way.
+func (e *Extractor) routeDDL(stmt, defaultSchema string) (*change.DDL, error) {
+	info := classifyDDL(stmt, defaultSchema)
+	switch info.kind {
+	case schemaDDL:
+		name := info.schema
+		if name == "" {
+			name = defaultSchema
+		}
+		tg := e.rules.Schema(name)
+		if tg == nil || e.ignored(tg, info.event, stmt) {
+			return nil, nil
+		}
+		d := &change.DDL{Schema: defaultSchema, SQL: stmt}
+		if tg.Schema != name {
+			if info.stmt == nil {
+				return nil, fmt.Errorf("%w: %q renames schema %s but does not parse", ErrBadRule, stmt, name)
+			}
+			switch s := info.stmt.(type) {
+			case *ast.CreateDatabaseStmt:
+				s.Name = ast.NewCIStr(tg.Schema)
+			case *ast.DropDatabaseStmt:
+				s.Name = ast.NewCIStr(tg.Schema)
+			case *ast.AlterDatabaseStmt:
+				s.Name, s.AlterDefaultDatabase = ast.NewCIStr(tg.Schema), false
+			}
+			sql, err := restore(info.stmt)
+			if err != nil {
+				return nil, err
+			}
+			d.Schema, d.SQL = "", sql
+		}
+		return d, nil
+	case tableDDL:
+		e.forgetShapes(info.tables)
+		return e.routeTableDDL(stmt, defaultSchema, info)
+	}
+	return nil, nil
+}
+
+func (e *Extractor) routeTableDDL(stmt, defaultSchema string, info stmtInfo) (*change.DDL, error) {
+	if len(info.tables) == 0 {
+		// Unparsed: it touches tables of the default schema we cannot name.
+		e.forgetShapes(nil)
+		tg := e.rules.Schema(defaultSchema)
+		if tg == nil || e.ignored(tg, info.event, stmt) {
+			return nil, nil
+		}
+		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
+	}
+	var first *filter.Target
+	var names []string
+	renamed := false
+	for _, t := range info.tables {
+		tg := e.rules.Table(t[0], t[1])
+		if tg == nil {
+			names = append(names, t[0]+"."+t[1])
+			continue
+		}
+		if first == nil {
+			first = tg
+		}
+		names = append(names, tg.Schema+"."+tg.Table)
+		renamed = renamed || tg.Schema != t[0] || tg.Table != t[1]
+	}
+	if first == nil || e.ignored(first, info.event, stmt) {
+		return nil, nil
+	}
+	if first.From != nil && info.event != filter.CreateTable && info.event != filter.DropTable &&
+		info.event != filter.RenameTable && info.event != filter.TruncateTable {
+		// The column map fixes the destination's columns.
+		e.log.Info("DDL not replicated: the table has a column map", "sql", stmt)
+		return nil, nil
+	}
+	d := &change.DDL{Schema: defaultSchema, SQL: stmt, Tables: names}
+	if !renamed && first.From == nil {
+		return d, nil
+	}
+	if info.stmt == nil {
+		return nil, fmt.Errorf("%w: %q touches renamed tables but does not parse", ErrBadRule, stmt)
+	}
+	info.stmt.Accept(tableNames(func(t *ast.TableName) {
+		schema := t.Schema.O
+		if schema == "" {
+			schema = defaultSchema
+		}
+		switch tg, sg := e.rules.Table(schema, t.Name.O), e.rules.Schema(schema); {
+		case tg != nil:
+			t.Schema, t.Name = ast.NewCIStr(tg.Schema), ast.NewCIStr(tg.Table)
+		case sg != nil: // a table the rules do not select, in a renamed schema
+			t.Schema = ast.NewCIStr(sg.Schema)
+		default:
+			t.Schema = ast.NewCIStr(schema)
+		}
+	}))
+	if ct, ok := info.stmt.(*ast.CreateTableStmt); ok {
+		projectCreate(ct, first)
+	}
+	sql, err := restore(info.stmt)
+	if err != nil {
+		return nil, err
+	}
+	d.Schema, d.SQL = first.Schema, sql
+	return d, nil
+}
+
+// ignored applies ignore_event and ignore_sql to a DDL.
+func (e *Extractor) ignored(tg *filter.Target, ev filter.Event, stmt string) bool {
+	if tg.Ignores(ev) || tg.IgnoresSQL(stmt) {
+		e.log.Info("DDL not replicated: ignore_event or ignore_sql", "event", string(ev), "sql", stmt)
+		return true
+	}
+	return false
+}
