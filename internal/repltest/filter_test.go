@@ -139,12 +139,12 @@ func TestColumnMapAndWhereFilter(t *testing.T) {
 		"UPDATE people SET name = 'ann2', secret = 'changed' WHERE id = 1",
 		"UPDATE people SET secret = 'only an unmapped column' WHERE id = 2",
 		"DELETE FROM people WHERE id = 3",
-		"UPDATE orders SET status = 'closed' WHERE id = 6",             // out of the filter: deleted
-		"UPDATE orders SET status = 'active ' WHERE id = 7",            // into it: inserted
-		"UPDATE orders SET note = 'still in' WHERE id = 1",             // inside: updated
-		"UPDATE orders SET note = 'still out' WHERE id = 3",            // outside: nothing
-		"UPDATE orders SET amount = 10 WHERE id = 2",                   // in, by the amount
-		"UPDATE orders SET amount = amount + 1 WHERE id = 5",           // NULL + 1: still out
+		"UPDATE orders SET status = 'closed' WHERE id = 6",   // out of the filter: deleted
+		"UPDATE orders SET status = 'active ' WHERE id = 7",  // into it: inserted
+		"UPDATE orders SET note = 'still in' WHERE id = 1",   // inside: updated
+		"UPDATE orders SET note = 'still out' WHERE id = 3",  // outside: nothing
+		"UPDATE orders SET amount = 10 WHERE id = 2",         // in, by the amount
+		"UPDATE orders SET amount = amount + 1 WHERE id = 5", // NULL + 1: still out
 		"INSERT INTO orders VALUES (8, 'aCtIvE', 11, 'in by collation'), (9, 'active', NULL, 'out')",
 		"DELETE FROM orders WHERE id IN (1, 3)",
 	)
