@@ -42,6 +42,19 @@ func TestNormalize(t *testing.T) {
 		{"negative chunk_size", func(j *JobConfig) { j.SrcTask.ChunkSize = -1 }, "src_task.chunk_size"},
 		{"bad port", func(j *JobConfig) { j.DestTask.MysqlConnectionConfig.MysqlPort = 70000 }, "dest_task.mysql_connection_config.mysql_port"},
 		{"rule without schema", func(j *JobConfig) { j.SrcTask.ReplicateDoDb = []*ReplicateDB{{}} }, "replicate_do_db[0]"},
+		{"where that does not parse", func(j *JobConfig) {
+			j.SrcTask.ReplicateDoDb = []*ReplicateDB{{TableSchema: "a", Tables: []*Table{{TableName: "t", Where: "id >"}}}}
+		}, "src_task.replicate_do_db[0].tables[0].where"},
+		{"bad table regex", func(j *JobConfig) {
+			j.SrcTask.ReplicateIgnoreDb = []*ReplicateDB{{TableSchema: "a", Tables: []*Table{{TableRegex: "(x"}}}}
+		}, "src_task.replicate_ignore_db[0].tables[0].table_regex"},
+		{"unknown event", func(j *JobConfig) {
+			j.SrcTask.ReplicateDoDb = []*ReplicateDB{{TableSchema: "a", IgnoreEvent: []string{"drop everything"}}}
+		}, `src_task.replicate_do_db[0].ignore_event[0]: unknown event "drop everything"`},
+		{"column maps of different lengths", func(j *JobConfig) {
+			j.SrcTask.ReplicateDoDb = []*ReplicateDB{{TableSchema: "a", Tables: []*Table{{TableName: "t",
+				ColumnMapFrom: []string{"a", "b"}, ColumnMapTo: []string{"c"}}}}}
+		}, "src_task.replicate_do_db[0].tables[0].column_map_to"},
 		{"pinned without nodes", func(j *JobConfig) { f := false; j.Failover = &f }, "node_id"},
 		{"job id with a slash", func(j *JobConfig) { j.JobID = "a/b" }, "job_id"},
 	}

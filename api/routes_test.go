@@ -70,6 +70,38 @@ func TestValidation(t *testing.T) {
 		t.Error("the report holds the password")
 	}
 
+	// Rules are matched against the source's tables.
+	rules := map[string]any{
+		"job_name": "v4",
+		"src_task": map[string]any{"mysql_connection_config": conn(pair.Source), "replicate_do_db": []any{
+			map[string]any{"table_schema": "api_valid", "tables": []any{
+				map[string]any{"table_name": "t", "where": "nope > 1"},
+				map[string]any{"table_name": "missing"},
+			}},
+			map[string]any{"table_schema_regex": "^no_such_schema"},
+		}},
+		"dest_task": map[string]any{"mysql_connection_config": conn(pair.Dest)},
+	}
+	m = mustOK(t, call(t, http.MethodGet, "/v2/validation/job", rules))
+	warning, _ := m["job_validation_warning"].(string)
+	for _, want := range []string{"replicate_do_db[0].tables[1]: no table on the source matches",
+		"replicate_do_db[1]: no schema on the source matches"} {
+		if !strings.Contains(warning, want) {
+			t.Errorf("job_validation_warning lacks %q: %s", want, warning)
+		}
+	}
+	if e, _ := m["job_validation_error"].(string); !strings.Contains(e, `replicate_do_db[0].tables[0].where on api_valid.t: `) ||
+		!strings.Contains(e, `unknown column "nope"`) {
+		t.Errorf("job_validation_error: %q", e)
+	}
+	// A rule that does not parse fails job creation, naming the rule.
+	rules["src_task"].(map[string]any)["replicate_do_db"] = []any{map[string]any{"table_schema": "api_valid",
+		"tables": []any{map[string]any{"table_name": "t", "where": "id >"}}}}
+	r := call(t, http.MethodPost, "/v2/job/migration", rules)
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "src_task.replicate_do_db[0].tables[0].where") {
+		t.Errorf("create with a bad where: %d %s", r.Status, r.Body)
+	}
+
 	incomplete := map[string]any{"job_name": "v3", "src_task": map[string]any{}, "dest_task": map[string]any{}}
 	m = mustOK(t, call(t, http.MethodGet, "/v2/validation/job", incomplete))
 	if m["driver_config_validated"] != false || !strings.Contains(m["job_validation_error"].(string), "mysql_connection_config") {

@@ -615,7 +615,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {\"job_config\": ...}) or as the job_config query parameter.",
+                "description": "Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. The source's tables are matched against replicate_do_db and replicate_ignore_db: a rule that matches no table is a job_validation_warning, a column_map_from or where naming a column the table lacks a job_validation_error. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {\"job_config\": ...}) or as the job_config query parameter.",
                 "consumes": [
                     "application/json"
                 ],
@@ -663,7 +663,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {\"job_config\": ...}) or as the job_config query parameter.",
+                "description": "Checks a job config without creating the job: the config itself (driver_config_validated, job_validation_error), then each MySQL task's server: connection, privileges, and for the source gtid_mode, server_id and binlog settings. The source's tables are matched against replicate_do_db and replicate_ignore_db: a rule that matches no table is a job_validation_warning, a column_map_from or where naming a column the table lacks a job_validation_error. A check that does not apply to a task is null. job_config is the body of POST /v2/job/{type}, given as a JSON body (bare or as {\"job_config\": ...}) or as the job_config query parameter.",
                 "consumes": [
                     "application/json"
                 ],
@@ -1118,6 +1118,27 @@ const docTemplate = `{
         "api.ReplicateDB": {
             "type": "object",
             "properties": {
+                "ignore_event": {
+                    "description": "IgnoreEvent drops these kinds of change for every table the rule\nselects: insert, update, delete, create/drop/alter database,\ncreate/drop/alter/rename/truncate table, create/drop index, or the\ngroups \"all dml\", \"all ddl\", \"all\".",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "drop table",
+                        "truncate table"
+                    ]
+                },
+                "ignore_sql": {
+                    "description": "IgnoreSQL drops DDL whose text matches one of these regular\nexpressions.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "^(?i)DROP"
+                    ]
+                },
                 "table_schema": {
                     "type": "string",
                     "example": "db1"
@@ -1261,6 +1282,18 @@ const docTemplate = `{
                     }
                 },
                 "column_map_to": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "ignore_event": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "ignore_sql": {
                     "type": "array",
                     "items": {
                         "type": "string"

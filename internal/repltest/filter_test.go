@@ -80,6 +80,11 @@ func TestRegexRenamesWithCapturesThroughDDL(t *testing.T) {
 			"INSERT INTO other VALUES (2)",
 		)
 	}
+	// Both tasks restart: the checkpoint holds the target names.
+	s.stop(t)
+	dest.stop(t)
+	dest = startDest(t, natsURL, job, destTask)
+	s = startSrc(t, natsURL, job, srcTask)
 	exec(t, src, "CREATE TABLE rn_eu_src.t_4 LIKE rn_eu_src.t_3", "INSERT INTO rn_eu_src.t_4 VALUES (9, 'like')",
 		"RENAME TABLE rn_eu_src.t_4 TO rn_eu_src.t_5", "INSERT INTO rn_eu_src.t_5 VALUES (10, 'renamed')",
 		"DROP TABLE rn_eu_src.t_2")
