@@ -3,6 +3,7 @@ package extractor
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -45,6 +46,9 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 			todo = append(todo, copyItem{n: n, tg: tg, dest: tg.Schema + "." + tg.Table})
 		}
 	}
+	if err := checkRules(ctx, conn, todo); err != nil {
+		return "", err
+	}
 	e.Stats.TablesAll.Store(int64(len(todo)))
 	e.estimateRows(ctx, todo, done)
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
@@ -68,6 +72,28 @@ type copyItem struct {
 	n    tableinfo.Name
 	tg   *filter.Target
 	dest string
+}
+
+// checkRules checks the column maps and where filters against their tables
+// before anything is copied.
+func checkRules(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
+	var errs []error
+	for _, it := range todo {
+		if !it.tg.Reshapes() {
+			continue
+		}
+		t, err := tableinfo.Load(ctx, conn, it.n.Schema, it.n.Table)
+		if err != nil {
+			return err
+		}
+		if err := it.tg.Check(t); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrBadRule, errors.Join(errs...))
+	}
+	return nil
 }
 
 // snapshot opens a connection inside a consistent snapshot and returns the
