@@ -183,7 +183,7 @@ func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *r
 	if g.cur == nil {
 		return nil // outside any GTID: nothing of ours
 	}
-	ddl, err := g.e.routeDDL(sql, string(q.Schema))
+	ddl, err := g.e.routeDDL(ctx, sql, string(q.Schema))
 	if err != nil {
 		return err
 	}

@@ -41,10 +41,19 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 		return "", err
 	}
 	var todo []copyItem
+	sources := map[string]tableinfo.Name{}
 	for _, n := range all {
-		if tg := e.rules.Table(n.Schema, n.Table); tg != nil {
-			todo = append(todo, copyItem{n: n, tg: tg, dest: tg.Schema + "." + tg.Table})
+		tg := e.rules.Table(n.Schema, n.Table)
+		if tg == nil {
+			continue
 		}
+		dest := tg.Schema + "." + tg.Table
+		if other, ok := sources[dest]; ok {
+			return "", fmt.Errorf("%w: %s and %s both land in %s (%s); merging tables is not supported, "+
+				"give each its own table_rename", ErrBadRule, other, n, dest, tg.Rule)
+		}
+		sources[dest] = n
+		todo = append(todo, copyItem{n: n, tg: tg, dest: dest})
 	}
 	if err := checkRules(ctx, conn, todo); err != nil {
 		return "", err
@@ -214,7 +223,7 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	r := chunkReader{e: e, conn: conn, t: ref, size: max(task.ChunkSize, 1), cols: sh.sourceColumns(),
 		from: tableinfo.QuoteName(n.Schema, n.Table)}
 	if w := it.tg.Where; w != nil {
-		r.where = "(" + w.String() + ")"
+		r.where = "(" + w.SQL() + ")"
 	}
 	if t.HasKey() {
 		if !resume {

@@ -1,6 +1,7 @@
 package extractor
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
 func parseOne(sql string) (ast.StmtNode, error) {
@@ -47,7 +49,7 @@ func (f tableNames) Leave(n ast.Node) (ast.Node, bool) { return n, true }
 // destination, and how: its tables and schema under their target names.
 // nil: it does not (not replicated, or ignored by ignore_event or
 // ignore_sql). The source definitions it touches are forgotten either way.
-func (e *Extractor) routeDDL(stmt, defaultSchema string) (*change.DDL, error) {
+func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*change.DDL, error) {
 	info := classifyDDL(stmt, defaultSchema)
 	switch info.kind {
 	case schemaDDL:
@@ -59,7 +61,7 @@ func (e *Extractor) routeDDL(stmt, defaultSchema string) (*change.DDL, error) {
 		if tg == nil || e.ignored(tg, info.event, stmt) {
 			return nil, nil
 		}
-		d := &change.DDL{Schema: defaultSchema, SQL: stmt}
+		d := &change.DDL{Schema: e.destSchema(defaultSchema), SQL: stmt}
 		if tg.Schema != name {
 			if info.stmt == nil {
 				return nil, fmt.Errorf("%w: %q renames schema %s but does not parse", ErrBadRule, stmt, name)
@@ -81,18 +83,22 @@ func (e *Extractor) routeDDL(stmt, defaultSchema string) (*change.DDL, error) {
 		return d, nil
 	case tableDDL:
 		e.forgetShapes(info.tables)
-		return e.routeTableDDL(stmt, defaultSchema, info)
+		return e.routeTableDDL(ctx, stmt, defaultSchema, info)
 	}
 	return nil, nil
 }
 
-func (e *Extractor) routeTableDDL(stmt, defaultSchema string, info stmtInfo) (*change.DDL, error) {
+func (e *Extractor) routeTableDDL(ctx context.Context, stmt, defaultSchema string, info stmtInfo) (*change.DDL, error) {
 	if len(info.tables) == 0 {
 		// Unparsed: it touches tables of the default schema we cannot name.
 		e.forgetShapes(nil)
 		tg := e.rules.Schema(defaultSchema)
 		if tg == nil || e.ignored(tg, info.event, stmt) {
 			return nil, nil
+		}
+		if tg.Schema != defaultSchema || tg.RenamesTables {
+			return nil, fmt.Errorf("%w: %q does not parse, so the names in it cannot be renamed; "+
+				"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt)
 		}
 		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
 	}
@@ -120,7 +126,16 @@ func (e *Extractor) routeTableDDL(stmt, defaultSchema string, info stmtInfo) (*c
 		e.log.Info("DDL not replicated: the table has a column map", "sql", stmt)
 		return nil, nil
 	}
-	d := &change.DDL{Schema: defaultSchema, SQL: stmt, Tables: names}
+	d := &change.DDL{Schema: e.destSchema(defaultSchema), SQL: stmt, Tables: names}
+	ct, _ := info.stmt.(*ast.CreateTableStmt)
+	if ct != nil && ct.ReferTable != nil {
+		// CREATE TABLE ... LIKE: with a column map on either side the new
+		// table is written from its definition on the source.
+		refer := e.rules.Table(schemaOr(ct.ReferTable.Schema.O, defaultSchema), ct.ReferTable.Name.O)
+		if first.From != nil || (refer != nil && refer.From != nil) {
+			return e.createFromSource(ctx, info.tables[0], first, names)
+		}
+	}
 	if !renamed && first.From == nil {
 		return d, nil
 	}
@@ -128,10 +143,7 @@ func (e *Extractor) routeTableDDL(stmt, defaultSchema string, info stmtInfo) (*c
 		return nil, fmt.Errorf("%w: %q touches renamed tables but does not parse", ErrBadRule, stmt)
 	}
 	info.stmt.Accept(tableNames(func(t *ast.TableName) {
-		schema := t.Schema.O
-		if schema == "" {
-			schema = defaultSchema
-		}
+		schema := schemaOr(t.Schema.O, defaultSchema)
 		switch tg, sg := e.rules.Table(schema, t.Name.O), e.rules.Schema(schema); {
 		case tg != nil:
 			t.Schema, t.Name = ast.NewCIStr(tg.Schema), ast.NewCIStr(tg.Table)
@@ -141,7 +153,7 @@ func (e *Extractor) routeTableDDL(stmt, defaultSchema string, info stmtInfo) (*c
 			t.Schema = ast.NewCIStr(schema)
 		}
 	}))
-	if ct, ok := info.stmt.(*ast.CreateTableStmt); ok {
+	if ct != nil {
 		projectCreate(ct, first)
 	}
 	sql, err := restore(info.stmt)
@@ -159,4 +171,38 @@ func (e *Extractor) ignored(tg *filter.Target, ev filter.Event, stmt string) boo
 		return true
 	}
 	return false
+}
+
+func schemaOr(schema, def string) string {
+	if schema == "" {
+		return def
+	}
+	return schema
+}
+
+// destSchema is the default schema a DDL runs under on the destination: the
+// source's, renamed; empty when the rules do not select it (the statement
+// then names its tables with their schemas).
+func (e *Extractor) destSchema(schema string) string {
+	if schema == "" {
+		return ""
+	}
+	if sg := e.rules.Schema(schema); sg != nil {
+		return sg.Schema
+	}
+	return ""
+}
+
+// createFromSource replaces a CREATE TABLE ... LIKE by the new table's
+// definition read from the source, reshaped by its target.
+func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *filter.Target, names []string) (*change.DDL, error) {
+	create, err := tableinfo.ShowCreate(ctx, e.db, name[0], name[1])
+	if err != nil {
+		return nil, err
+	}
+	sql, err := reshapeCreate(create, name[1], tg)
+	if err != nil {
+		return nil, err
+	}
+	return &change.DDL{Schema: tg.Schema, SQL: sql, Tables: names}, nil
 }

@@ -147,7 +147,29 @@ func (s *shape) apply(c change.RowChange) (out change.RowChange, keep bool, err 
 		}
 	}
 	c.Before, c.After = s.project(c.Before), s.project(c.After)
+	if c.Op == change.OpUpdate && s.proj != nil && sameRow(c.Before, c.After) {
+		return c, false, nil // only unmapped columns changed
+	}
 	return c, true, nil
+}
+
+func sameRow(a, b change.Row) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, xb := a[i].([]byte)
+		y, yb := b[i].([]byte)
+		switch {
+		case xb || yb:
+			if !xb || !yb || string(x) != string(y) {
+				return false
+			}
+		case a[i] != b[i]:
+			return false
+		}
+	}
+	return true
 }
 
 // binlogShape is the shape of a table's binlog rows, from the source's

@@ -8,9 +8,10 @@ type Column struct {
 	Binary    bool // values are bytes (binary, varbinary, blobs, bit), not text
 	Generated bool // computed by the server; never written
 	Charset   string
-	// Elems are the members of an ENUM or SET, in order. Not sent on the
-	// wire.
-	Elems []string
+	// Elems are the members of an ENUM or SET, in order, and Collation the
+	// column's collation. Neither is sent on the wire.
+	Elems     []string
+	Collation string
 }
 
 // Table is the definition of a source table as the pipeline needs it.

@@ -54,6 +54,9 @@ type Target struct {
 	// From lists the source columns replicated, in destination order, and To
 	// their names on the destination; nil: every column, as it is.
 	From, To []string
+	// RenamesTables, from Schema: the rule renames some of the schema's
+	// tables.
+	RenamesTables bool
 	// Where selects the rows replicated; nil: every row.
 	Where  *Where
 	events eventSet
@@ -287,7 +290,11 @@ func (r *Rules) Schema(schema string) *Target {
 	}
 	for _, ru := range r.do {
 		if ru.matchSchema(schema) {
-			return &Target{Rule: ru.field, Schema: expand(ru.schemaRE, ru.rename, schema), events: ru.events, sql: ru.sql}
+			tg := &Target{Rule: ru.field, Schema: expand(ru.schemaRE, ru.rename, schema), events: ru.events, sql: ru.sql}
+			for _, t := range ru.tables {
+				tg.RenamesTables = tg.RenamesTables || t.rename != ""
+			}
+			return tg
 		}
 	}
 	return nil

@@ -20,6 +20,25 @@ import (
 // decimal.Decimal, string (text) and []byte (binary string). Booleans are
 // int64 0 and 1, as in SQL.
 
+// member is an ENUM or SET value: its name(s) as text, its index or bitmap
+// in a numeric context.
+type member struct {
+	name string
+	n    int64
+}
+
+// hexLiteral is X'..', 0x.. or b'..': a binary string, or in a numeric
+// context the big-endian number of its bytes.
+type hexLiteral []byte
+
+func (h hexLiteral) number() uint64 {
+	var n uint64
+	for _, b := range h {
+		n = n<<8 | uint64(b)
+	}
+	return n
+}
+
 func boolValue(b bool) any {
 	if b {
 		return int64(1)
@@ -85,8 +104,28 @@ func number(v any) any {
 		return float64(x)
 	case int:
 		return int64(x)
+	case member:
+		return x.n
+	case hexLiteral:
+		return x.number()
 	}
 	return v
+}
+
+// stringish is a value in a string context: text, bytes, or nothing (a
+// number).
+func stringish(v any) (text string, bin []byte, isText, isBin bool) {
+	switch x := v.(type) {
+	case string:
+		return x, nil, true, false
+	case member:
+		return x.name, nil, true, false
+	case []byte:
+		return "", x, false, true
+	case hexLiteral:
+		return "", x, false, true
+	}
+	return "", nil, false, false
 }
 
 func parseDouble(s string) float64 {
@@ -170,11 +209,11 @@ func compare(a, b any) (int, bool) {
 	if a == nil || b == nil {
 		return 0, false
 	}
-	as, aText := a.(string)
-	ab, aBin := a.([]byte)
-	bs, bText := b.(string)
-	bb, bBin := b.([]byte)
-	if (aText || aBin) && (bText || bBin) {
+	as, ab, aText, aBin := stringish(a)
+	bs, bb, bText, bBin := stringish(b)
+	_, aHex := a.(hexLiteral)
+	_, bHex := b.(hexLiteral)
+	if (aText || aBin) && (bText || bBin) && !(aHex && bHex) {
 		if aBin || bBin {
 			if aText {
 				ab = []byte(as)
@@ -327,7 +366,14 @@ func asString(v any) string {
 	case float64:
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case decimal.Decimal:
+		if x.Exponent() < 0 {
+			return x.StringFixed(-x.Exponent()) // keeps the column's scale: 10.50
+		}
 		return x.String()
+	case member:
+		return x.name
+	case hexLiteral:
+		return string(x)
 	}
 	return ""
 }

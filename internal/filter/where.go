@@ -8,6 +8,7 @@ import (
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
+	"github.com/pingcap/tidb/pkg/parser/format"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
 	"github.com/pingcap/tidb/pkg/parser/test_driver"
 	"github.com/shopspring/decimal"
@@ -24,6 +25,7 @@ import (
 // compare byte by byte.
 type Where struct {
 	text string
+	sql  string // the expression as parsed, comments gone, for the source's SELECT
 	expr ast.ExprNode
 	cols []string // the column names it reads, lowercased
 }
@@ -36,10 +38,15 @@ func ParseWhere(text string) (*Where, error) {
 		return nil, fmt.Errorf("%q does not parse as a SQL expression: %w", text, err)
 	}
 	sel, ok := stmt.(*ast.SelectStmt)
-	if !ok || sel.Where == nil || sel.Limit != nil || sel.OrderBy != nil || sel.GroupBy != nil {
+	if !ok || sel.Where == nil || sel.Limit != nil || sel.OrderBy != nil || sel.GroupBy != nil || sel.Having != nil ||
+		sel.LockInfo != nil || sel.WindowSpecs != nil {
 		return nil, fmt.Errorf("%q is not a single boolean expression", text)
 	}
-	w := &Where{text: text, expr: sel.Where}
+	var b strings.Builder
+	if err := sel.Where.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags|format.RestoreStringWithoutCharset, &b)); err != nil {
+		return nil, fmt.Errorf("%q: %w", text, err)
+	}
+	w := &Where{text: text, sql: b.String(), expr: sel.Where}
 	seen := map[string]bool{}
 	_, err = compileExpr(w.expr, func(name string) (colReader, error) {
 		if !seen[name] {
@@ -56,6 +63,10 @@ func ParseWhere(text string) (*Where, error) {
 
 // String is the expression as the job gave it.
 func (w *Where) String() string { return w.text }
+
+// SQL is the expression written back from its parse, for the source
+// server: nothing the parser did not read (a trailing comment) reaches it.
+func (w *Where) SQL() string { return w.sql }
 
 // Columns are the (lowercased) column names the expression reads.
 func (w *Where) Columns() []string { return w.cols }
@@ -98,36 +109,53 @@ type evalFn func(row change.Row) any
 type colReader = evalFn
 
 // columnReader reads one column the way the server would see it: DECIMAL as
-// an exact number, ENUM and SET as their members' names.
+// an exact number, ENUM and SET as their members (names, or numbers in a
+// numeric context), text of a case-sensitive collation (_bin, _cs) as bytes.
 func columnReader(i int, c *change.Column) evalFn {
 	switch c.DataType {
 	case "decimal", "numeric":
 		return func(row change.Row) any { return decimalOf(row[i]) }
 	case "enum":
 		return func(row change.Row) any {
-			if n, ok := row[i].(int64); ok {
-				if n >= 1 && int(n) <= len(c.Elems) {
-					return c.Elems[n-1]
-				}
-				return ""
+			n, ok := row[i].(int64)
+			if !ok {
+				return textValue(row[i])
 			}
-			return textValue(row[i])
+			name := ""
+			if n >= 1 && int(n) <= len(c.Elems) {
+				name = c.Elems[n-1]
+			}
+			return member{name: name, n: n}
 		}
 	case "set":
 		return func(row change.Row) any {
-			if n, ok := row[i].(int64); ok {
-				var names []string
-				for b, e := range c.Elems {
-					if n&(1<<b) != 0 {
-						names = append(names, e)
-					}
+			n, ok := row[i].(int64)
+			if !ok {
+				return textValue(row[i])
+			}
+			var names []string
+			for b, e := range c.Elems {
+				if n&(1<<b) != 0 {
+					names = append(names, e)
 				}
-				return strings.Join(names, ",")
+			}
+			return member{name: strings.Join(names, ","), n: n}
+		}
+	}
+	if !c.Binary && caseSensitive(c.Collation) {
+		return func(row change.Row) any {
+			if s, ok := row[i].(string); ok {
+				return []byte(s)
 			}
 			return textValue(row[i])
 		}
 	}
 	return func(row change.Row) any { return textValue(row[i]) }
+}
+
+// caseSensitive reports whether a collation compares text as written.
+func caseSensitive(collation string) bool {
+	return strings.HasSuffix(collation, "_bin") || strings.HasSuffix(collation, "_cs")
 }
 
 func textValue(v any) any {
@@ -223,7 +251,7 @@ func literal(v any) any {
 	case float32:
 		return float64(x)
 	case test_driver.BinaryLiteral:
-		return []byte(x)
+		return hexLiteral(x)
 	}
 	return v
 }
@@ -369,6 +397,8 @@ func (c *compiler) pattern(v, p evalFn, negate bool, compile func(string, bool) 
 		}
 		_, binA := a.([]byte)
 		_, binP := pat.([]byte)
+		_, hexP := pat.(hexLiteral)
+		binP = binP || hexP
 		fold := !binA && !binP
 		ps := asString(pat)
 		if last == nil || ps != lastPattern || fold != lastFold {

@@ -15,11 +15,14 @@ var whereCols = []change.Column{
 	{Name: "code", DataType: "varbinary", Binary: true},
 	{Name: "ratio", DataType: "double"},
 	{Name: "big", DataType: "bigint", Unsigned: true},
+	{Name: "cs", DataType: "varchar", Charset: "utf8mb4", Collation: "utf8mb4_bin"},
+	{Name: "flags", DataType: "int"},
 }
 
 func TestWhereSemantics(t *testing.T) {
-	row := change.Row{int64(7), "Émile ", "12.50", int64(2), int64(5), []byte("AbC"), float64(0.5), uint64(18446744073709551615)}
-	nulls := change.Row{nil, nil, nil, nil, nil, nil, nil, nil}
+	row := change.Row{int64(7), "Émile ", "12.50", int64(2), int64(5), []byte("AbC"), float64(0.5), uint64(18446744073709551615),
+		"Case", int64(16)}
+	nulls := change.Row{nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}
 	cases := []struct {
 		expr      string
 		row, null bool
@@ -64,6 +67,17 @@ func TestWhereSemantics(t *testing.T) {
 		{"1", true, true},
 		{"-id = -7", true, false},
 		{"id = 7 XOR id = 8", true, false},
+		{"state = 2", true, false},           // an enum in a numeric context is its index
+		{"state + 0 = 2", true, false},       //
+		{"tags = 5", true, false},            // a set its bitmap
+		{"flags = 0x10", true, false},        // a hex literal in a numeric context
+		{"flags = b'10000'", true, false},    //
+		{"code = x'416243'", true, false},    // and a binary string against bytes
+		{"price LIKE '%.50'", true, false},   // DECIMAL keeps its scale as text
+		{"cs = 'case'", false, false},        // a _bin collation compares as written
+		{"cs = 'Case'", true, false},         //
+		{"cs LIKE 'c%'", false, false},       //
+		{"id = 7 -- a comment", true, false}, //
 	}
 	for _, tc := range cases {
 		w, err := ParseWhere(tc.expr)
@@ -84,12 +98,17 @@ func TestWhereSemantics(t *testing.T) {
 }
 
 func TestWhereErrors(t *testing.T) {
-	for _, expr := range []string{"id = ", "id IN (SELECT 1)", "SLEEP(1) = 0", "id = 1; DROP TABLE t"} {
+	for _, expr := range []string{"id = ", "id IN (SELECT 1)", "SLEEP(1) = 0", "id = 1; DROP TABLE t",
+		"id = 1 GROUP BY id", "id = 1 HAVING id", "id = 1 FOR UPDATE", "id = 1 LIMIT 1"} {
 		if _, err := ParseWhere(expr); err == nil {
 			t.Errorf("%q: parsed", expr)
 		}
 	}
-	w, err := ParseWhere("nope = 1")
+	w, err := ParseWhere("id = 7 -- ) OR (1")
+	if err != nil || w.SQL() != "`id`=7" {
+		t.Fatalf("the SQL for the copy: %q %v", w.SQL(), err)
+	}
+	w, err = ParseWhere("nope = 1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func waitQueries(t *testing.T, src *sql.DB, qs string, dst *sql.DB, qd string) {
 func tableExists(t *testing.T, db *sql.DB, schema, table string) bool {
 	t.Helper()
 	var n int
-	if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+	if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 		schema, table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func TestColumnMapAndWhereFilter(t *testing.T) {
 	job := jobID("cmwhere")
 	srcTask, destTask := tasks(schema)
 	srcTask.ReplicateDoDB = []*config.ReplicateDB{{TableSchema: schema, Tables: []*config.Table{
-		{TableName: "people", ColumnMapFrom: []string{"age", "id", "name"}, ColumnMapTo: []string{"years", "person_id", "full_name"}},
+		{TableRegex: "^people", ColumnMapFrom: []string{"age", "id", "name"}, ColumnMapTo: []string{"years", "person_id", "full_name"}},
 		{TableName: "orders", Where: where},
 	}}}
 	dest := startDest(t, natsURL, job, destTask)
@@ -152,16 +152,20 @@ func TestColumnMapAndWhereFilter(t *testing.T) {
 		"UPDATE orders SET amount = amount + 1 WHERE id = 5", // NULL + 1: still out
 		"INSERT INTO orders VALUES (8, 'aCtIvE', 11, 'in by collation'), (9, 'active', NULL, 'out')",
 		"DELETE FROM orders WHERE id IN (1, 3)",
+		"CREATE TABLE people2 LIKE people", // created from its definition, mapped
+		"INSERT INTO people2 VALUES (1, 'eve', 'e', 41), (2, 'fay', 'f', NULL)",
+		"UPDATE people2 SET age = age + 1",
 	)
 	waitQueries(t, src, "SELECT age, id, name FROM "+schema+".people", dst, "SELECT * FROM "+schema+".people")
+	waitQueries(t, src, "SELECT age, id, name FROM "+schema+".people2", dst, "SELECT * FROM "+schema+".people2")
 	waitQueries(t, src, "SELECT * FROM "+schema+".orders WHERE "+where, dst, "SELECT * FROM "+schema+".orders")
 	var cols string
-	if err := dst.QueryRow("SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "+
+	if err := dst.QueryRowContext(context.Background(), "SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM information_schema.COLUMNS "+
 		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'people'", schema).Scan(&cols); err != nil || cols != "years,person_id,full_name" {
 		t.Fatalf("destination columns of people: %q %v", cols, err)
 	}
 	var n int
-	if err := dst.QueryRow("SELECT COUNT(*) FROM " + schema + ".orders").Scan(&n); err != nil || n != 3 {
+	if err := dst.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+schema+".orders").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("orders on the destination: %d %v; want 3 (ids 2, 7, 8)", n, err)
 	}
 	s.stop(t)
@@ -217,7 +221,7 @@ func TestEventFilters(t *testing.T) {
 }
 
 func lines(db *sql.DB, q string) ([]string, error) {
-	r, err := db.Query(q)
+	r, err := db.QueryContext(context.Background(), q)
 	if err != nil {
 		return nil, err
 	}

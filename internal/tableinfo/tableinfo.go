@@ -80,15 +80,15 @@ func Load(ctx context.Context, q querier, schema, table string) (*change.Table, 
 func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 	schema, table := t.Schema, t.Name
 	rows, err := q.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IFNULL(CHARACTER_SET_NAME, ''), "+
-		"IFNULL(GENERATION_EXPRESSION, ''), EXTRA FROM information_schema.COLUMNS "+
+		"IFNULL(COLLATION_NAME, ''), IFNULL(GENERATION_EXPRESSION, ''), EXTRA FROM information_schema.COLUMNS "+
 		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", schema, table)
 	if err != nil {
 		return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
 	}
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
-		var name, dataType, colType, charset, genExpr, extra string
-		if err := rows.Scan(&name, &dataType, &colType, &charset, &genExpr, &extra); err != nil {
+		var name, dataType, colType, charset, collation, genExpr, extra string
+		if err := rows.Scan(&name, &dataType, &colType, &charset, &collation, &genExpr, &extra); err != nil {
 			return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
 		}
 		dataType = strings.ToLower(dataType)
@@ -101,6 +101,7 @@ func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 			Generated: genExpr != "" || strings.Contains(extra, "GENERATED"),
 			Charset:   charset,
 			Elems:     members(dataType, colType),
+			Collation: strings.ToLower(collation),
 		})
 	}
 	if err := rows.Err(); err != nil {
