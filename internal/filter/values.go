@@ -213,7 +213,7 @@ func compare(a, b any) (int, bool) {
 	bs, bb, bText, bBin := stringish(b)
 	_, aHex := a.(hexLiteral)
 	_, bHex := b.(hexLiteral)
-	if (aText || aBin) && (bText || bBin) && !(aHex && bHex) {
+	if (aText || aBin) && (bText || bBin) && (!aHex || !bHex) {
 		if aBin || bBin {
 			if aText {
 				ab = []byte(as)
