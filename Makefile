@@ -52,8 +52,25 @@ demo: mariadb build nomad ## Run the demo: a dev Nomad agent, two MariaDB server
 	go run ./cmd/dtle-demo
 
 .PHONY: test
-test: mariadb chromium build nomad lint ## Provision everything and run every test.
-	@status=0; go test $(GO_TEST_FLAGS) ./... || status=$$?; $(MAKE) --no-print-directory sweep; exit $$status
+test: mariadb chromium build nomad lint ## Provision everything and run every test, then each fuzz target briefly.
+	@status=0; go test $(GO_TEST_FLAGS) ./... || status=$$?; $(MAKE) --no-print-directory sweep; \
+		[ $$status -ne 0 ] || $(MAKE) --no-print-directory fuzz || status=$$?; exit $$status
+
+# Every decoder of outside input has a fuzz target: API bodies, task
+# configs, replication rules and row filters, DDL routing, GTID sets, server
+# versions, the NATS wire format. Inputs that failed once stay in each
+# package's testdata/fuzz and run with every go test.
+FUZZTIME ?= 3s
+FUZZ_TARGETS = ./api:FuzzJobConfig ./internal/config:FuzzTask ./internal/filter:FuzzWhere ./extractor:FuzzRouteDDL \
+	./internal/change:FuzzDecode ./internal/change:FuzzParseMariaDBGTIDSet ./internal/change:FuzzParseMySQLGTIDSet \
+	./internal/mysqlconn:FuzzParseVersion
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 3s; FUZZTIME=5m for a long run).
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$name in $$pkg for $(FUZZTIME)"; \
+		go test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; \
+	done
 
 # Test servers die with the test process; this catches any that a killed
 # run left behind, with the tmpfs mounts Nomad makes for task secrets.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -60,4 +61,24 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzTask: any task config, as a job file or API request would give it,
+// is validated without panicking, with defaults that are themselves valid
+// options.
+func FuzzTask(f *testing.F) {
+	f.Add([]byte(`{"mysql_connection_config":{"mysql_host":"h","mysql_user":"u"},"chunk_size":-1}`))
+	f.Add([]byte(`{"kafka_broker_addrs":["k:9092"],"replicate_do_db":[null,{"tables":[null,{}]}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var task Task
+		if json.Unmarshal(data, &task) != nil {
+			return
+		}
+		task.Defaults()
+		_ = task.Validate(RoleSource)
+		_ = task.Validate(RoleDest)
+		if task.ChunkSize == 0 || task.GroupMaxSize == 0 {
+			t.Fatal("defaults left a zero")
+		}
+	})
 }
