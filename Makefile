@@ -65,6 +65,16 @@ FUZZ_TARGETS = ./api:FuzzJobConfig ./internal/config:FuzzTask ./internal/filter:
 	./internal/change:FuzzDecode ./internal/change:FuzzParseMariaDBGTIDSet ./internal/change:FuzzParseMySQLGTIDSet \
 	./internal/mysqlconn:FuzzParseVersion
 
+# fuzz-corpus keeps what the fuzzers found (Go's cache) in each package's
+# testdata/fuzz, so every go test replays it.
+.PHONY: fuzz-corpus
+fuzz-corpus: ## Copy the inputs the fuzz targets found from Go's cache into testdata/fuzz.
+	@cache=$$(go env GOCACHE)/fuzz/$$(go list -m); for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
+		src=$$cache/$${pkg#./}/$$name; [ -d $$src ] || continue; \
+		mkdir -p $$pkg/testdata/fuzz/$$name && cp -n $$src/* $$pkg/testdata/fuzz/$$name/; \
+		echo "$$pkg/testdata/fuzz/$$name: $$(ls $$pkg/testdata/fuzz/$$name | wc -l) inputs"; \
+	done
+
 .PHONY: fuzz
 fuzz: ## Run each fuzz target for FUZZTIME (default 3s; FUZZTIME=5m for a long run).
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; name=$${t##*:}; \
