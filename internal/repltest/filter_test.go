@@ -208,31 +208,14 @@ func TestEventFilters(t *testing.T) {
 	waitQueries(t, src, "SELECT 1, 1 UNION ALL SELECT 2, 2 UNION ALL SELECT * FROM "+schema+".keep_deleted",
 		dst, "SELECT * FROM "+schema+".keep_deleted")
 	waitQueries(t, src, "SELECT * FROM "+schema+".plain", dst, "SELECT * FROM "+schema+".plain")
-	idx, err := lines(dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'plain' ORDER BY 1")
+	idx, err := rowdiff.Lines(context.Background(), dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'plain' ORDER BY 1")
 	if err != nil || strings.Join(idx, ",") != "kept_ix,PRIMARY" {
 		t.Fatalf("indexes of plain on the destination: %v %v; want kept_ix,PRIMARY", idx, err)
 	}
-	got, err := lines(dst, "SELECT CONCAT(id, ':', msg) FROM "+schema+".logs ORDER BY id")
+	got, err := rowdiff.Lines(context.Background(), dst, "SELECT CONCAT(id, ':', msg) FROM "+schema+".logs ORDER BY id")
 	if err != nil || strings.Join(got, ",") != "1:a,2:b,3:c" {
 		t.Fatalf("logs on the destination: %v %v; want 1:a,2:b,3:c (truncate and drop ignored)", got, err)
 	}
 	s.stop(t)
 	dest.stop(t)
-}
-
-func lines(db *sql.DB, q string) ([]string, error) {
-	r, err := db.QueryContext(context.Background(), q)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = r.Close() }()
-	var out []string
-	for r.Next() {
-		var s string
-		if err := r.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, r.Err()
 }

@@ -69,7 +69,7 @@ func shape(ctx context.Context, db *sql.DB, schema, table string) ([]string, err
 		"SELECT CONCAT_WS(' ', 'index', INDEX_NAME, NON_UNIQUE, SEQ_IN_INDEX, COLUMN_NAME) " +
 			"FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
 	} {
-		l, err := lines(ctx, db, q, schema, table)
+		l, err := Lines(ctx, db, q, schema, table)
 		if err != nil {
 			return nil, err
 		}
@@ -83,12 +83,12 @@ func shape(ctx context.Context, db *sql.DB, schema, table string) ([]string, err
 }
 
 func listTables(ctx context.Context, db *sql.DB, schema string) ([]string, error) {
-	return lines(ctx, db, "SELECT TABLE_NAME FROM information_schema.TABLES "+
+	return Lines(ctx, db, "SELECT TABLE_NAME FROM information_schema.TABLES "+
 		"WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", schema)
 }
 
 // lines returns the one text column of a query's rows.
-func lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
+func Lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
 	r, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
