@@ -87,7 +87,7 @@ func listTables(ctx context.Context, db *sql.DB, schema string) ([]string, error
 		"WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME", schema)
 }
 
-// lines returns the one text column of a query's rows.
+// Lines returns the one text column of a query's rows.
 func Lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
 	r, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
