@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/dtle-io/dtle/api"
 )
 
 // apiClient is the demo's client of the dtle API.
@@ -68,21 +70,16 @@ func (c *apiClient) waitHealthy(ctx context.Context) error {
 
 // createJob creates the demo job with POST /v2/job/migration.
 func (c *apiClient) createJob(ctx context.Context, srcPort, destPort int) error {
-	conn := func(port int) map[string]any {
-		return map[string]any{"mysql_host": "127.0.0.1", "mysql_port": port, "mysql_user": demoUser, "mysql_password": demoPassword}
+	conn := func(port int) *api.MysqlConnectionConfig {
+		return &api.MysqlConnectionConfig{MysqlHost: "127.0.0.1", MysqlPort: port, MysqlUser: demoUser, MysqlPassword: demoPassword}
 	}
-	job := map[string]any{
-		"job_name": "job1",
-		"src_task": map[string]any{"mysql_connection_config": conn(srcPort),
-			"replicate_do_db": []any{map[string]any{"table_schema": "demo"}}},
-		"dest_task": map[string]any{"mysql_connection_config": conn(destPort)},
+	job := api.JobConfig{
+		JobName: "job1",
+		SrcTask: &api.SrcTaskConfig{MysqlConnectionConfig: conn(srcPort),
+			ReplicateDoDb: []*api.ReplicateDB{{TableSchema: "demo"}}},
+		DestTask: &api.DestTaskConfig{MysqlConnectionConfig: conn(destPort)},
 	}
-	var out struct {
-		Job struct {
-			JobID string `json:"job_id"`
-		} `json:"job"`
-		JobModifyIndex uint64 `json:"job_modify_index"`
-	}
+	var out api.CreateJobResponse
 	if err := c.do(ctx, http.MethodPost, "/v2/job/migration", job, &out); err != nil {
 		return err
 	}
@@ -92,23 +89,21 @@ func (c *apiClient) createJob(ctx context.Context, srcPort, destPort int) error 
 
 // figures summarizes GET /v2/monitor/task of the destination task.
 func (c *apiClient) figures(ctx context.Context, alloc string) string {
-	var out struct {
-		Status struct {
-			Exec  int64  `json:"exec_master_tx_count"`
-			Rows  int64  `json:"exec_master_row_count"`
-			Copy  int64  `json:"copied_row_count"`
-			Stage string `json:"stage"`
-			Delay struct {
-				Time int64 `json:"time"`
-			} `json:"delay_count"`
-		} `json:"tasks_status"`
-	}
+	var out api.MonitorResponse
 	q := url.Values{"allocation_id": {alloc}, "task_name": {"dest"}}
 	if err := c.do(ctx, http.MethodGet, "/v2/monitor/task?"+q.Encode(), nil, &out); err != nil {
 		return "monitor: " + err.Error()
 	}
-	s := out.Status
-	return fmt.Sprintf("API: copied %d rows, applied %d txns / %d rows, delay %ds, %s", s.Copy, s.Exec, s.Rows, s.Delay.Time, s.Stage)
+	s := out.TasksStatus
+	if s == nil {
+		return "monitor: no figures yet"
+	}
+	var delay int64
+	if s.DelayCount != nil {
+		delay = s.DelayCount.Time
+	}
+	return fmt.Sprintf("API: copied %d rows, applied %d txns / %d rows, delay %ds, %s",
+		s.CopiedRowCount, s.ExecMasterTxCount, s.ExecMasterRowCount, delay, s.Stage)
 }
 
 func (c *apiClient) deleteJob(ctx context.Context) {
