@@ -27,10 +27,11 @@ type shape struct {
 
 // newShape applies a target to a source table's definition.
 func newShape(src *change.Table, tg *filter.Target) (*shape, error) {
-	if err := tg.Check(src); err != nil {
+	where, err := tg.Bind(src)
+	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadRule, err)
 	}
-	s := &shape{src: src}
+	s := &shape{src: src, where: where}
 	out := *src
 	out.Schema, out.Name = tg.Schema, tg.Table
 	if tg.From != nil {
@@ -54,13 +55,6 @@ func newShape(src *change.Table, tg *filter.Target) (*shape, error) {
 				out.Uniques = append(out.Uniques, r)
 			}
 		}
-	}
-	if tg.Where != nil {
-		b, err := tg.Where.Bind(src.Columns)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrBadRule, err)
-		}
-		s.where = b
 	}
 	if src.CreateSQL != "" {
 		create, err := reshapeCreate(src.CreateSQL, src.Name, tg)
@@ -117,11 +111,10 @@ func (s *shape) match(row change.Row) (bool, error) {
 	if row == nil {
 		return false, nil
 	}
-	v, err := change.InterpretRow(s.src, row)
-	if err != nil {
-		return false, err
+	if len(row) != len(s.src.Columns) {
+		return false, fmt.Errorf("%w: the row has %d columns, %s.%s %d", ErrSchemaAhead, len(row), s.src.Schema, s.src.Name, len(s.src.Columns))
 	}
-	return s.where.Match(v), nil
+	return s.where.Match(row), nil
 }
 
 // apply reshapes one binlog row change; keep is false when the where filter

@@ -335,6 +335,13 @@ func (r *Rules) Unmatched(tables []tableinfo.Name) []string {
 // Check reports what of the target does not fit a source table: a mapped
 // column or a column of the where filter the table lacks.
 func (t *Target) Check(src *change.Table) error {
+	_, err := t.Bind(src)
+	return err
+}
+
+// Bind checks the target against a source table (see Check) and returns
+// its where filter bound to the table's columns, nil without one.
+func (t *Target) Bind(src *change.Table) (*Bound, error) {
 	have := map[string]bool{}
 	for _, c := range src.Columns {
 		have[strings.ToLower(c.Name)] = true
@@ -345,10 +352,16 @@ func (t *Target) Check(src *change.Table) error {
 			errs = append(errs, fmt.Errorf("%s.column_map_from[%d]: %s.%s has no column %q", t.Rule, i, src.Schema, src.Name, name))
 		}
 	}
+	var bound *Bound
 	if t.Where != nil {
-		if _, err := t.Where.Bind(src.Columns); err != nil {
+		b, err := t.Where.Bind(src.Columns)
+		if err != nil {
 			errs = append(errs, fmt.Errorf("%s.where on %s.%s: %w", t.Rule, src.Schema, src.Name, err))
 		}
+		bound = b
 	}
-	return errors.Join(errs...)
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return bound, nil
 }

@@ -27,7 +27,6 @@ type Where struct {
 	text string
 	sql  string // the expression as parsed, comments gone, for the source's SELECT
 	expr ast.ExprNode
-	cols []string // the column names it reads, lowercased
 }
 
 // ParseWhere parses a row filter and checks it only uses what the binlog
@@ -47,15 +46,8 @@ func ParseWhere(text string) (*Where, error) {
 		return nil, fmt.Errorf("%q: %w", text, err)
 	}
 	w := &Where{text: text, sql: b.String(), expr: sel.Where}
-	seen := map[string]bool{}
-	_, err = compileExpr(w.expr, func(name string) (colReader, error) {
-		if !seen[name] {
-			seen[name] = true
-			w.cols = append(w.cols, name)
-		}
-		return nil, nil
-	})
-	if err != nil {
+	// Compiled once without a table, to refuse what the evaluator lacks.
+	if _, err = compileExpr(w.expr, func(string) (colReader, error) { return nil, nil }); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -67,9 +59,6 @@ func (w *Where) String() string { return w.text }
 // SQL is the expression written back from its parse, for the source
 // server: nothing the parser did not read (a trailing comment) reaches it.
 func (w *Where) SQL() string { return w.sql }
-
-// Columns are the (lowercased) column names the expression reads.
-func (w *Where) Columns() []string { return w.cols }
 
 // Bound is a Where tied to a table's columns. Not safe for concurrent use.
 type Bound struct {
@@ -95,8 +84,9 @@ func (w *Where) Bind(cols []change.Column) (*Bound, error) {
 	return &Bound{eval: fn}, nil
 }
 
-// Match reports whether a row image (as change.InterpretRow reads it)
-// passes the filter: true, not false or unknown.
+// Match reports whether a binlog row image passes the filter: true, not
+// false or unknown. Only the columns the expression reads are interpreted
+// (change.Interpret).
 func (b *Bound) Match(row change.Row) bool {
 	ok, known := truth(b.eval(row))
 	return known && ok
@@ -108,18 +98,21 @@ type evalFn func(row change.Row) any
 
 type colReader = evalFn
 
-// columnReader reads one column the way the server would see it: DECIMAL as
+// columnReader reads one column of a binlog image (change.Interpret) the way
+// the server would see it: DECIMAL as
 // an exact number, ENUM and SET as their members (names, or numbers in a
 // numeric context), text of a case-sensitive collation (_bin, _cs) as bytes.
 func columnReader(i int, c *change.Column) evalFn {
+	read := func(row change.Row) any { return change.Interpret(c, row[i]) }
 	switch c.DataType {
 	case "decimal", "numeric":
-		return func(row change.Row) any { return decimalOf(row[i]) }
+		return func(row change.Row) any { return decimalOf(read(row)) }
 	case "enum":
 		return func(row change.Row) any {
-			n, ok := row[i].(int64)
+			v := read(row)
+			n, ok := v.(int64)
 			if !ok {
-				return textValue(row[i])
+				return textValue(v)
 			}
 			name := ""
 			if n >= 1 && int(n) <= len(c.Elems) {
@@ -129,9 +122,10 @@ func columnReader(i int, c *change.Column) evalFn {
 		}
 	case "set":
 		return func(row change.Row) any {
-			n, ok := row[i].(int64)
+			v := read(row)
+			n, ok := v.(int64)
 			if !ok {
-				return textValue(row[i])
+				return textValue(v)
 			}
 			var names []string
 			for b, e := range c.Elems {
@@ -144,13 +138,14 @@ func columnReader(i int, c *change.Column) evalFn {
 	}
 	if !c.Binary && caseSensitive(c.Collation) {
 		return func(row change.Row) any {
-			if s, ok := row[i].(string); ok {
+			v := read(row)
+			if s, ok := v.(string); ok {
 				return []byte(s)
 			}
-			return textValue(row[i])
+			return textValue(v)
 		}
 	}
-	return func(row change.Row) any { return textValue(row[i]) }
+	return func(row change.Row) any { return textValue(read(row)) }
 }
 
 // caseSensitive reports whether a collation compares text as written.
@@ -457,8 +452,8 @@ func (c *compiler) call(x *ast.FuncCallExpr) (evalFn, error) {
 		return nil, fmt.Errorf("function %s(): %w (use comparisons, AND/OR/NOT, IN, BETWEEN, LIKE, REGEXP, IS NULL, arithmetic, %s)",
 			name, errUnsupported, functionList())
 	}
+	vals := make([]any, len(args)) // a Bound evaluates one row at a time
 	return func(row change.Row) any {
-		vals := make([]any, len(args))
 		for i, a := range args {
 			vals[i] = a(row)
 		}

@@ -144,3 +144,20 @@ func FuzzWhere(f *testing.F) {
 		}
 	})
 }
+
+// TestWhereReadsBinlogImages: values arrive as the binlog holds them
+// (integers signed, text in the column's character set).
+func TestWhereReadsBinlogImages(t *testing.T) {
+	cols := []change.Column{{Name: "u", DataType: "tinyint", Unsigned: true}, {Name: "s", DataType: "varchar", Charset: "latin1"}}
+	w, err := ParseWhere("u = 255 AND s = 'CAFE'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := w.Bind(cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Match(change.Row{int64(-1), []byte{'c', 'a', 'f', 0xe9}}) {
+		t.Fatal("an unsigned tinyint 255 and latin1 'café' did not match")
+	}
+}
