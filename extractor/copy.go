@@ -13,7 +13,7 @@ import (
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
-// maxChunkBytes caps a chunk message before compression.
+// maxChunkBytes caps a chunk message before compression, keyed or not.
 const maxChunkBytes = 4 << 20
 
 // fullCopy copies every replicated table the destination has not finished,
@@ -265,7 +265,9 @@ func (r *chunkReader) filtered(cond string) string {
 	return " WHERE " + r.where + " AND (" + cond + ")"
 }
 
-// byKey reads chunks of r.size rows in key order, after key after.
+// byKey reads the table in key order after key after, r.size rows a query,
+// and sends them in chunks bounded by keys: each chunk's Lo is the Hi of
+// the one before.
 func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
 	keyCols := make([]string, len(r.t.Key))
 	for i, k := range r.t.Key {
@@ -279,24 +281,21 @@ func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
 			cond, wargs := afterKey(keyCols, after)
 			q, args = base+r.filtered(cond)+order, wargs
 		}
-		rows, err := r.read(ctx, q, args...)
-		if err != nil {
+		n, err := r.stream(ctx, q, args, func(chunk []change.Row) error {
+			last := chunk[len(chunk)-1]
+			hi := make(change.Row, len(r.t.Key))
+			for i, k := range r.t.Key {
+				hi[i] = last[k]
+			}
+			if err := r.send(ctx, chunk, after, hi); err != nil {
+				return err
+			}
+			after = hi
+			return nil
+		})
+		if err != nil || n < r.size {
 			return err
 		}
-		if len(rows) == 0 {
-			return nil
-		}
-		hi := make(change.Row, len(r.t.Key))
-		for i, k := range r.t.Key {
-			hi[i] = rows[len(rows)-1][k]
-		}
-		if err := r.send(ctx, rows, after, hi); err != nil {
-			return err
-		}
-		if len(rows) < r.size {
-			return nil
-		}
-		after = hi
 	}
 }
 
@@ -318,91 +317,76 @@ func afterKey(cols []string, after change.Row) (string, []any) {
 	return strings.Join(ors, " OR "), args
 }
 
-// whole streams a table without a key in chunks of r.size rows.
+// whole reads a table without a key in one query, sent in chunks.
 func (r *chunkReader) whole(ctx context.Context) error {
-	rows, err := r.conn.QueryContext(ctx, "SELECT "+strings.Join(r.cols, ", ")+" FROM "+r.from+r.filtered(""))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", r.from, err)
-	}
-	defer func() { _ = rows.Close() }()
-	var chunk []change.Row
-	size := 0
-	for rows.Next() {
-		row, n, err := r.scan(rows)
-		if err != nil {
-			return err
-		}
-		chunk = append(chunk, row)
-		size += n
-		if len(chunk) >= r.size || size >= maxChunkBytes {
-			if err := r.send(ctx, chunk, nil, nil); err != nil {
-				return err
-			}
-			chunk, size = nil, 0
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read %s: %w", r.from, err)
-	}
-	if len(chunk) > 0 {
-		return r.send(ctx, chunk, nil, nil)
-	}
-	return nil
+	_, err := r.stream(ctx, "SELECT "+strings.Join(r.cols, ", ")+" FROM "+r.from+r.filtered(""), nil,
+		func(chunk []change.Row) error { return r.send(ctx, chunk, nil, nil) })
+	return err
 }
 
-// read runs a chunk query and returns its rows.
-func (r *chunkReader) read(ctx context.Context, q string, args ...any) ([]change.Row, error) {
+// stream runs a query and hands its rows to emit in chunks of at most
+// r.size rows and about maxChunkBytes (a message must stay under the
+// transport's limit however wide the rows); it returns how many rows it
+// read. Rows come in the text protocol: bytes for binary columns, numbers
+// for YEAR ('0' as text would mean 2000), text for the rest.
+func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit func([]change.Row) error) (int, error) {
 	rows, err := r.conn.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.from, err)
+		return 0, fmt.Errorf("read %s: %w", r.from, err)
 	}
 	defer func() { _ = rows.Close() }()
-	out := make([]change.Row, 0, r.size)
-	for rows.Next() {
-		row, _, err := r.scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", r.from, err)
-	}
-	return out, nil
-}
-
-// scan reads one row in the text protocol: bytes for binary columns,
-// numbers for YEAR ('0' as text would mean 2000), text for the rest.
-func (r *chunkReader) scan(rows *sql.Rows) (change.Row, int, error) {
 	raw := make([]sql.RawBytes, len(r.t.Columns))
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	if err := rows.Scan(dest...); err != nil {
-		return nil, 0, fmt.Errorf("read %s: %w", r.from, err)
-	}
-	row := make(change.Row, len(raw))
-	size := 0
-	for i, b := range raw {
-		c := &r.t.Columns[i]
-		size += len(b)
-		switch {
-		case b == nil:
-			row[i] = nil
-		case c.Binary:
-			row[i] = append([]byte{}, b...)
-		case c.DataType == "year":
-			y, err := strconv.ParseInt(string(b), 10, 64)
-			if err != nil {
-				return nil, 0, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
+	var chunk []change.Row
+	n, size := 0, 0
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return n, fmt.Errorf("read %s: %w", r.from, err)
+		}
+		row := make(change.Row, len(raw))
+		for i, b := range raw {
+			size += len(b)
+			if row[i], err = r.value(i, b); err != nil {
+				return n, err
 			}
-			row[i] = y
-		default:
-			row[i] = string(b)
+		}
+		chunk = append(chunk, row)
+		n++
+		if len(chunk) >= r.size || size >= maxChunkBytes {
+			if err := emit(chunk); err != nil {
+				return n, err
+			}
+			chunk, size = nil, 0
 		}
 	}
-	return row, size, nil
+	if err := rows.Err(); err != nil {
+		return n, fmt.Errorf("read %s: %w", r.from, err)
+	}
+	if len(chunk) > 0 {
+		return n, emit(chunk)
+	}
+	return n, nil
+}
+
+// value is one column of a scanned row.
+func (r *chunkReader) value(i int, b sql.RawBytes) (any, error) {
+	c := &r.t.Columns[i]
+	switch {
+	case b == nil:
+		return nil, nil
+	case c.Binary:
+		return append([]byte{}, b...), nil
+	case c.DataType == "year":
+		y, err := strconv.ParseInt(string(b), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
+		}
+		return y, nil
+	}
+	return string(b), nil
 }
 
 func (r *chunkReader) send(ctx context.Context, rows []change.Row, lo, hi change.Row) error {
