@@ -82,9 +82,7 @@ func loadCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkp
 
 // committedPrefix follows the chunk chain of a table from the start and
 // returns the last key reached, and the ids of the chunk rows on the chain.
-func committedPrefix(ctx context.Context, q interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, job, schema, table string) ([]byte, []int64, error) {
+func committedPrefix(ctx context.Context, q querier, job, schema, table string) ([]byte, []int64, error) {
 	rows, err := q.QueryContext(ctx, "SELECT id, lo, hi FROM `"+CheckpointSchema+"`.`copy_chunks` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
 		job, schema, table)
 	if err != nil {

@@ -117,16 +117,16 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 	case l.app != nil:
 		h.destFigures(m, &l.app.Stats)
 	case l.snk != nil:
-		h.destFigures(m, &l.snk.Stats.Dest)
+		h.destFigures(m, &l.snk.Stats)
 	}
 	return m
 }
 
 func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 	pending := s.Pending.Load()
-	m.CurrentCoordinates.File = load(&s.BinlogFile)
+	m.CurrentCoordinates.File = progress.Load(&s.BinlogFile)
 	m.CurrentCoordinates.Position = s.BinlogPos.Load()
-	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
+	m.CurrentCoordinates.GtidSet = progress.Load(&s.GTIDSet)
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsRead.Load(), s.TxnsRead.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = m.ReadMasterRowCount, m.ReadMasterTxCount-pending
 	m.Backlog = fmt.Sprintf("%d/%d", pending, h.task.ReplChanBufferSize)
@@ -158,9 +158,9 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 
 func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 	queued := max(s.TxnsReceived.Load()-s.TxnsApplied.Load(), 0)
-	m.CurrentCoordinates.File = load(&s.LogFile)
+	m.CurrentCoordinates.File = progress.Load(&s.LogFile)
 	m.CurrentCoordinates.Position = s.LogPos.Load()
-	m.CurrentCoordinates.GtidSet = load(&s.GTIDSet)
+	m.CurrentCoordinates.GtidSet = progress.Load(&s.GTIDSet)
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
 	m.CopiedRowCount = s.RowsCopied.Load()
@@ -169,7 +169,7 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 	m.BufferStatus.ApplierTxQueueSize = queued
 	m.BufferStatus.ApplierQueueBytes = s.QueueBytes.Load()
 	m.BufferStatus.ApplierQueueBytesFree = s.QueueCapacity - m.BufferStatus.ApplierQueueBytes
-	switch load(&s.Stage) {
+	switch progress.Load(&s.Stage) {
 	case change.StageIncr:
 		m.ThroughputStatus = h.live.throughput("applied", m.ExecMasterRowCount, m.ExecMasterTxCount)
 		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageDestIdle
@@ -182,8 +182,6 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 		m.Stage, m.ProgressPCT = stageWriting, ""
 	}
 }
-
-func load(p *atomic.Pointer[string]) string { return progress.Load(p) }
 
 // lag is the seconds since a source commit time.
 func lag(ts int64) int64 {

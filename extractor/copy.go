@@ -209,11 +209,13 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 		return err
 	}
 	t := sh.out
-	after, err := change.DecodeRow(resumeKey)
-	if err != nil {
-		return fmt.Errorf("resume key of %s: %w", n, err)
-	}
 	resume := started && t.HasKey()
+	var after change.Row
+	if resume {
+		if after, err = change.DecodeRow(resumeKey); err != nil {
+			return fmt.Errorf("resume key of %s: %w", n, err)
+		}
+	}
 	task := e.cfg.Task
 	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t, Pos: pos,
 		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable}); err != nil {
@@ -226,9 +228,6 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 		r.where = "(" + w.SQL() + ")"
 	}
 	if t.HasKey() {
-		if !resume {
-			after = nil
-		}
 		err = r.byKey(ctx, after)
 	} else {
 		err = r.whole(ctx)

@@ -90,8 +90,8 @@ func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*
 
 func (e *Extractor) routeTableDDL(ctx context.Context, stmt, defaultSchema string, info stmtInfo) (*change.DDL, error) {
 	if len(info.tables) == 0 {
-		// Unparsed: it touches tables of the default schema we cannot name.
-		e.forgetShapes(nil)
+		// Unparsed: it touches tables of the default schema we cannot name
+		// (routeDDL forgot every definition).
 		tg := e.rules.Schema(defaultSchema)
 		if tg == nil || e.ignored(tg, info.event, stmt) {
 			return nil, nil

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"golang.org/x/text/encoding/charmap"
+	"github.com/dtle-io/dtle/internal/change"
 )
 
 // Semantic type names of Debezium's MySQL connector and Kafka Connect.
@@ -128,18 +128,15 @@ func intType(c *colDef) string {
 	return "int64"
 }
 
-var intBits = map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "integer": 32, "bigint": 64}
-
 // integer writes a signed or unsigned integer. Binlog images carry them
 // signed; the full copy as text.
 func (f *field) integer(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
 	case int64:
-		if b, ok := intBits[f.col.Kind]; ok && f.col.Unsigned && x < 0 {
-			if b == 64 {
-				return strconv.AppendInt(dst, x, 10), nil // bigint.unsigned.handling.mode=long
-			}
-			return strconv.AppendUint(dst, uint64(x)&(1<<b-1), 10), nil
+		if u, ok := change.Unsigned(f.col.Kind, f.col.Unsigned, x); ok {
+			// A bigint keeps its 64 bits as a long
+			// (bigint.unsigned.handling.mode=long).
+			return strconv.AppendInt(dst, int64(u), 10), nil
 		}
 		return strconv.AppendInt(dst, x, 10), nil
 	case uint64:
@@ -415,12 +412,7 @@ func (f *field) text(dst []byte, v any) ([]byte, error) {
 	case string:
 		return appendJSONString(dst, x), nil
 	case []byte:
-		if f.col.Charset == "latin1" {
-			if s, err := charmap.Windows1252.NewDecoder().Bytes(x); err == nil {
-				return appendJSONString(dst, string(s)), nil
-			}
-		}
-		return appendJSONString(dst, string(x)), nil
+		return appendJSONString(dst, change.Text(x, f.col.Charset)), nil
 	}
 	return dst, typeError(v)
 }

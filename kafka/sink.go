@@ -41,12 +41,8 @@ type Config struct {
 	Opts []kgo.Opt
 }
 
-// Stats are live figures of a sink: a destination's, and what it produced.
-type Stats struct {
-	progress.Dest
-	Events  atomic.Int64 // records produced, tombstones included
-	Commits atomic.Int64 // Kafka transactions committed
-}
+// Stats are live figures of a sink, those of every destination.
+type Stats = progress.Dest
 
 // Sink writes one job's stream to Kafka.
 type Sink struct {
@@ -255,7 +251,6 @@ func (s *Sink) begin() error {
 // produce queues one record of the open transaction.
 func (s *Sink) produce(ctx context.Context, topic string, key, value []byte) {
 	s.bytes += len(key) + len(value)
-	s.Stats.Events.Add(1)
 	s.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value}, func(_ *kgo.Record, err error) {
 		if err != nil {
 			err = fmt.Errorf("produce to %s: %w", topic, err)
@@ -290,7 +285,6 @@ func (s *Sink) commit(ctx context.Context) error {
 		return fmt.Errorf("commit kafka transaction: %w", err)
 	}
 	s.open = false
-	s.Stats.Commits.Add(1)
 	s.Stats.TxnsApplied.Add(s.pending.txns)
 	s.Stats.RowsApplied.Add(s.pending.rows)
 	if s.last != nil {
@@ -609,8 +603,5 @@ func serverOf(gtid string) int64 {
 	}
 	return n
 }
-
-// Close releases the Kafka client of a sink that never ran.
-func (s *Sink) Close() { s.cl.Close() }
 
 var _ transport.Handler = (*Sink)(nil)

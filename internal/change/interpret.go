@@ -28,15 +28,26 @@ func InterpretRow(t *Table, row Row) (Row, error) {
 	return out, nil
 }
 
+// Unsigned gives a binlog integer of an unsigned column its sign bit back:
+// ok is false when the value is already right (a signed column, or a value
+// below the sign bit).
+func Unsigned(dataType string, unsigned bool, x int64) (uint64, bool) {
+	bits, isInt := intBits[dataType]
+	if !isInt || !unsigned || x >= 0 {
+		return 0, false
+	}
+	if bits == 64 {
+		return uint64(x), true
+	}
+	return uint64(x) & (1<<bits - 1), true
+}
+
 // Interpret reads one binlog value against its column (see InterpretRow).
 func Interpret(c *Column, v any) any {
 	switch x := v.(type) {
 	case int64:
-		if bits, ok := intBits[c.DataType]; ok && c.Unsigned && x < 0 {
-			if bits == 64 {
-				return uint64(x)
-			}
-			return uint64(x) & (1<<bits - 1)
+		if u, ok := Unsigned(c.DataType, c.Unsigned, x); ok {
+			return u
 		}
 		return x
 	case []byte:
@@ -52,10 +63,19 @@ func Interpret(c *Column, v any) any {
 // Text decodes bytes of a column's character set into a UTF-8 string, which
 // the utf8mb4 connection writes back in the column's set.
 func Text(b []byte, charset string) string {
-	if charset == "latin1" {
+	if charset == "latin1" && !ascii(b) {
 		if s, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
 			return string(s)
 		}
 	}
 	return string(b)
+}
+
+func ascii(b []byte) bool {
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

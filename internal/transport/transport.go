@@ -151,8 +151,6 @@ const DefaultHelloTimeout = 60 * time.Second
 
 // Sender is the source's side of a job.
 type Sender struct {
-	// HelloTimeout bounds Hello; zero means DefaultHelloTimeout.
-	HelloTimeout time.Duration
 	// RequestTimeout bounds Send; zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 
@@ -168,11 +166,7 @@ func NewSender(nc *nats.Conn, job string) *Sender { return &Sender{nc: nc, job: 
 // Hello asks the destination for its checkpoint and opens a session, trying
 // until one answers or ctx ends.
 func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
-	timeout := s.HelloTimeout
-	if timeout <= 0 {
-		timeout = DefaultHelloTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, DefaultHelloTimeout)
 	defer cancel()
 	backoff := 200 * time.Millisecond
 	for {
