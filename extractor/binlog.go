@@ -264,7 +264,7 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 			}
 		}
 		g.cur.Changes = append(g.cur.Changes, c)
-		g.size += rowSize(c.Before) + rowSize(c.After)
+		g.size += change.RowBytes(c.Before) + change.RowBytes(c.After)
 	}
 	if g.size >= maxMessageBytes {
 		return g.sendPart(ctx)
@@ -279,21 +279,6 @@ func (g *txnGrouper) sendPart(ctx context.Context) error {
 	g.ready = append(g.ready, part)
 	g.cur.Changes, g.size = nil, 0
 	return g.flush(ctx)
-}
-
-func rowSize(r change.Row) int {
-	n := 0
-	for _, v := range r {
-		switch x := v.(type) {
-		case string:
-			n += len(x)
-		case []byte:
-			n += len(x)
-		default:
-			n += 8
-		}
-	}
-	return n
 }
 
 // track adds a transaction to the GTID set read, published at most once a

@@ -148,7 +148,7 @@ const (
 func (t *Txn) Size() int {
 	n := 64
 	for i := range t.Changes {
-		n += 32 + rowBytes(t.Changes[i].Before) + rowBytes(t.Changes[i].After)
+		n += 32 + RowBytes(t.Changes[i].Before) + RowBytes(t.Changes[i].After)
 	}
 	if t.DDL != nil {
 		n += len(t.DDL.SQL)
@@ -156,7 +156,8 @@ func (t *Txn) Size() int {
 	return n
 }
 
-func rowBytes(r Row) int {
+// RowBytes estimates the memory a row image takes, in bytes.
+func RowBytes(r Row) int {
 	n := 0
 	for _, v := range r {
 		switch x := v.(type) {
