@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers/fsisolation"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 
+	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/secret"
@@ -179,6 +180,9 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, fatalf("%w", err)
 	}
 	h := newTaskHandle(cfg, task, d.taskLogger(cfg), time.Now().Round(0))
+	if err := d.knownFatal(h); err != nil {
+		return nil, nil, err
+	}
 	if err := d.preflight(d.ctx, h); err != nil {
 		return nil, nil, err
 	}
@@ -223,7 +227,13 @@ func (d *Driver) launch(h *taskHandle, checked bool) {
 	ctx, cancel := context.WithCancel(d.ctx)
 	h.cancel = cancel
 	d.tasks.Set(h.cfg.ID, h)
-	go h.run(ctx, func(ctx context.Context) error { return d.work(ctx, h, checked) })
+	go h.run(ctx, func(ctx context.Context) error {
+		err := d.work(ctx, h, checked)
+		if extractor.Fatal(err) && ctx.Err() == nil {
+			d.rememberFatal(h, err)
+		}
+		return err
+	})
 }
 
 func (d *Driver) taskLogger(cfg *drivers.TaskConfig) hclog.Logger {

@@ -28,8 +28,25 @@ const (
 // DevNatsToken authenticates the dev agent's NATS clients.
 const DevNatsToken = "dtle-dev-nats-token"
 
+// Role is what an agent runs.
+type Role int
+
+// Roles of an agent.
+const (
+	// Dev is `nomad agent -dev`: server and client in one process.
+	Dev Role = iota
+	// Server is a cluster's server only; it runs no tasks and no plugin.
+	Server
+	// Client is a client joining Options.Servers, with the plugin.
+	Client
+)
+
 // Options shape one agent.
 type Options struct {
+	// Role defaults to Dev.
+	Role Role
+	// Servers are the RPC addresses a Client joins.
+	Servers []string
 	// Dir holds the agent's data, TMPDIR, config and log.
 	Dir string
 	// NomadBin and PluginDir default to Binaries().
@@ -42,11 +59,16 @@ type Options struct {
 
 // Agent is one running Nomad agent.
 type Agent struct {
-	Addr      string // http://127.0.0.1:port
-	NatsAddr  string
-	Dir       string
-	LogPath   string
-	NomadBin  string
+	Addr     string // http://127.0.0.1:port
+	RPCAddr  string // 127.0.0.1:port
+	NatsAddr string
+	Name     string
+	Role     Role
+	Dir      string
+	LogPath  string
+	NomadBin string
+
+	cfgPath   string
 	proc      *sandbox.Child
 	api       *nomad.Client
 	logFile   *os.File
@@ -68,7 +90,30 @@ ports {
   serf = {{.Serf}}
 }
 
+advertise {
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}
+{{- if .Server}}
+
+server {
+  enabled          = true
+  bootstrap_expect = 1
+  # A killed client is declared down within seconds, so that its tasks move.
+  min_heartbeat_ttl = "3s"
+  heartbeat_grace   = "4s"
+}
+{{- end}}
+{{- if .Client}}
+
 client {
+  enabled = true
+{{- if .Servers}}
+  servers = [{{range $i, $s := .Servers}}{{if $i}}, {{end}}"{{$s}}"{{end}}]
+  # Clients sharing a machine keep out of each other's cgroups.
+  cgroup_parent = "{{.Name}}"
+{{- end}}
   options = {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
     "driver.denylist"      = "docker,qemu,java,exec"
@@ -82,10 +127,12 @@ plugin "dtle" {
 {{- end}}
   }
 }
+{{- end}}
 `))
 
-// Start writes the agent's config, starts `nomad agent -dev` and waits until
-// the node is ready with the dtle driver healthy.
+// Start writes the agent's config, starts the agent and waits until it is
+// ready: a server with a leader, a client (or dev agent) with its node ready
+// and the dtle driver healthy.
 func Start(ctx context.Context, opt Options) (*Agent, error) {
 	nomadBin, pluginDir, err := Binaries()
 	if err != nil {
@@ -97,20 +144,34 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if opt.PluginDir != "" {
 		pluginDir = opt.PluginDir
 	}
+	if opt.Role == Client && len(opt.Servers) == 0 {
+		return nil, errors.New("devagent: a client needs the servers to join")
+	}
 	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = sandbox.FreePort(); err != nil {
 			return nil, err
 		}
 	}
+	name := opt.NodeName
+	if name == "" {
+		name = "dtle-dev"
+	}
 	a := &Agent{
 		Addr:      fmt.Sprintf("http://127.0.0.1:%d", ports[0]),
+		RPCAddr:   fmt.Sprintf("127.0.0.1:%d", ports[1]),
 		NatsAddr:  fmt.Sprintf("127.0.0.1:%d", ports[3]),
+		Name:      name,
+		Role:      opt.Role,
 		Dir:       opt.Dir,
 		LogPath:   filepath.Join(opt.Dir, "agent.log"),
 		NomadBin:  nomadBin,
+		cfgPath:   filepath.Join(opt.Dir, "agent.hcl"),
 		tmpDir:    filepath.Join(opt.Dir, "tmp"),
 		pluginDir: pluginDir,
+	}
+	if opt.Role == Server {
+		a.NatsAddr = ""
 	}
 	plugin := map[string]string{
 		"api_addr":   `""`,
@@ -123,23 +184,19 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	for k, v := range opt.PluginConfig {
 		plugin[k] = v
 	}
-	name := opt.NodeName
-	if name == "" {
-		name = "dtle-dev"
-	}
 	for _, d := range []string{a.tmpDir, filepath.Join(opt.Dir, "data")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("devagent: %w", err)
 		}
 	}
-	cfgPath := filepath.Join(opt.Dir, "agent.hcl")
-	f, err := os.Create(cfgPath)
+	f, err := os.Create(a.cfgPath)
 	if err != nil {
 		return nil, fmt.Errorf("devagent: %w", err)
 	}
 	err = configTemplate.Execute(f, map[string]any{
 		"Name": name, "DataDir": filepath.Join(opt.Dir, "data"), "PluginDir": pluginDir,
 		"HTTP": ports[0], "RPC": ports[1], "Serf": ports[2], "Plugin": plugin,
+		"Server": opt.Role != Client, "Client": opt.Role != Server, "Servers": opt.Servers,
 	})
 	_ = f.Close()
 	if err != nil {
@@ -148,23 +205,33 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if a.api, err = nomad.NewClient(&nomad.Config{Address: a.Addr}); err != nil {
 		return nil, fmt.Errorf("devagent: nomad client: %w", err)
 	}
-	if err := a.start(cfgPath); err != nil {
-		return nil, err
-	}
-	if err := a.waitReady(ctx); err != nil {
-		a.Stop()
+	if err := a.Restart(ctx); err != nil {
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *Agent) start(cfgPath string) error {
-	logFile, err := os.Create(a.LogPath)
+// Restart starts the agent again with its config and data (after Kill, say)
+// and waits until it is ready.
+func (a *Agent) Restart(ctx context.Context) error {
+	if a.proc != nil {
+		select {
+		case <-a.proc.Exited():
+		default:
+			return errors.New("devagent: restart of an agent that is still running")
+		}
+		_ = a.logFile.Close()
+	}
+	logFile, err := os.OpenFile(a.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return fmt.Errorf("devagent: %w", err)
 	}
+	args := []string{"agent", "-config=" + a.cfgPath}
+	if a.Role == Dev {
+		args = []string{"agent", "-dev", "-config=" + a.cfgPath}
+	}
 	//nolint:noctx // the agent outlives the call that starts it; Stop ends it
-	cmd := exec.Command(a.NomadBin, "agent", "-dev", "-config="+cfgPath)
+	cmd := exec.Command(a.NomadBin, args...)
 	cmd.Env = append(os.Environ(), "TMPDIR="+a.tmpDir)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	proc, err := sandbox.StartChild(cmd)
@@ -173,6 +240,10 @@ func (a *Agent) start(cfgPath string) error {
 		return fmt.Errorf("devagent: start %s: %w", a.NomadBin, err)
 	}
 	a.proc, a.logFile = proc, logFile
+	if err := a.waitReady(ctx); err != nil {
+		a.Stop()
+		return err
+	}
 	return nil
 }
 
@@ -185,7 +256,11 @@ func (a *Agent) waitReady(ctx context.Context) error {
 	client := a.Client()
 	var last error
 	for {
-		last = a.nodeReady(ctx, client)
+		if a.Role == Server {
+			last = leader(ctx, client)
+		} else {
+			_, last = a.node(ctx, client)
+		}
 		if last == nil {
 			return nil
 		}
@@ -199,28 +274,55 @@ func (a *Agent) waitReady(ctx context.Context) error {
 	}
 }
 
-func (a *Agent) nodeReady(ctx context.Context, client *nomad.Client) error {
+func leader(ctx context.Context, client *nomad.Client) error {
+	l, err := client.Status().Leader()
+	if err == nil && l == "" {
+		err = errors.New("no leader yet")
+	}
+	return err
+}
+
+// node returns the agent's node once it is ready with the dtle driver healthy.
+func (a *Agent) node(ctx context.Context, client *nomad.Client) (*nomad.NodeListStub, error) {
 	q := (&nomad.QueryOptions{}).WithContext(ctx)
 	nodes, _, err := client.Nodes().List(q)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(nodes) == 0 {
-		return errors.New("no client node registered yet")
+	var n *nomad.NodeListStub
+	for _, x := range nodes {
+		// A restarted agent keeps its node id; the newest registration wins.
+		if x.Name == a.Name && (n == nil || x.ModifyIndex > n.ModifyIndex) {
+			n = x
+		}
 	}
-	n := nodes[0]
+	if n == nil {
+		return nil, fmt.Errorf("node %s not registered yet", a.Name)
+	}
 	if n.Status != "ready" {
-		return fmt.Errorf("node status %s", n.Status)
+		return nil, fmt.Errorf("node %s status %s", a.Name, n.Status)
 	}
 	d, ok := n.Drivers["dtle"]
 	if !ok {
-		return errors.New("dtle driver not fingerprinted yet")
+		return nil, errors.New("dtle driver not fingerprinted yet")
 	}
 	if !d.Healthy {
-		return fmt.Errorf("dtle driver unhealthy: %s", d.HealthDescription)
+		return nil, fmt.Errorf("dtle driver unhealthy: %s", d.HealthDescription)
 	}
-	return nil
+	return n, nil
 }
+
+// NodeID is the Nomad node id of a client or dev agent.
+func (a *Agent) NodeID(ctx context.Context) (string, error) {
+	n, err := a.node(ctx, a.Client())
+	if err != nil {
+		return "", err
+	}
+	return n.ID, nil
+}
+
+// Exited closes when the agent's process has exited.
+func (a *Agent) Exited() <-chan struct{} { return a.proc.Exited() }
 
 // Client is the Nomad API client for the agent.
 func (a *Agent) Client() *nomad.Client { return a.api }
@@ -255,6 +357,20 @@ func (a *Agent) Stop() {
 	// The plugins live in the agent's process group and go with it.
 	a.proc.Stop(os.Interrupt, 30*time.Second)
 	_ = a.logFile.Close()
+}
+
+// Kill is a crash of the machine as far as Nomad can tell: SIGKILL to the
+// agent and every plugin process it started. Restart brings it back.
+func (a *Agent) Kill() {
+	a.KillPlugins()
+	a.proc.Stop(syscall.SIGKILL, 0)
+}
+
+// Signal sends sig to the agent alone (not its plugins) and waits for it
+// to exit: SIGKILL is a crash of the agent, SIGINT a clean stop.
+func (a *Agent) Signal(sig syscall.Signal) {
+	_ = syscall.Kill(a.proc.Pid(), sig)
+	<-a.proc.Exited()
 }
 
 // Binaries finds the nomad binary and the plugin directory: from
@@ -303,8 +419,9 @@ func repoRoot() (string, error) {
 }
 
 // PluginPIDs lists the running dtle plugin processes the agent started:
-// those in its process group (other agents, of tests running in parallel,
-// run the same plugin binary).
+// those in its process group, or with its TMPDIR for plugins an earlier run
+// of the agent started (other agents, of tests running in parallel, run
+// the same plugin binary).
 func (a *Agent) PluginPIDs() []int {
 	want := filepath.Join(a.pluginDir, "dtle")
 	entries, _ := os.ReadDir("/proc")
@@ -319,11 +436,27 @@ func (a *Agent) PluginPIDs() []int {
 			continue
 		}
 		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
-		if pgid, err := syscall.Getpgid(pid); argv0 == want && err == nil && pgid == a.proc.Pid() {
+		if argv0 != want {
+			continue
+		}
+		if pgid, err := syscall.Getpgid(pid); err == nil && pgid == a.proc.Pid() || a.startedBy(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+func (a *Agent) startedBy(pid int) bool {
+	env, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	if err != nil {
+		return false
+	}
+	for _, kv := range strings.Split(string(env), "\x00") {
+		if kv == "TMPDIR="+a.tmpDir {
+			return true
+		}
+	}
+	return false
 }
 
 // KillPlugins kills every dtle plugin process with SIGKILL and returns how

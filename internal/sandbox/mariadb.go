@@ -40,6 +40,7 @@ type Server struct {
 	Dir  string
 
 	user, password string
+	opt            Options
 	proc           *Child
 }
 
@@ -60,7 +61,7 @@ func Start(ctx context.Context, parent string, opt Options) (*Server, error) {
 		name = "mariadb"
 	}
 	dir := filepath.Join(parent, fmt.Sprintf("%s-%d", name, port))
-	s := &Server{Name: name, Host: "127.0.0.1", Port: port, Dir: dir, user: "root"}
+	s := &Server{Name: name, Host: "127.0.0.1", Port: port, Dir: dir, user: "root", opt: opt}
 	if opt.User != "" {
 		s.user, s.password = opt.User, opt.Password
 	}
@@ -183,6 +184,16 @@ func (s *Server) Stop() {
 	if s.proc != nil {
 		s.proc.Stop(syscall.SIGTERM, 20*time.Second)
 	}
+}
+
+// Restart stops the server (SIGTERM: a clean shutdown) and starts it again
+// on the same port and data, waiting until it accepts connections.
+func (s *Server) Restart(ctx context.Context) error {
+	s.Stop()
+	if err := s.start(s.opt); err != nil {
+		return err
+	}
+	return s.waitReady(ctx)
 }
 
 // FreePort asks the kernel for a free loopback TCP port.

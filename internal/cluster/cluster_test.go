@@ -1,0 +1,148 @@
+package cluster
+
+import (
+	"context"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// A job with src pinned on node 1 and dest on node 2 replicates across the
+// nodes: the src reaches the dest's NATS through node 2's link.
+func TestPinnedTasksReplicateAcrossNodes(t *testing.T) {
+	const schema = "cl_pinned"
+	seed(t, schema, 5000)
+	n1, n2 := cl.Nodes[0], cl.Nodes[1]
+	job := createJob(t, "pinned", schema, false, n1, n2)
+	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
+	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	w := startWriter(schema, 5000)
+	time.Sleep(2 * time.Second)
+	t.Logf("writer ran %d statements", w.halt())
+	n := compare(t, schema, time.Minute)
+	t.Logf("compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+}
+
+// failover=true: node 2 dies (agent and plugin killed, as a crashed
+// machine); Nomad declares it down and places the dest on node 1, which
+// resumes from the destination's checkpoint.
+func TestFailoverMovesTheDestToTheOtherNode(t *testing.T) {
+	const schema = "cl_failover"
+	seed(t, schema, 20000)
+	n1, n2 := cl.Nodes[0], cl.Nodes[1]
+	job := createJob(t, "failover", schema, true, n1, n2)
+	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
+	before := waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	w := startWriter(schema, 20000)
+	time.Sleep(time.Second)
+	n2.Kill()
+	t.Cleanup(func() { restart(t, n2) })
+	after := waitTask(t, job, "dest", 2*time.Minute, inStage(n1, "job_stage_incr"))
+	if after.alloc.ID == before.alloc.ID {
+		t.Fatal("the dest on node 1 is the allocation that ran on node 2")
+	}
+	time.Sleep(2 * time.Second)
+	t.Logf("writer ran %d statements", w.halt())
+	n := compare(t, schema, time.Minute)
+	t.Logf("after the failover: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+}
+
+// failover=false with node_id: when node 2 dies the dest waits for it
+// instead of moving; when node 2 returns, the dest runs there again and
+// resumes.
+func TestPinnedTaskWaitsForItsNode(t *testing.T) {
+	const schema = "cl_nofailover"
+	seed(t, schema, 5000)
+	n1, n2 := cl.Nodes[0], cl.Nodes[1]
+	job := createJob(t, "nofailover", schema, false, n1, n2)
+	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
+	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	w := startWriter(schema, 5000)
+	n2.Kill()
+	waitNodeStatus(t, n2, "down")
+	time.Sleep(3 * time.Second)
+	allocs, _, err := cl.Server.Client().Jobs().Allocations(job, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range allocs {
+		if st, ok := a.TaskStates["dest"]; ok && a.NodeID != n2.ID && st.State != "dead" {
+			t.Fatalf("the pinned dest was placed on another node: %s", describe(placed{alloc: a, state: st, node: cl.NodeByID(a.NodeID)}))
+		}
+	}
+	restart(t, n2)
+	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	time.Sleep(2 * time.Second)
+	t.Logf("writer ran %d statements", w.halt())
+	n := compare(t, schema, time.Minute)
+	t.Logf("after node 2 returned: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+}
+
+// A restart of a Nomad client, crashed (SIGKILL) or clean (SIGINT), leaves
+// the tasks' allocations in place: the driver recovers its tasks
+// (RecoverTask) and they go on from where they were, not from zero.
+func TestClientRestartRecoversTasks(t *testing.T) {
+	const schema = "cl_recover"
+	seed(t, schema, 5000)
+	n1, n2 := cl.Nodes[0], cl.Nodes[1]
+	job := createJob(t, "recover", schema, true, n1, n2)
+	src := waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
+	dst := waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	w := startWriter(schema, 5000)
+	for _, c := range []struct {
+		node *Node
+		sig  syscall.Signal
+	}{{n2, syscall.SIGKILL}, {n1, syscall.SIGINT}} {
+		plugins := c.node.PluginPIDs()
+		c.node.Signal(c.sig)
+		time.Sleep(time.Second)
+		restart(t, c.node)
+		t.Logf("%s restarted after %s; plugin processes before %v, after %v", c.node.Name, c.sig, plugins, c.node.PluginPIDs())
+	}
+	time.Sleep(3 * time.Second)
+	t.Logf("writer ran %d statements", w.halt())
+	n := compare(t, schema, time.Minute)
+	t.Logf("after the restarts: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+	for _, was := range []placed{src, dst} {
+		task := "src"
+		if was.alloc.ID == dst.alloc.ID {
+			task = "dest"
+		}
+		now := waitTask(t, job, task, time.Minute, runningOn(was.node))
+		if now.alloc.ID != was.alloc.ID || now.state.Restarts != 0 {
+			t.Errorf("%s was replaced or restarted instead of recovered: before %s\nnow %s", task, describe(was), describe(now))
+		}
+		if k := countEvents(now.state, "job_stage_full"); k > 1 {
+			t.Errorf("%s went through the full copy %d times: %s", task, k, describe(now))
+		}
+	}
+}
+
+func restart(t *testing.T, n *Node) {
+	t.Helper()
+	select {
+	case <-n.Exited():
+	default:
+		return // running
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if err := n.Restart(ctx); err != nil {
+		t.Fatalf("restart %s: %v", n.Name, err)
+	}
+}
+
+func waitNodeStatus(t *testing.T, n *Node, status string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		node, _, err := cl.Server.Client().Nodes().Info(n.ID, nil)
+		if err == nil && node.Status == status {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node %s not %s after a minute (%v)", n.Name, status, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -1,0 +1,330 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+
+	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/rowdiff"
+	"github.com/dtle-io/dtle/internal/sandbox"
+)
+
+// The cluster and its two MariaDB servers are shared by the package's
+// tests, which run one at a time. The servers are always throwaway ones,
+// not those of DTLE_TEST_SOURCE/DEST: the tests restart them.
+var (
+	cl             *Cluster
+	source, dest   *sandbox.Server
+	srcDB, destDB  *sql.DB
+	startupFailure error
+)
+
+const (
+	jobUser     = "cluster_user"
+	jobPassword = "cluster-Secret-Pw-0815"
+)
+
+func TestMain(m *testing.M) {
+	code := 1
+	func() {
+		dir, err := os.MkdirTemp("", "dtle-e2e-agent-cluster-")
+		if err != nil {
+			startupFailure = err
+			return
+		}
+		defer func() { _ = os.RemoveAll(dir) }()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		opt := sandbox.Options{User: jobUser, Password: jobPassword}
+		opt.Name = "source"
+		if source, err = sandbox.Start(ctx, dir, opt); err != nil {
+			startupFailure = err
+			return
+		}
+		defer source.Stop()
+		opt.Name = "dest"
+		if dest, err = sandbox.Start(ctx, dir, opt); err != nil {
+			startupFailure = err
+			return
+		}
+		defer dest.Stop()
+		if cl, err = Start(ctx, dir+"/nomad", 2); err != nil {
+			startupFailure = err
+			return
+		}
+		defer cl.Stop()
+		code = m.Run()
+	}()
+	if startupFailure != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: the test cluster did not start: %v\n", startupFailure)
+	}
+	os.Exit(code)
+}
+
+func dbs(t *testing.T) (src, dst *sql.DB) {
+	t.Helper()
+	if srcDB == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var err error
+		// Not sandbox.OpenDB: these pools live with the package, not a test.
+		if srcDB, err = mysqlconn.Open(ctx, source.RootConnection()); err != nil {
+			t.Fatal(err)
+		}
+		if destDB, err = mysqlconn.Open(ctx, dest.RootConnection()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return srcDB, destDB
+}
+
+// seed creates schema on the source with a keyed table of rows rows and a
+// table without a key, and drops it on the destination.
+func seed(t *testing.T, schema string, rows int) {
+	t.Helper()
+	src, dst := dbs(t)
+	sandbox.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
+	sandbox.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema,
+		"CREATE TABLE " + schema + ".t (id INT PRIMARY KEY, v VARCHAR(40), n INT)",
+		"CREATE TABLE " + schema + ".nokey (a INT, b VARCHAR(10))"})
+	for start := 0; start < rows; start += 1000 {
+		var b strings.Builder
+		b.WriteString("INSERT INTO " + schema + ".t VALUES ")
+		for id := start; id < min(start+1000, rows); id++ {
+			if id > start {
+				b.WriteString(",")
+			}
+			fmt.Fprintf(&b, "(%d, 'seed %d', %d)", id, id, id%97)
+		}
+		sandbox.Exec(t, src, []string{b.String(),
+			fmt.Sprintf("INSERT INTO %s.nokey VALUES (%d, 'x'), (%d, 'x')", schema, start, start)})
+	}
+}
+
+// writer changes schema on the source until stopped: inserts, updates,
+// deletes and duplicate rows in the keyless table. Statements that fail
+// (the source restarting) are skipped; the comparison reads what the
+// source holds.
+type writer struct {
+	stop chan struct{}
+	done chan int
+}
+
+func startWriter(schema string, seeded int) *writer {
+	w := &writer{stop: make(chan struct{}), done: make(chan int, 1)}
+	src := srcDB
+	go func() {
+		ok := 0
+		for i := 0; ; i++ {
+			select {
+			case <-w.stop:
+				w.done <- ok
+				return
+			default:
+			}
+			for _, q := range []string{
+				fmt.Sprintf("INSERT INTO %s.t VALUES (%d, 'live %d', %d)", schema, 10_000_000+i, i, i),
+				fmt.Sprintf("UPDATE %s.t SET n = n + 1, v = 'upd' WHERE id = %d", schema, i*7%max(seeded, 1)),
+				fmt.Sprintf("DELETE FROM %s.t WHERE id = %d", schema, i*13%max(seeded, 1)),
+				fmt.Sprintf("INSERT INTO %s.nokey VALUES (%d, 'live')", schema, i%10),
+			} {
+				if _, err := src.ExecContext(context.Background(), q); err == nil {
+					ok++
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	return w
+}
+
+// halt stops the writer and returns how many statements it ran.
+func (w *writer) halt() int {
+	close(w.stop)
+	return <-w.done
+}
+
+// compare waits until the destination's schema equals the source's, row by
+// row, and counts lost and duplicated rows as of the last comparison.
+func compare(t *testing.T, schema string, timeout time.Duration) rowdiff.Counts {
+	t.Helper()
+	src, dst := dbs(t)
+	ctx := context.Background()
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		last = rowdiff.Schema(ctx, src, dst, schema)
+		if last == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	var n rowdiff.Counts
+	for _, table := range []string{"t", "nokey"} {
+		c, err := rowdiff.Count(ctx, src, dst, schema, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Compared += c.Compared
+		n.Lost += c.Lost
+		n.Duplicated += c.Duplicated
+	}
+	if last != nil {
+		t.Errorf("%s differs after %s (%d rows compared, %d lost, %d duplicated): %v",
+			schema, timeout, n.Compared, n.Lost, n.Duplicated, last)
+	}
+	return n
+}
+
+// createJob creates a migration job through node 1's HTTP API.
+func createJob(t *testing.T, name, schema string, failover bool, srcNode, destNode *Node) string {
+	t.Helper()
+	conn := func(s *sandbox.Server) *api.MysqlConnectionConfig {
+		return &api.MysqlConnectionConfig{MysqlHost: s.Host, MysqlPort: s.Port, MysqlUser: jobUser, MysqlPassword: jobPassword}
+	}
+	job := api.JobConfig{JobName: name, Failover: &failover,
+		SrcTask: &api.SrcTaskConfig{MysqlConnectionConfig: conn(source), ChunkSize: 200,
+			ReplicateDoDb: []*api.ReplicateDB{{TableSchema: schema}}},
+		DestTask: &api.DestTaskConfig{MysqlConnectionConfig: conn(dest)}}
+	if srcNode != nil {
+		job.SrcTask.NodeID = srcNode.ID
+	}
+	if destNode != nil {
+		job.DestTask.NodeID = destNode.ID
+	}
+	var out api.CreateJobResponse
+	callAPI(t, http.MethodPost, "/v2/job/migration", job, &out)
+	t.Cleanup(func() { deleteJob(t, out.Job.JobID) })
+	return out.Job.JobID
+}
+
+func deleteJob(t *testing.T, jobID string) {
+	t.Helper()
+	// The API lives on node 1, which a test may have left down.
+	_, _, err := cl.Server.Client().Jobs().Deregister(jobID, true, nil)
+	if err != nil {
+		t.Logf("delete job %s: %v", jobID, err)
+	}
+}
+
+func callAPI(t *testing.T, method, path string, in, out any) {
+	t.Helper()
+	body, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+cl.Nodes[0].APIAddr+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %s: %s", method, path, resp.Status, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, path, err, b)
+	}
+}
+
+// placed is where a task runs.
+type placed struct {
+	alloc *nomad.AllocationListStub
+	state *nomad.TaskState
+	node  *Node
+}
+
+// waitTask polls the job's allocations until one's task satisfies cond.
+func waitTask(t *testing.T, jobID, task string, timeout time.Duration, cond func(placed) bool) placed {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var seen []string
+	for {
+		allocs, _, err := cl.Server.Client().Jobs().Allocations(jobID, true, nil)
+		seen = seen[:0]
+		if err == nil {
+			for _, a := range allocs {
+				st, ok := a.TaskStates[task]
+				if !ok {
+					continue
+				}
+				p := placed{alloc: a, state: st, node: cl.NodeByID(a.NodeID)}
+				seen = append(seen, describe(p))
+				if cond(p) {
+					return p
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("task %s of %s: condition not met within %s; allocations:\n%s", task, jobID, timeout,
+				strings.Join(seen, "\n"))
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func describe(p placed) string {
+	var b strings.Builder
+	name := "?"
+	if p.node != nil {
+		name = p.node.Name
+	}
+	fmt.Fprintf(&b, "alloc %.8s on %s: client=%s desired=%s task=%s failed=%v restarts=%d", p.alloc.ID, name,
+		p.alloc.ClientStatus, p.alloc.DesiredStatus, p.state.State, p.state.Failed, p.state.Restarts)
+	for _, e := range p.state.Events {
+		fmt.Fprintf(&b, "\n    %s: %s %s", e.Type, e.DisplayMessage, e.DriverError)
+	}
+	return b.String()
+}
+
+func hasEvent(st *nomad.TaskState, substr string) bool {
+	for _, e := range st.Events {
+		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
+			strings.Contains(e.DriverError, substr) {
+			return true
+		}
+	}
+	return false
+}
+
+func countEvents(st *nomad.TaskState, substr string) int {
+	n := 0
+	for _, e := range st.Events {
+		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// runningOn is a condition: the task runs on node (any node when nil).
+func runningOn(node *Node) func(placed) bool {
+	return func(p placed) bool {
+		return p.alloc.ClientStatus == "running" && p.state.State == "running" &&
+			(node == nil || p.node == node)
+	}
+}
+
+// inStage is a condition: the task runs on node and has reached stage.
+func inStage(node *Node, stage string) func(placed) bool {
+	return func(p placed) bool { return runningOn(node)(p) && hasEvent(p.state, stage) }
+}
