@@ -22,6 +22,10 @@ const maxMessageBytes = 4 << 20
 
 // stream reads the binlog after gtidSet and sends whole transactions, in
 // groups of up to group_max_size, waiting at most group_timeout to fill one.
+// binlogEventBuffer is how many parsed binlog events may wait for the
+// extractor.
+const binlogEventBuffer = 128
+
 func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 	c := e.cfg.Task.ConnectionConfig
 	set, err := gomysql.ParseGTIDSet(e.flavor, gtidSet)
@@ -40,7 +44,11 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 		HeartbeatPeriod:         5 * time.Second,
 		ReadTimeout:             30 * time.Second,
 		DisableRetrySync:        true, // our caller resumes from the destination checkpoint instead
-		Logger:                  newSlog(e.log.Named("binlog")),
+		// The syncer parses ahead of us into a channel of this many events.
+		// Its default (10240) bounds nothing when rows are large: 10240
+		// events of 64 KiB rows are 640 MiB. Rows events are mostly 8 KiB.
+		EventCacheCount: binlogEventBuffer,
+		Logger:          newSlog(e.log.Named("binlog")),
 	})
 	defer syncer.Close()
 	streamer, err := syncer.StartSyncGTID(set)
