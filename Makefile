@@ -56,6 +56,13 @@ test: mariadb chromium build nomad lint ## Provision everything and run every te
 	@status=0; go test $(GO_TEST_FLAGS) ./... || status=$$?; $(MAKE) --no-print-directory sweep; \
 		[ $$status -ne 0 ] || $(MAKE) --no-print-directory fuzz || status=$$?; exit $$status
 
+# test-faults runs the fault-injection tests of the two-node cluster
+# (internal/cluster) with more kill -9 cycles than `make test` does (2).
+FAULT_CYCLES ?= 50
+.PHONY: test-faults
+test-faults: mariadb build nomad ## Faults on a 3-agent Nomad cluster: FAULT_CYCLES (default 50) random kill -9 cycles, database restarts, a cut NATS link; prints the tally.
+	DTLE_FAULT_CYCLES=$(FAULT_CYCLES) go test -count=1 -timeout 90m -v -run '^(TestKillCycles|TestFaultsEndIdentical)$$' ./internal/cluster
+
 # Every decoder of outside input has a fuzz target: API bodies, task
 # configs, replication rules and row filters, DDL routing, GTID sets, server
 # versions, the NATS wire format. Inputs that failed once stay in each

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -242,4 +243,112 @@ func peakRSS(t *testing.T, pid int) int64 {
 	}
 	t.Fatalf("no VmHWM in /proc/%d/status", pid)
 	return 0
+}
+
+// The binlog a job needs next is purged from the source while the job is
+// stopped; started again, its src fails with a message that says so and
+// how to recover, and Nomad does not keep restarting it. What was copied
+// stays on the destination.
+func TestPurgedBinlogFailsTheJob(t *testing.T) {
+	const schema = "cl_purged"
+	ctx := context.Background()
+	// A source of its own: purging binlogs must not disturb other tests.
+	s, err := sandbox.Start(ctx, t.TempDir(), sandbox.Options{Name: "purgesrc", User: jobUser, Password: jobPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	src, dst := sandbox.OpenDB(t, s.RootConnection()), sandbox.OpenDB(t, dest.RootConnection())
+	sandbox.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
+	sandbox.Exec(t, src, []string{"CREATE DATABASE " + schema, "CREATE TABLE " + schema + ".t (id INT PRIMARY KEY)",
+		"INSERT INTO " + schema + ".t VALUES (1)"})
+	n1, n2 := cl.Nodes[0], cl.Nodes[1]
+	job := createJobFrom(t, s, "purged", schema, false, n1, n2)
+	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	sandbox.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (2)"})
+	if err := waitRows(ctx, dst, schema+".t", 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stop the job, keeping its definition to run it again.
+	spec, _, err := cl.Server.Client().Jobs().Info(job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cl.Server.Client().Jobs().Deregister(job, false, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitTask(t, job, "src", time.Minute, func(p placed) bool { return p.state.State == "dead" })
+
+	// Meanwhile the source moves on and purges what the job has not read.
+	sandbox.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (3)", "FLUSH BINARY LOGS"})
+	var file string
+	if err := src.QueryRowContext(ctx, "SHOW MASTER STATUS").Scan(&file, new(any), new(any), new(any)); err != nil {
+		t.Fatal(err)
+	}
+	// A binlog still open by a lingering dump thread is kept (with only a
+	// warning): purge until the older files are gone.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sandbox.Exec(t, src, []string{"PURGE BINARY LOGS TO '" + file + "'"})
+		var first string
+		if err := src.QueryRowContext(ctx, "SHOW BINARY LOGS").Scan(&first, new(any)); err != nil {
+			t.Fatal(err)
+		}
+		if first == file {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("binlogs before %s were not purged (oldest %s)", file, first)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	spec.Stop = nil
+	if _, _, err := cl.Server.Client().Jobs().Register(spec, nil); err != nil {
+		t.Fatal(err)
+	}
+	failed := waitTask(t, job, "src", 2*time.Minute, func(p placed) bool {
+		return p.alloc.CreateIndex > 0 && p.state.State == "dead" && p.state.Failed && hasEvent(p.state, "purged")
+	})
+	t.Logf("the src failed: %s", describe(failed))
+	for _, want := range []string{"purged", "binlog_expire_logs_seconds", "full copy"} {
+		if !hasEvent(failed.state, want) {
+			t.Errorf("the failure does not say %q: %s", want, describe(failed))
+		}
+	}
+	// Nomad's restart policy may start it once more; the driver refuses
+	// that start at once, for the kept reason, and Nomad gives up.
+	if failed.state.Restarts > 1 {
+		t.Errorf("restarted %d times: %s", failed.state.Restarts, describe(failed))
+	}
+	time.Sleep(3 * time.Second)
+	allocs, _, err := cl.Server.Client().Jobs().Allocations(job, true, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range allocs {
+		if st, ok := a.TaskStates["src"]; ok && st.State != "dead" {
+			t.Errorf("the src runs again: %s", describe(placed{alloc: a, state: st, node: cl.NodeByID(a.NodeID)}))
+		}
+	}
+	var n int
+	if err := dst.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+schema+".t WHERE id IN (1, 2)").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("the destination lost what was copied: %d rows, %v", n, err)
+	}
+}
+
+func waitRows(ctx context.Context, db *sql.DB, table string, want int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		var n int
+		err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+table).Scan(&n)
+		if err == nil && n == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: want %d rows, have %d (%v)", table, want, n, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

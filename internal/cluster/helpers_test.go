@@ -191,6 +191,12 @@ func compare(t *testing.T, schema string, timeout time.Duration) rowdiff.Counts 
 // createJob creates a migration job through node 1's HTTP API.
 func createJob(t *testing.T, name, schema string, failover bool, srcNode, destNode *Node) string {
 	t.Helper()
+	return createJobFrom(t, source, name, schema, failover, srcNode, destNode)
+}
+
+// createJobFrom creates a migration job from the given source server.
+func createJobFrom(t *testing.T, source *sandbox.Server, name, schema string, failover bool, srcNode, destNode *Node) string {
+	t.Helper()
 	conn := func(s *sandbox.Server) *api.MysqlConnectionConfig {
 		return &api.MysqlConnectionConfig{MysqlHost: s.Host, MysqlPort: s.Port, MysqlUser: jobUser, MysqlPassword: jobPassword}
 	}
