@@ -347,7 +347,10 @@ func waitRows(ctx context.Context, db *sql.DB, table string, want int, timeout t
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%s: want %d rows, have %d (%v)", table, want, n, err)
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			return fmt.Errorf("%s: want %d rows, have %d", table, want, n)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -25,10 +25,10 @@ import (
 // tests, which run one at a time. The servers are always throwaway ones,
 // not those of DTLE_TEST_SOURCE/DEST: the tests restart them.
 var (
-	cl             *Cluster
-	source, dest   *sandbox.Server
-	srcDB, destDB  *sql.DB
-	startupFailure error
+	cl            *Cluster
+	source, dest  *sandbox.Server
+	srcDB, destDB *sql.DB
+	errStartup    error
 )
 
 const (
@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	func() {
 		dir, err := os.MkdirTemp("", "dtle-e2e-agent-cluster-")
 		if err != nil {
-			startupFailure = err
+			errStartup = err
 			return
 		}
 		defer func() { _ = os.RemoveAll(dir) }()
@@ -50,25 +50,25 @@ func TestMain(m *testing.M) {
 		opt := sandbox.Options{User: jobUser, Password: jobPassword}
 		opt.Name = "source"
 		if source, err = sandbox.Start(ctx, dir, opt); err != nil {
-			startupFailure = err
+			errStartup = err
 			return
 		}
 		defer source.Stop()
 		opt.Name = "dest"
 		if dest, err = sandbox.Start(ctx, dir, opt); err != nil {
-			startupFailure = err
+			errStartup = err
 			return
 		}
 		defer dest.Stop()
 		if cl, err = Start(ctx, dir+"/nomad", 2); err != nil {
-			startupFailure = err
+			errStartup = err
 			return
 		}
 		defer cl.Stop()
 		code = m.Run()
 	}()
-	if startupFailure != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: the test cluster did not start: %v\n", startupFailure)
+	if errStartup != nil {
+		fmt.Fprintf(os.Stderr, "FAIL: the test cluster did not start: %v\n", errStartup)
 	}
 	os.Exit(code)
 }
