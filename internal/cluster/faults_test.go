@@ -90,10 +90,20 @@ func TestKillCycles(t *testing.T) {
 	var total rowdiff.Counts
 	stages := map[string]int{}
 	var table []string
+	defer func() {
+		t.Logf("kill -9 cycles:\ncycle  plugins killed           stage        writes  compared  lost  duplicated\n%s\n"+
+			"total: %d cycles (%d during the full copy, %d in the binlog stage, %d while starting), "+
+			"%d rows compared, %d lost, %d duplicated",
+			strings.Join(table, "\n"), len(table), stages["full copy"], stages["binlog"], stages["starting"],
+			total.Compared, total.Lost, total.Duplicated)
+	}()
 	for i := 1; i <= cycles && !t.Failed(); i++ {
 		schema := fmt.Sprintf("cl_cycle_%d", i)
 		seed(t, schema, rows)
-		job := createJob(t, fmt.Sprintf("cycle-%d", i), schema, true, n1, n2)
+		// Both plugins up again after the last cycle's kill, so that the
+		// tasks land on their nodes.
+		waitHealthy(t)
+		job := createJob(t, fmt.Sprintf("cycle-%d", i), schema, false, n1, n2)
 		w := startWriter(schema, rows)
 		waitTask(t, job, "dest", 2*time.Minute, runningOn(n2))
 		time.Sleep(time.Duration(rnd.Int64N(int64(4 * time.Second))))
@@ -130,10 +140,23 @@ func TestKillCycles(t *testing.T) {
 		_, _ = src.ExecContext(context.Background(), "DROP DATABASE "+schema)
 		_, _ = dst.ExecContext(context.Background(), "DROP DATABASE "+schema)
 	}
-	t.Logf("kill -9 cycles:\ncycle  plugins killed           stage        writes  compared  lost  duplicated\n%s\n"+
-		"total: %d cycles (%d during the full copy, %d in the binlog stage, %d while starting), %d rows compared, %d lost, %d duplicated",
-		strings.Join(table, "\n"), len(table), stages["full copy"], stages["binlog"], stages["starting"],
-		total.Compared, total.Lost, total.Duplicated)
+}
+
+// waitHealthy waits until every node is ready with a healthy dtle driver.
+func waitHealthy(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, n := range cl.Nodes {
+		for {
+			if _, err := n.NodeID(ctx); err == nil {
+				break
+			} else if ctx.Err() != nil {
+				t.Fatalf("%s: %v", n.Name, err)
+			}
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
 }
 
 // stageOf says which stage the job's dest reports now.

@@ -1,0 +1,234 @@
+package kafka_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	nomad "github.com/hashicorp/nomad/api"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/devagent"
+	"github.com/dtle-io/dtle/internal/sandbox"
+)
+
+// TestSubscriptionThroughNomadSurvivesKill9 runs a subscription job the way
+// users do: created through the HTTP API of a Nomad agent with the plugin,
+// writing to a Kafka cluster over the network. The plugin process, and both
+// tasks with it, is killed with SIGKILL during the full copy and again in
+// the binlog stage while rows keep changing; a read_committed consumer then
+// finds every change of the source once, none missing.
+func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
+	const (
+		schema   = "sub_nomad"
+		user     = "sub_user"
+		password = "sub-Secret-Pw-2718"
+	)
+	setup := []string{"USE " + schema,
+		"CREATE TABLE a (id INT NOT NULL PRIMARY KEY, n INT)", "CREATE TABLE b (id INT NOT NULL PRIMARY KEY, n INT)"}
+	for i := range 300 {
+		setup = append(setup, fmt.Sprintf("INSERT INTO a VALUES (%d, 0)", i))
+	}
+	setup = append(setup, "INSERT INTO b SELECT x.id * 300 + y.id, 0 FROM a x JOIN a y WHERE x.id < 60")
+	src, _ := pair.Prepare(t, user, password, schema, setup...)
+
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	brokers := c.ListenAddrs()
+	agent, apiURL := startAgent(t)
+
+	done := make(chan struct{})
+	stopWrites := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stopWrites:
+				return
+			default:
+			}
+			err := sandbox.ExecErr(context.Background(), src, "USE "+schema,
+				fmt.Sprintf("UPDATE a SET n = n + 1 WHERE id = %d", i%300),
+				fmt.Sprintf("INSERT INTO b VALUES (%d, %d)", 100000+i, i),
+				fmt.Sprintf("DELETE FROM b WHERE id = %d", i%300))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	defer func() {
+		select {
+		case <-stopWrites:
+		default:
+			close(stopWrites)
+		}
+		<-done
+	}()
+
+	conn := &api.MysqlConnectionConfig{MysqlHost: pair.Source.Host, MysqlPort: pair.Source.Port,
+		MysqlUser: user, MysqlPassword: password}
+	job := api.JobConfig{JobName: "subnomad",
+		SrcTask: &api.SrcTaskConfig{MysqlConnectionConfig: conn, ChunkSize: 10,
+			ReplicateDoDb: []*api.ReplicateDB{{TableSchema: schema}}},
+		DestTask: &api.DestTaskConfig{KafkaBrokerAddrs: brokers, KafkaTopic: "dtle"}}
+	body, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created api.CreateJobResponse
+	post(t, apiURL+"/v2/job/subscription", body, &created)
+	jobID := created.Job.JobID
+	t.Cleanup(func() { _, _, _ = agent.Client().Jobs().Deregister(jobID, true, nil) })
+
+	waitDest(t, agent, jobID, "job_stage_full")
+	if agent.KillPlugins() == 0 {
+		t.Fatal("no plugin process to kill during the copy")
+	}
+	if st := destState(t, agent, jobID); hasEvent(st, "job_stage_incr") {
+		t.Fatal("the copy was over before the first kill")
+	}
+	waitDest(t, agent, jobID, "job_stage_incr")
+	time.Sleep(500 * time.Millisecond)
+	if agent.KillPlugins() == 0 {
+		t.Fatal("no plugin process to kill in the binlog stage")
+	}
+	waitDest(t, agent, jobID, "job_stage_incr")
+	time.Sleep(time.Second)
+	close(stopWrites)
+	<-done
+	checkSame(t, src, brokers, schema) // fails on any event seen twice or missing
+
+	log, err := os.ReadFile(agent.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(log), password) {
+		t.Error("the MySQL password appears in the agent/plugin log")
+	}
+}
+
+// startAgent starts a Nomad dev agent whose plugin serves the HTTP API.
+func startAgent(t *testing.T) (*devagent.Agent, string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "dtle-e2e-agent-kafka-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := sandbox.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
+	defer cancel()
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, NodeName: "dtle-kafka-test",
+		PluginConfig: map[string]string{"api_addr": fmt.Sprintf("%q", addr)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		a.Stop()
+		_ = a.Remove()
+	})
+	url := "http://" + addr
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		resp, err := http.Get(url + "/v2/health") //nolint:noctx // a plain poll in a test
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return a, url
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("API at %s not healthy: %v", url, err)
+		}
+	}
+}
+
+func post(t *testing.T, url string, body []byte, out any) {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", bytes.NewReader(body)) //nolint:noctx // a test's one call
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %s: %s", url, resp.Status, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("POST %s: %v: %s", url, err, b)
+	}
+}
+
+// destState is the state of the job's newest dest task.
+func destState(t *testing.T, a *devagent.Agent, jobID string) *nomad.TaskState {
+	t.Helper()
+	allocs, _, err := a.Client().Jobs().Allocations(jobID, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st *nomad.TaskState
+	var newest uint64
+	for _, al := range allocs {
+		if s, ok := al.TaskStates["dest"]; ok && al.CreateIndex >= newest {
+			st, newest = s, al.CreateIndex
+		}
+	}
+	if st == nil {
+		t.Fatalf("%s has no dest task", jobID)
+	}
+	return st
+}
+
+func hasEvent(st *nomad.TaskState, event string) bool {
+	for _, e := range st.Events {
+		if strings.Contains(e.DisplayMessage, event) || strings.Contains(e.Message, event) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitDest waits until the job's dest task runs and has reported event.
+func waitDest(t *testing.T, a *devagent.Agent, jobID, event string) {
+	t.Helper()
+	var last *nomad.TaskState
+	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		allocs, _, err := a.Client().Jobs().Allocations(jobID, false, nil)
+		if err != nil {
+			continue
+		}
+		for _, al := range allocs {
+			st, ok := al.TaskStates["dest"]
+			if !ok {
+				continue
+			}
+			last = st
+			if st.State == "running" && hasEvent(st, event) {
+				return
+			}
+		}
+	}
+	var events []string
+	if last != nil {
+		for _, e := range last.Events {
+			events = append(events, e.Type+": "+e.DisplayMessage)
+		}
+	}
+	t.Fatalf("the dest of %s did not report %s while running; its events:\n%s\n%s", jobID, event,
+		strings.Join(events, "\n"), a.LogTail(30))
+}
