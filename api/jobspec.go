@@ -303,6 +303,11 @@ func (j *JobConfig) nomadJob(jobType string, src, dest *config.Task) (*nomad.Job
 			Count: ptr(1),
 			RestartPolicy: &nomad.RestartPolicy{Attempts: ptr(3), Interval: ptr(5 * time.Minute),
 				Delay: ptr(10 * time.Second), Mode: ptr("fail")},
+			// No deployments: a task lost with its node before the
+			// deployment's min_healthy_time would fail the deployment, and
+			// Nomad places nothing for a failed deployment, so the task
+			// would never run again.
+			Update: &nomad.UpdateStrategy{MaxParallel: ptr(0)},
 			Tasks: []*nomad.Task{{
 				Name: g.name, Driver: driverName, Config: cfg,
 				Resources: &nomad.Resources{CPU: ptr(100), MemoryMB: ptr(64)},

@@ -47,6 +47,13 @@ job "migration" {
     job_type = "migration"
   }
 
+  # No deployments: a task lost with its node before a deployment's
+  # min_healthy_time would fail the deployment, and Nomad places nothing for a
+  # failed deployment, so the task would never run again.
+  update {
+    max_parallel = 0
+  }
+
   # The tasks run in separate groups so Nomad may place them on different nodes.
   group "src" {
     restart {

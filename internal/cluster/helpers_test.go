@@ -281,11 +281,25 @@ func waitTask(t *testing.T, jobID, task string, timeout time.Duration, cond func
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("task %s of %s: condition not met within %s; allocations:\n%s", task, jobID, timeout,
-				strings.Join(seen, "\n"))
+			t.Fatalf("task %s of %s: condition not met within %s; allocations:\n%s\nevaluations:\n%s", task, jobID, timeout,
+				strings.Join(seen, "\n"), evaluations(jobID))
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// evaluations describes the job's evaluations, newest first.
+func evaluations(jobID string) string {
+	evals, _, err := cl.Server.Client().Jobs().Evaluations(jobID, nil)
+	if err != nil {
+		return err.Error()
+	}
+	var b strings.Builder
+	for _, e := range evals {
+		fmt.Fprintf(&b, "  eval %.8s: %s %s %s blocked=%.8s failed=%v\n", e.ID, e.TriggeredBy, e.Status,
+			e.StatusDescription, e.BlockedEval, e.FailedTGAllocs != nil)
+	}
+	return b.String()
 }
 
 func describe(p placed) string {
