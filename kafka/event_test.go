@@ -40,7 +40,23 @@ func TestEventMatchesDebeziumExample(t *testing.T) {
 	want := `{"schema":{"type":"struct","fields":[` +
 		`{"type":"struct","fields":` + cols + `,"optional":true,"name":"dbz.shop.orders.Value","field":"before"},` +
 		`{"type":"struct","fields":` + cols + `,"optional":true,"name":"dbz.shop.orders.Value","field":"after"},` +
-		sourceSchema + `,` + blockSchema + `,{"type":"string","optional":false,"field":"op"},` +
+		// Debezium's source and transaction blocks, written out here, not
+		// taken from the encoder's constants.
+		`{"type":"struct","fields":[` +
+		`{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},` +
+		`{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},` +
+		`{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"default":"false","field":"snapshot"},` +
+		`{"type":"string","optional":false,"field":"db"},{"type":"string","optional":true,"field":"sequence"},` +
+		`{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"},` +
+		`{"type":"string","optional":true,"field":"table"},{"type":"int64","optional":false,"field":"server_id"},` +
+		`{"type":"string","optional":true,"field":"gtid"},{"type":"string","optional":false,"field":"file"},` +
+		`{"type":"int64","optional":false,"field":"pos"},{"type":"int32","optional":false,"field":"row"},` +
+		`{"type":"int64","optional":true,"field":"thread"},{"type":"string","optional":true,"field":"query"}],` +
+		`"optional":false,"name":"io.debezium.connector.mysql.Source","version":1,"field":"source"},` +
+		`{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},` +
+		`{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],` +
+		`"optional":true,"name":"event.block","version":1,"field":"transaction"},` +
+		`{"type":"string","optional":false,"field":"op"},` +
 		`{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],` +
 		`"optional":false,"name":"dbz.shop.orders.Envelope","version":2},` +
 		`"payload":{"before":null,"after":{"id":7,"amount":"BNI=","paid_at":"2024-05-01T10:20:30.500Z","flags":"AQI="},` +
@@ -50,7 +66,7 @@ func TestEventMatchesDebeziumExample(t *testing.T) {
 	if string(value) != want {
 		t.Errorf("value\n got %s\nwant %s", value, want)
 	}
-	if !json.Valid(value) || !strings.Contains(sourceSchema, `"name":"io.debezium.connector.mysql.Source"`) {
+	if !json.Valid(value) {
 		t.Error("not valid JSON")
 	}
 }
