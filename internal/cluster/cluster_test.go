@@ -11,16 +11,10 @@ import (
 // nodes: the src reaches the dest's NATS through node 2's link.
 func TestPinnedTasksReplicateAcrossNodes(t *testing.T) {
 	const schema = "cl_pinned"
-	seed(t, schema, 5000)
-	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "pinned", schema, false, n1, n2)
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	startJob(t, "pinned", schema, false, 5000)
 	w := startWriter(schema, 5000)
 	time.Sleep(2 * time.Second)
-	t.Logf("writer ran %d statements", w.halt())
-	n := compare(t, schema, time.Minute)
-	t.Logf("compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+	settle(t, w, schema, "replicated")
 }
 
 // failover=true: node 2 dies (agent and plugin killed, as a crashed
@@ -28,11 +22,9 @@ func TestPinnedTasksReplicateAcrossNodes(t *testing.T) {
 // resumes from the destination's checkpoint.
 func TestFailoverMovesTheDestToTheOtherNode(t *testing.T) {
 	const schema = "cl_failover"
-	seed(t, schema, 20000)
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "failover", schema, true, n1, n2)
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	before := waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	job := startJob(t, "failover", schema, true, 20000)
+	_, before := waitReplicating(t, job)
 	w := startWriter(schema, 20000)
 	time.Sleep(time.Second)
 	n2.Kill()
@@ -42,9 +34,7 @@ func TestFailoverMovesTheDestToTheOtherNode(t *testing.T) {
 		t.Fatal("the dest on node 1 is the allocation that ran on node 2")
 	}
 	time.Sleep(2 * time.Second)
-	t.Logf("writer ran %d statements", w.halt())
-	n := compare(t, schema, time.Minute)
-	t.Logf("after the failover: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+	settle(t, w, schema, "after the failover")
 }
 
 // failover=false with node_id: when node 2 dies the dest waits for it
@@ -52,11 +42,8 @@ func TestFailoverMovesTheDestToTheOtherNode(t *testing.T) {
 // resumes.
 func TestPinnedTaskWaitsForItsNode(t *testing.T) {
 	const schema = "cl_nofailover"
-	seed(t, schema, 5000)
-	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "nofailover", schema, false, n1, n2)
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	n2 := cl.Nodes[1]
+	job := startJob(t, "nofailover", schema, false, 5000)
 	w := startWriter(schema, 5000)
 	n2.Kill()
 	waitNodeStatus(t, n2, "down")
@@ -73,9 +60,7 @@ func TestPinnedTaskWaitsForItsNode(t *testing.T) {
 	restart(t, n2)
 	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
 	time.Sleep(2 * time.Second)
-	t.Logf("writer ran %d statements", w.halt())
-	n := compare(t, schema, time.Minute)
-	t.Logf("after node 2 returned: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+	settle(t, w, schema, "after node 2 returned")
 }
 
 // A restart of a Nomad client, crashed (SIGKILL) or clean (SIGINT), leaves
@@ -83,11 +68,9 @@ func TestPinnedTaskWaitsForItsNode(t *testing.T) {
 // (RecoverTask) and they go on from where they were, not from zero.
 func TestClientRestartRecoversTasks(t *testing.T) {
 	const schema = "cl_recover"
-	seed(t, schema, 5000)
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "recover", schema, true, n1, n2)
-	src := waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	dst := waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	job := startJob(t, "recover", schema, true, 5000)
+	src, dst := waitReplicating(t, job)
 	w := startWriter(schema, 5000)
 	for _, c := range []struct {
 		node *Node
@@ -100,9 +83,7 @@ func TestClientRestartRecoversTasks(t *testing.T) {
 		t.Logf("%s restarted after %s; plugin processes before %v, after %v", c.node.Name, c.sig, plugins, c.node.PluginPIDs())
 	}
 	time.Sleep(3 * time.Second)
-	t.Logf("writer ran %d statements", w.halt())
-	n := compare(t, schema, time.Minute)
-	t.Logf("after the restarts: compared %d rows: %d lost, %d duplicated", n.Compared, n.Lost, n.Duplicated)
+	settle(t, w, schema, "after the restarts")
 	for _, was := range []placed{src, dst} {
 		task := "src"
 		if was.alloc.ID == dst.alloc.ID {

@@ -20,11 +20,8 @@ import (
 // comparison.
 func TestFaultsEndIdentical(t *testing.T) {
 	const schema = "cl_faults"
-	seed(t, schema, 10000)
-	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "faults", schema, true, n1, n2)
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	n2 := cl.Nodes[1]
+	job := startJob(t, "faults", schema, true, 10000)
 	restartServer := func(name string, restart func(context.Context) error) func(*testing.T) {
 		return func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -124,8 +121,7 @@ func TestKillCycles(t *testing.T) {
 			}
 			names = append(names, v.Name)
 		}
-		waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-		waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+		waitReplicating(t, job)
 		time.Sleep(time.Second)
 		ran := w.halt()
 		n := compare(t, schema, 2*time.Minute)
@@ -198,8 +194,7 @@ func TestHugeTransactionBoundedMemory(t *testing.T) {
 	sandbox.Exec(t, src, []string{"CREATE TABLE " + schema + ".big (id INT PRIMARY KEY, b LONGBLOB)"})
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
 	job := createJob(t, "huge", schema, true, n1, n2)
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	waitReplicating(t, job)
 
 	started := time.Now()
 	ctx := context.Background()

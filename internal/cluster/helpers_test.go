@@ -336,6 +336,35 @@ func countEvents(st *nomad.TaskState, substr string) int {
 	return n
 }
 
+// startJob seeds schema with rows rows and runs a migration job of it with
+// src pinned (failover=false) or preferred (true) on node 1 and dest on
+// node 2, then waits until it replicates.
+func startJob(t *testing.T, name, schema string, failover bool, rows int) string {
+	t.Helper()
+	seed(t, schema, rows)
+	job := createJob(t, name, schema, failover, cl.Nodes[0], cl.Nodes[1])
+	waitReplicating(t, job)
+	return job
+}
+
+// settle stops the writer, waits for the destination to catch up and
+// compares it with the source row by row.
+func settle(t *testing.T, w *writer, schema, what string) {
+	t.Helper()
+	ran := w.halt()
+	n := compare(t, schema, time.Minute)
+	t.Logf("%s: writer ran %d statements; compared %d rows: %d lost, %d duplicated", what, ran, n.Compared, n.Lost, n.Duplicated)
+}
+
+// waitReplicating waits until the job's src runs on node 1 and its dest
+// runs on node 2 in the binlog stage.
+func waitReplicating(t *testing.T, job string) (src, dest placed) {
+	t.Helper()
+	src = waitTask(t, job, "src", 2*time.Minute, runningOn(cl.Nodes[0]))
+	dest = waitTask(t, job, "dest", 2*time.Minute, inStage(cl.Nodes[1], "job_stage_incr"))
+	return src, dest
+}
+
 // runningOn is a condition: the task runs on node (any node when nil).
 func runningOn(node *Node) func(placed) bool {
 	return func(p placed) bool {

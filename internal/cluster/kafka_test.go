@@ -46,8 +46,7 @@ func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 		DestTask: &api.DestTaskConfig{NodeID: n2.ID, KafkaBrokerAddrs: brokers, KafkaTopic: "dtle"}}, &created)
 	job := created.Job.JobID
 	t.Cleanup(func() { deleteJob(t, job) })
-	waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+	waitReplicating(t, job)
 
 	stop, done := make(chan struct{}), make(chan int)
 	go func() {
@@ -77,8 +76,7 @@ func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 			t.Fatalf("no plugin on %s", victim.Name)
 		}
 		waitHealthy(t)
-		waitTask(t, job, "src", 2*time.Minute, runningOn(n1))
-		waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
+		waitReplicating(t, job)
 	}
 	time.Sleep(time.Second)
 	close(stop)
