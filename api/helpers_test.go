@@ -79,29 +79,14 @@ func startAgent(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
 	defer cancel()
-	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, PluginConfig: map[string]string{
-		"api_addr":             fmt.Sprintf("%q", addr),
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, APIAddr: addr, PluginConfig: map[string]string{
 		"api_token":            fmt.Sprintf("%q", apiToken),
 		"rsa_private_key_path": fmt.Sprintf("%q", keyPath),
 	}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	agent, apiURL = a, "http://"+addr
-	deadline := time.Now().Add(time.Minute)
-	for {
-		resp, err := http.Get(apiURL + "/v2/health") //nolint:noctx // a plain poll in a test
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("API at %s not healthy: %v\n%s", apiURL, err, a.LogTail(30))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	agent, apiURL = a, a.APIURL
 }
 
 // reply is an API response.

@@ -32,13 +32,7 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 		user     = "sub_user"
 		password = "sub-Secret-Pw-2718"
 	)
-	setup := []string{"USE " + schema,
-		"CREATE TABLE a (id INT NOT NULL PRIMARY KEY, n INT)", "CREATE TABLE b (id INT NOT NULL PRIMARY KEY, n INT)"}
-	for i := range 300 {
-		setup = append(setup, fmt.Sprintf("INSERT INTO a VALUES (%d, 0)", i))
-	}
-	setup = append(setup, "INSERT INTO b SELECT x.id * 300 + y.id, 0 FROM a x JOIN a y WHERE x.id < 60")
-	src, _ := pair.Prepare(t, user, password, schema, setup...)
+	src, _ := pair.Prepare(t, user, password, schema, twoTables(schema)...)
 
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))
 	if err != nil {
@@ -58,11 +52,7 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 				return
 			default:
 			}
-			err := sandbox.ExecErr(context.Background(), src, "USE "+schema,
-				fmt.Sprintf("UPDATE a SET n = n + 1 WHERE id = %d", i%300),
-				fmt.Sprintf("INSERT INTO b VALUES (%d, %d)", 100000+i, i),
-				fmt.Sprintf("DELETE FROM b WHERE id = %d", i%300))
-			if err != nil {
+			if err := changeTwoTables(src, schema, i); err != nil {
 				t.Error(err)
 				return
 			}
@@ -97,7 +87,7 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 	if agent.KillPlugins() == 0 {
 		t.Fatal("no plugin process to kill during the copy")
 	}
-	if st := destState(t, agent, jobID); hasEvent(st, "job_stage_incr") {
+	if st := destState(t, agent, jobID); devagent.HasEvent(st, "job_stage_incr") {
 		t.Fatal("the copy was over before the first kill")
 	}
 	waitDest(t, agent, jobID, "job_stage_incr")
@@ -134,8 +124,7 @@ func startAgent(t *testing.T) (*devagent.Agent, string) {
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
 	defer cancel()
-	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, NodeName: "dtle-kafka-test",
-		PluginConfig: map[string]string{"api_addr": fmt.Sprintf("%q", addr)}})
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, NodeName: "dtle-kafka-test", APIAddr: addr})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,19 +132,7 @@ func startAgent(t *testing.T) (*devagent.Agent, string) {
 		a.Stop()
 		_ = a.Remove()
 	})
-	url := "http://" + addr
-	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
-		resp, err := http.Get(url + "/v2/health") //nolint:noctx // a plain poll in a test
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return a, url
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("API at %s not healthy: %v", url, err)
-		}
-	}
+	return a, a.APIURL
 }
 
 func post(t *testing.T, url string, body []byte, out any) {
@@ -194,15 +171,6 @@ func destState(t *testing.T, a *devagent.Agent, jobID string) *nomad.TaskState {
 	return st
 }
 
-func hasEvent(st *nomad.TaskState, event string) bool {
-	for _, e := range st.Events {
-		if strings.Contains(e.DisplayMessage, event) || strings.Contains(e.Message, event) {
-			return true
-		}
-	}
-	return false
-}
-
 // waitDest waits until the job's dest task runs and has reported event.
 func waitDest(t *testing.T, a *devagent.Agent, jobID, event string) {
 	t.Helper()
@@ -218,7 +186,7 @@ func waitDest(t *testing.T, a *devagent.Agent, jobID, event string) {
 				continue
 			}
 			last = st
-			if st.State == "running" && hasEvent(st, event) {
+			if st.State == "running" && devagent.HasEvent(st, event) {
 				return
 			}
 		}

@@ -2,6 +2,7 @@ package kafka_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -70,14 +71,7 @@ func TestSubscriptionFullCopyThenBinlog(t *testing.T) {
 func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	const schema = "sub_restart"
 	src := sandbox.OpenDB(t, pair.Source)
-	setup := []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema, "USE " + schema,
-		"CREATE TABLE a (id INT NOT NULL PRIMARY KEY, n INT)", "CREATE TABLE b (id INT NOT NULL PRIMARY KEY, n INT)"}
-	for i := range 300 {
-		setup = append(setup, fmt.Sprintf("INSERT INTO a VALUES (%d, 0)", i))
-	}
-	// b: 18000 rows, copied in chunks of 10 long after a is done.
-	setup = append(setup, "INSERT INTO b SELECT x.id * 300 + y.id, 0 FROM a x JOIN a y WHERE x.id < 60")
-	sandbox.Exec(t, src, setup)
+	sandbox.Exec(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, twoTables(schema)...))
 
 	// The workload runs from before the copy to after the restarts: rows
 	// change inside the copy's snapshots as well as after them.
@@ -85,11 +79,7 @@ func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	go func() {
 		defer close(done)
 		for i := range 400 {
-			err := sandbox.ExecErr(context.Background(), src, "USE "+schema,
-				fmt.Sprintf("UPDATE a SET n = n + 1 WHERE id = %d", i%300),
-				fmt.Sprintf("INSERT INTO b VALUES (%d, %d)", 100000+i, i),
-				fmt.Sprintf("DELETE FROM b WHERE id = %d", i%300))
-			if err != nil {
+			if err := changeTwoTables(src, schema, i); err != nil {
 				t.Error(err)
 				return
 			}
@@ -116,4 +106,24 @@ func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	checkSame(t, src, j.brokers, schema) // fails on any event seen twice
 	stop(t, j.srcTask)
 	stop(t, j.dstTask)
+}
+
+// twoTables makes tables a (300 rows) and b (18000 rows: in chunks of 10,
+// copied long after a) in schema.
+func twoTables(schema string) []string {
+	setup := []string{"USE " + schema,
+		"CREATE TABLE a (id INT NOT NULL PRIMARY KEY, n INT)", "CREATE TABLE b (id INT NOT NULL PRIMARY KEY, n INT)"}
+	for i := range 300 {
+		setup = append(setup, fmt.Sprintf("INSERT INTO a VALUES (%d, 0)", i))
+	}
+	return append(setup, "INSERT INTO b SELECT x.id * 300 + y.id, 0 FROM a x JOIN a y WHERE x.id < 60")
+}
+
+// changeTwoTables makes change i of the workload on twoTables: an update
+// of a, an insert into b and a delete from b.
+func changeTwoTables(db *sql.DB, schema string, i int) error {
+	return sandbox.ExecErr(context.Background(), db, "USE "+schema,
+		fmt.Sprintf("UPDATE a SET n = n + 1 WHERE id = %d", i%300),
+		fmt.Sprintf("INSERT INTO b VALUES (%d, %d)", 100000+i, i),
+		fmt.Sprintf("DELETE FROM b WHERE id = %d", i%300))
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/dtle-io/dtle/api"
 )
@@ -50,22 +49,6 @@ func (c *apiClient) do(ctx context.Context, method, path string, body any, out a
 		return json.Unmarshal(b, out)
 	}
 	return nil
-}
-
-func (c *apiClient) waitHealthy(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	for {
-		err := c.do(ctx, http.MethodGet, "/v2/health", nil, nil)
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("dtle API at %s: %w", c.base, err)
-		case <-time.After(300 * time.Millisecond):
-		}
-	}
 }
 
 // createJob creates the demo job with POST /v2/job/migration.

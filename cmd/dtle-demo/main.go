@@ -83,8 +83,7 @@ func run(ctx context.Context, keep bool) error {
 	} else {
 		_ = ln.Close()
 	}
-	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad"),
-		PluginConfig: map[string]string{"api_addr": fmt.Sprintf("%q", apiAddr)}})
+	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad"), APIAddr: apiAddr})
 	if err != nil {
 		return err
 	}
@@ -94,10 +93,7 @@ func run(ctx context.Context, keep bool) error {
 	}()
 	say("Nomad dev agent on %s with the dtle plugin (log: %s)", a.Addr, a.LogPath)
 
-	api := &apiClient{base: "http://" + apiAddr}
-	if err := api.waitHealthy(ctx); err != nil {
-		return err
-	}
+	api := &apiClient{base: a.APIURL}
 	say("dtle API on %s  (swagger UI: %s/swagger/index.html)", api.base, api.base)
 	src, dst := servers["source"], servers["dest"]
 	if err := api.createJob(ctx, src.Port, dst.Port); err != nil {

@@ -30,12 +30,10 @@ type Node struct {
 	ID string
 	// Link is the way other nodes reach this node's NATS.
 	Link *Link
-	// APIAddr is the dtle HTTP API's address on this node ("" if off).
-	APIAddr string
 }
 
 // Start starts a server and n client nodes named dtle-node-1..n under dir;
-// the first node also serves the dtle HTTP API.
+// the first node also serves the dtle HTTP API (its APIURL).
 func Start(ctx context.Context, dir string, n int) (c *Cluster, err error) {
 	c = &Cluster{Dir: dir}
 	defer func() {
@@ -65,18 +63,18 @@ func (c *Cluster) startNode(ctx context.Context, i int) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
 	node := &Node{Link: link}
-	plugin := map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}
+	var apiAddr string
 	if i == 1 {
 		port, err := sandbox.FreePort()
 		if err != nil {
 			link.Close()
 			return nil, err
 		}
-		node.APIAddr = fmt.Sprintf("127.0.0.1:%d", port)
-		plugin["api_addr"] = fmt.Sprintf("%q", node.APIAddr)
+		apiAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	node.Agent, err = devagent.Start(ctx, devagent.Options{Role: devagent.Client, NodeName: name,
-		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), PluginConfig: plugin})
+		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), APIAddr: apiAddr,
+		PluginConfig: map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}})
 	if err != nil {
 		link.Close()
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)

@@ -5,6 +5,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dtle-io/dtle/internal/devagent"
 )
 
 // A job with src pinned on node 1 and dest on node 2 replicates across the
@@ -93,7 +95,7 @@ func TestClientRestartRecoversTasks(t *testing.T) {
 		if now.alloc.ID != was.alloc.ID || now.state.Restarts != 0 {
 			t.Errorf("%s was replaced or restarted instead of recovered: before %s\nnow %s", task, describe(was), describe(now))
 		}
-		if k := countEvents(now.state, "job_stage_full"); k > 1 {
+		if k := devagent.CountEvents(now.state, "job_stage_full"); k > 1 {
 			t.Errorf("%s went through the full copy %d times: %s", task, k, describe(now))
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
@@ -160,9 +161,9 @@ func stageOf(t *testing.T, job string) string {
 	t.Helper()
 	p := waitTask(t, job, "dest", time.Minute, runningOn(nil))
 	switch {
-	case hasEvent(p.state, "job_stage_incr"):
+	case devagent.HasEvent(p.state, "job_stage_incr"):
 		return "binlog"
-	case hasEvent(p.state, "job_stage_full"):
+	case devagent.HasEvent(p.state, "job_stage_full"):
 		return "full copy"
 	}
 	return "starting"
@@ -327,11 +328,11 @@ func TestPurgedBinlogFailsTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	failed := waitTask(t, job, "src", 2*time.Minute, func(p placed) bool {
-		return p.alloc.CreateIndex > 0 && p.state.State == "dead" && p.state.Failed && hasEvent(p.state, "purged")
+		return p.alloc.CreateIndex > 0 && p.state.State == "dead" && p.state.Failed && devagent.HasEvent(p.state, "purged")
 	})
 	t.Logf("the src failed: %s", describe(failed))
 	for _, want := range []string{"purged", "binlog_expire_logs_seconds", "full copy"} {
-		if !hasEvent(failed.state, want) {
+		if !devagent.HasEvent(failed.state, want) {
 			t.Errorf("the failure does not say %q: %s", want, describe(failed))
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
@@ -233,7 +234,7 @@ func callAPI(t *testing.T, method, path string, in, out any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+cl.Nodes[0].APIAddr+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, cl.Nodes[0].APIURL+path, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,26 +317,6 @@ func describe(p placed) string {
 	return b.String()
 }
 
-func hasEvent(st *nomad.TaskState, substr string) bool {
-	for _, e := range st.Events {
-		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
-			strings.Contains(e.DriverError, substr) {
-			return true
-		}
-	}
-	return false
-}
-
-func countEvents(st *nomad.TaskState, substr string) int {
-	n := 0
-	for _, e := range st.Events {
-		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) {
-			n++
-		}
-	}
-	return n
-}
-
 // startJob seeds schema with rows rows and runs a migration job of it with
 // src pinned (failover=false) or preferred (true) on node 1 and dest on
 // node 2, then waits until it replicates.
@@ -375,5 +356,5 @@ func runningOn(node *Node) func(placed) bool {
 
 // inStage is a condition: the task runs on node and has reached stage.
 func inStage(node *Node, stage string) func(placed) bool {
-	return func(p placed) bool { return runningOn(node)(p) && hasEvent(p.state, stage) }
+	return func(p placed) bool { return runningOn(node)(p) && devagent.HasEvent(p.state, stage) }
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +56,16 @@ type Options struct {
 	PluginConfig map[string]string
 	// NodeName defaults to "dtle-dev".
 	NodeName string
+	// APIAddr, when set, is where the plugin serves the dtle HTTP API; the
+	// agent is ready only once GET /v2/health answers there.
+	APIAddr string
 }
 
 // Agent is one running Nomad agent.
 type Agent struct {
 	Addr     string // http://127.0.0.1:port
 	RPCAddr  string // 127.0.0.1:port
+	APIURL   string // http://APIAddr, or "" without the API
 	NatsAddr string
 	Name     string
 	Role     Role
@@ -173,8 +178,11 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if opt.Role == Server {
 		a.NatsAddr = ""
 	}
+	if opt.APIAddr != "" {
+		a.APIURL = "http://" + opt.APIAddr
+	}
 	plugin := map[string]string{
-		"api_addr":   `""`,
+		"api_addr":   fmt.Sprintf("%q", opt.APIAddr),
 		"nomad_addr": fmt.Sprintf("%q", strings.TrimPrefix(a.Addr, "http://")),
 		"nats_bind":  fmt.Sprintf("%q", a.NatsAddr),
 		"data_dir":   fmt.Sprintf("%q", filepath.Join(opt.Dir, "dtle")),
@@ -258,8 +266,8 @@ func (a *Agent) waitReady(ctx context.Context) error {
 	for {
 		if a.Role == Server {
 			last = leader(ctx, client)
-		} else {
-			_, last = a.node(ctx, client)
+		} else if _, last = a.node(ctx, client); last == nil && a.APIURL != "" {
+			last = healthy(ctx, a.APIURL)
 		}
 		if last == nil {
 			return nil
@@ -272,6 +280,22 @@ func (a *Agent) waitReady(ctx context.Context) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+func healthy(ctx context.Context, apiURL string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiURL+"/v2/health", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("dtle API: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("dtle API: GET /v2/health: %s", resp.Status)
+	}
+	return nil
 }
 
 func leader(ctx context.Context, client *nomad.Client) error {
@@ -319,6 +343,24 @@ func (a *Agent) NodeID(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return n.ID, nil
+}
+
+// HasEvent reports whether a task's events include substr in their message
+// or driver error (the dtle driver's stage events, say, or a failure).
+func HasEvent(st *nomad.TaskState, substr string) bool {
+	return CountEvents(st, substr) > 0
+}
+
+// CountEvents counts the task's events that include substr.
+func CountEvents(st *nomad.TaskState, substr string) int {
+	n := 0
+	for _, e := range st.Events {
+		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
+			strings.Contains(e.DriverError, substr) {
+			n++
+		}
+	}
+	return n
 }
 
 // Exited closes when the agent's process has exited.

@@ -161,16 +161,6 @@ func describe(st *nomad.TaskState) string {
 	return b.String()
 }
 
-func hasEvent(st *nomad.TaskState, substr string) bool {
-	for _, e := range st.Events {
-		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
-			strings.Contains(e.DriverError, substr) {
-			return true
-		}
-	}
-	return false
-}
-
 func TestExampleJobRunsAndStops(t *testing.T) {
 	a := startAgent(t)
 	const jobID = "e2e-run-migration"
@@ -181,14 +171,14 @@ func TestExampleJobRunsAndStops(t *testing.T) {
 
 	for _, task := range []string{"src", "dest"} {
 		st := waitTask(t, a, jobID, task, 2*time.Minute, func(st *nomad.TaskState) bool {
-			return st.State == "running" && hasEvent(st, "checks passed")
+			return st.State == "running" && devagent.HasEvent(st, "checks passed")
 		})
-		if !hasEvent(st, "Task started by client") {
+		if !devagent.HasEvent(st, "Task started by client") {
 			t.Errorf("%s: no Started event: %s", task, describe(st))
 		}
 	}
 	waitTask(t, a, jobID, "dest", 2*time.Minute, func(st *nomad.TaskState) bool {
-		return hasEvent(st, "job_stage_full") && hasEvent(st, "job_stage_incr")
+		return devagent.HasEvent(st, "job_stage_full") && devagent.HasEvent(st, "job_stage_incr")
 	})
 	execAll(t, src, "INSERT INTO e2e_data.orders VALUES (3, 'from the binlog', 3)",
 		"UPDATE e2e_data.orders SET qty = 10 WHERE id = 1", "DELETE FROM e2e_data.orders WHERE id = 2")
@@ -233,7 +223,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	st := waitTask(t, a, jobID, "src", 2*time.Minute, func(st *nomad.TaskState) bool {
 		return st.State == "dead" && st.Failed
 	})
-	if !hasEvent(st, "log_bin is OFF") {
+	if !devagent.HasEvent(st, "log_bin is OFF") {
 		t.Fatalf("the failure does not give the reason: %s", describe(st))
 	}
 	if st.Restarts > 0 {
@@ -288,13 +278,13 @@ func TestPluginKilledDuringCopyAndBinlogResumesExactly(t *testing.T) {
 	runJob(t, a, jobID, pair.Source.Host, pair.Dest.Host, pair.Source.Port, pair.Dest.Port,
 		"-var", "chunk_size=100", "-var", "schema=e2e_kill")
 	waitTask(t, a, jobID, "dest", 2*time.Minute, func(st *nomad.TaskState) bool {
-		return st.State == "running" && hasEvent(st, "job_stage_full")
+		return st.State == "running" && devagent.HasEvent(st, "job_stage_full")
 	})
 	if n := a.KillPlugins(); n == 0 {
 		t.Fatal("no plugin process to kill during the copy")
 	}
 	st := waitTask(t, a, jobID, "dest", 3*time.Minute, func(st *nomad.TaskState) bool {
-		return st.State == "running" && hasEvent(st, "job_stage_incr")
+		return st.State == "running" && devagent.HasEvent(st, "job_stage_incr")
 	})
 	t.Logf("after the first kill: %s", describe(st))
 	time.Sleep(time.Second)
