@@ -72,14 +72,8 @@ type Applier struct {
 	// copies holds the snapshots tables were copied at, nil once the applied
 	// set contains them all. Parallel workers read it while the committer
 	// drops it, so it is replaced whole, never changed.
-	copies   atomic.Pointer[copySnapshots]
+	copies   atomic.Pointer[change.CopySnapshots]
 	tolerant bool // the next DDL may have run before a restart
-}
-
-// copySnapshots are the snapshots finished tables were copied at.
-type copySnapshots struct {
-	pos    map[string]change.GTIDSet // schema.table -> snapshot it was copied at
-	latest change.GTIDSet            // contains every snapshot in pos
 }
 
 type chunkJob struct {
@@ -347,22 +341,10 @@ func (a *Applier) setCopyPos(cp *change.Checkpoint) error {
 	if cp.Flavor == "" {
 		return nil
 	}
-	s := &copySnapshots{pos: map[string]change.GTIDSet{}}
-	for _, p := range cp.Tables {
-		if !p.Done {
-			continue
-		}
-		set, err := change.ParseGTIDSet(cp.Flavor, p.Pos)
-		if err != nil {
-			return fmt.Errorf("copy progress of %s.%s: %w", p.Schema, p.Table, err)
-		}
-		s.pos[p.Schema+"."+p.Table] = set
-		if s.latest == nil || change.Before(s.latest, set) {
-			s.latest = set
-		}
+	s, err := change.NewCopySnapshots(cp.Flavor, cp.Tables, a.executed)
+	if err != nil {
+		return err
 	}
-	if s.latest != nil && (a.executed == nil || !a.executed.ContainsSet(s.latest)) {
-		a.copies.Store(s)
-	}
+	a.copies.Store(s)
 	return nil
 }

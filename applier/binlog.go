@@ -119,7 +119,7 @@ func (a *Applier) applied(next change.GTIDSet, txns []change.Txn, rows int) {
 		s := next.String()
 		a.Stats.GTIDSet.Store(&s)
 	}
-	if s := a.copies.Load(); s != nil && next.ContainsSet(s.latest) {
+	if s := a.copies.Load(); s != nil && s.PassedBy(next) {
 		a.copies.Store(nil)
 	}
 }
@@ -127,15 +127,7 @@ func (a *Applier) applied(next change.GTIDSet, txns []change.Txn, rows int) {
 // skip reports whether table ("schema.table") was copied at a snapshot that
 // already holds transaction gtid.
 func (a *Applier) skip(gtid, table string) (bool, error) {
-	s := a.copies.Load()
-	if s == nil {
-		return false, nil
-	}
-	pos, ok := s.pos[table]
-	if !ok {
-		return false, nil
-	}
-	return pos.Contains(gtid)
+	return a.copies.Load().Holds(table, gtid)
 }
 
 func (a *Applier) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *change.RowChange) error {
@@ -211,16 +203,9 @@ func opName(op change.Op) string {
 // itself already applied; that error is taken as success.
 func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 	d := t.DDL
-	skip := len(d.Tables) > 0
-	for _, name := range d.Tables {
-		in, err := a.skip(t.GTID, name)
-		if err != nil {
-			return fmt.Errorf("ddl %s: %w", t.GTID, err)
-		}
-		if !in {
-			skip = false
-			break
-		}
+	skip, err := a.copies.Load().HoldsAll(d.Tables, t.GTID)
+	if err != nil {
+		return fmt.Errorf("ddl %s: %w", t.GTID, err)
 	}
 	if !skip {
 		if d.Schema != "" {

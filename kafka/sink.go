@@ -57,8 +57,7 @@ type Sink struct {
 	mu       sync.Mutex // Handle and the commit timer take turns
 	st       *state
 	executed change.GTIDSet
-	copies   map[string]change.GTIDSet // schema.table -> snapshot; nil once passed
-	latest   change.GTIDSet            // the latest of copies
+	copies   *change.CopySnapshots // nil once passed
 	cat      *catalog
 	codecs   map[string]*tableCodec
 	known    map[string]bool // topics that exist
@@ -175,34 +174,18 @@ func (s *Sink) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 }
 
 // setCopies keeps the snapshots tables were copied at while the applied
-// set has not passed them all: binlog rows inside a table's snapshot are
-// already in its copy.
-func (s *Sink) setCopies() error {
-	s.copies = nil
-	var latest change.GTIDSet
-	copies := map[string]change.GTIDSet{}
-	for _, p := range s.st.Tables {
-		set, err := change.ParseGTIDSet(s.st.Flavor, p.Pos)
-		if err != nil {
-			return fmt.Errorf("copy position of %s.%s: %w", p.Schema, p.Table, err)
-		}
-		copies[p.Schema+"."+p.Table] = set
-		if latest == nil || change.Before(latest, set) {
-			latest = set
-		}
-	}
-	if latest != nil && !s.executed.ContainsSet(latest) {
-		s.copies, s.latest = copies, latest
-	} else if s.st.Stage == change.StageIncr {
+// set has not passed them all (see change.CopySnapshots).
+func (s *Sink) setCopies() (err error) {
+	if s.copies, err = change.NewCopySnapshots(s.st.Flavor, s.st.Tables, s.executed); s.copies == nil {
 		s.st.Tables = nil // no longer needed in the position
 	}
-	return nil
+	return err
 }
 
 // passCopies drops the copy snapshots once the applied set holds them all.
 func (s *Sink) passCopies() {
-	if s.copies != nil && s.executed.ContainsSet(s.latest) {
-		s.copies, s.latest, s.st.Tables = nil, nil, nil
+	if s.copies != nil && s.copies.PassedBy(s.executed) {
+		s.copies, s.st.Tables = nil, nil
 	}
 }
 
@@ -472,19 +455,21 @@ func (s *Sink) txn(ctx context.Context, t *change.Txn) error {
 	o := &origin{snapshot: "false", tsMS: int64(t.Timestamp) * 1000, gtid: t.GTID, file: t.LogFile, pos: int64(t.LogPos),
 		serverID: serverOf(t.GTID)}
 	if t.DDL != nil {
+		// A table's definition came from its copy: a DDL inside the
+		// copy's snapshot is already in it.
+		if in, err := s.copies.HoldsAll(t.DDL.Tables, t.GTID); err != nil || in {
+			return err
+		}
 		return s.ddl(ctx, t.DDL, o, now)
 	}
 	for i := range t.Changes {
 		c := &t.Changes[i]
-		id := c.Schema + "." + c.Table
-		if snap := s.copies[id]; snap != nil {
-			in, err := snap.Contains(t.GTID)
-			if err != nil {
-				return err
-			}
-			if in {
-				continue // the copy holds it
-			}
+		in, err := s.copies.Holds(c.Schema+"."+c.Table, t.GTID)
+		if err != nil {
+			return err
+		}
+		if in {
+			continue // the copy holds it
 		}
 		tc, err := s.codec(c.Schema, c.Table)
 		if err != nil {

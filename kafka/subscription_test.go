@@ -95,6 +95,9 @@ func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	// snapshot, and its binlog rows between the two must not come twice.
 	j.waitTableCopied()
 	stop(t, j.dstTask) // mid-copy
+	// b changes shape while the destination is down in the middle of the
+	// copy, with rows still changing.
+	sandbox.Exec(t, src, []string{"ALTER TABLE " + schema + ".b ADD COLUMN extra INT NOT NULL DEFAULT 7"})
 	j.startDest()
 	j.waitEvent("job_stage_incr")
 	stop(t, j.dstTask) // mid-binlog
@@ -124,6 +127,6 @@ func twoTables(schema string) []string {
 func changeTwoTables(db *sql.DB, schema string, i int) error {
 	return sandbox.ExecErr(context.Background(), db, "USE "+schema,
 		fmt.Sprintf("UPDATE a SET n = n + 1 WHERE id = %d", i%300),
-		fmt.Sprintf("INSERT INTO b VALUES (%d, %d)", 100000+i, i),
+		fmt.Sprintf("INSERT INTO b (id, n) VALUES (%d, %d)", 100000+i, i),
 		fmt.Sprintf("DELETE FROM b WHERE id = %d", i%300))
 }
