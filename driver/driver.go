@@ -180,7 +180,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, fatalf("%w", err)
 	}
 	h := newTaskHandle(cfg, task, d.taskLogger(cfg), time.Now().Round(0))
-	if err := d.knownFatal(h); err != nil {
+	if err := knownFatal(h); err != nil {
 		return nil, nil, err
 	}
 	if err := d.preflight(d.ctx, h); err != nil {
@@ -230,7 +230,7 @@ func (d *Driver) launch(h *taskHandle, checked bool) {
 	go h.run(ctx, func(ctx context.Context) error {
 		err := d.work(ctx, h, checked)
 		if extractor.Fatal(err) && ctx.Err() == nil {
-			d.rememberFatal(h, err)
+			rememberFatal(h, err)
 		}
 		return err
 	})

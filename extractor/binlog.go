@@ -20,12 +20,12 @@ import (
 // goes in parts.
 const maxMessageBytes = 4 << 20
 
-// stream reads the binlog after gtidSet and sends whole transactions, in
-// groups of up to group_max_size, waiting at most group_timeout to fill one.
 // binlogEventBuffer is how many parsed binlog events may wait for the
 // extractor.
 const binlogEventBuffer = 128
 
+// stream reads the binlog after gtidSet and sends whole transactions, in
+// groups of up to group_max_size, waiting at most group_timeout to fill one.
 func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 	c := e.cfg.Task.ConnectionConfig
 	set, err := gomysql.ParseGTIDSet(e.flavor, gtidSet)

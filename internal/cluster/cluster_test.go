@@ -2,6 +2,9 @@ package cluster
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -34,6 +37,9 @@ func TestFailoverMovesTheDestToTheOtherNode(t *testing.T) {
 	after := waitTask(t, job, "dest", 2*time.Minute, inStage(n1, "job_stage_incr"))
 	if after.alloc.ID == before.alloc.ID {
 		t.Fatal("the dest on node 1 is the allocation that ran on node 2")
+	}
+	if devagent.HasEvent(after.state, "job_stage_full") {
+		t.Errorf("the moved dest copied again instead of resuming from the checkpoint: %s", describe(after))
 	}
 	time.Sleep(2 * time.Second)
 	settle(t, w, schema, "after the failover")
@@ -78,11 +84,20 @@ func TestClientRestartRecoversTasks(t *testing.T) {
 		node *Node
 		sig  syscall.Signal
 	}{{n2, syscall.SIGKILL}, {n1, syscall.SIGINT}} {
-		plugins := c.node.PluginPIDs()
+		plugins, recovered := fmt.Sprint(c.node.PluginPIDs()), logCount(c.node, "recovering task")
 		c.node.Signal(c.sig)
 		time.Sleep(time.Second)
 		restart(t, c.node)
-		t.Logf("%s restarted after %s; plugin processes before %v, after %v", c.node.Name, c.sig, plugins, c.node.PluginPIDs())
+		// A crashed agent leaves its plugin running, and the restarted one
+		// reattaches to it; a clean stop takes the plugin down, and the
+		// new plugin recovers the tasks (RecoverTask).
+		after := fmt.Sprint(c.node.PluginPIDs())
+		if survived := after == plugins; survived != (c.sig == syscall.SIGKILL) {
+			t.Errorf("%s after %s: plugin processes before %s, after %s", c.node.Name, c.sig, plugins, after)
+		}
+		if c.sig == syscall.SIGINT {
+			waitLogCount(t, c.node, "recovering task", recovered+1) // node 1 runs the src
+		}
 	}
 	time.Sleep(3 * time.Second)
 	settle(t, w, schema, "after the restarts")
@@ -98,6 +113,23 @@ func TestClientRestartRecoversTasks(t *testing.T) {
 		if k := devagent.CountEvents(now.state, "job_stage_full"); k > 1 {
 			t.Errorf("%s went through the full copy %d times: %s", task, k, describe(now))
 		}
+	}
+}
+
+// logCount counts the lines of a node's log (agent and plugin) with substr.
+func logCount(n *Node, substr string) int {
+	b, _ := os.ReadFile(n.LogPath)
+	return strings.Count(string(b), substr)
+}
+
+func waitLogCount(t *testing.T, n *Node, substr string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for logCount(n, substr) < want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %d log lines with %q, want %d", n.Name, logCount(n, substr), substr, want)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 

@@ -41,15 +41,16 @@ func (l *Link) SetTarget(addr string) {
 	l.target = addr
 }
 
-// Cut closes every relayed connection; until Restore, new ones are closed
-// as soon as they arrive.
-func (l *Link) Cut() {
+// Cut closes every relayed connection and returns how many pairs it cut;
+// until Restore, new ones are closed as soon as they arrive.
+func (l *Link) Cut() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.cut = true
 	for c := range l.conns {
 		_ = c.Close()
 	}
+	return len(l.conns) / 2
 }
 
 // Restore relays new connections again.

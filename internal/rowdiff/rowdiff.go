@@ -6,9 +6,12 @@ package rowdiff
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
@@ -132,6 +135,9 @@ type Counts struct {
 	Compared, Lost, Duplicated int
 }
 
+// mysqlNoSuchTable is ER_NO_SUCH_TABLE.
+const mysqlNoSuchTable = 1146
+
 // Count compares schema.table on both servers row by row, every column,
 // duplicates counted; a table missing on dst has all its rows lost.
 func Count(ctx context.Context, src, dst *sql.DB, schema, table string) (Counts, error) {
@@ -140,8 +146,12 @@ func Count(ctx context.Context, src, dst *sql.DB, schema, table string) (Counts,
 		return Counts{}, fmt.Errorf("source: %w", err)
 	}
 	b, err := rows(ctx, dst, schema, table)
+	var my *mysql.MySQLError
+	if errors.As(err, &my) && my.Number == mysqlNoSuchTable {
+		b, err = nil, nil
+	}
 	if err != nil {
-		b = nil
+		return Counts{}, fmt.Errorf("destination: %w", err)
 	}
 	c := Counts{Compared: len(a)}
 	// Both are sorted: walk them together.
