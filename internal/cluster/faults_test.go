@@ -22,7 +22,7 @@ import (
 func TestFaultsEndIdentical(t *testing.T) {
 	const schema = "cl_faults"
 	n2 := cl.Nodes[1]
-	job := startJob(t, "faults", schema, true, 10000)
+	job := startJob(t, "faults", schema, false, 10000)
 	restartServer := func(name string, restart func(context.Context) error) func(*testing.T) {
 		return func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -100,9 +100,6 @@ func TestKillCycles(t *testing.T) {
 	for i := 1; i <= cycles && !t.Failed(); i++ {
 		schema := fmt.Sprintf("cl_cycle_%d", i)
 		seed(t, schema, rows)
-		// Both plugins up again after the last cycle's kill, so that the
-		// tasks land on their nodes.
-		waitHealthy(t)
 		job := createJob(t, fmt.Sprintf("cycle-%d", i), schema, false, n1, n2)
 		w := startWriter(schema, rows)
 		waitTask(t, job, "dest", 2*time.Minute, runningOn(n2))
@@ -196,7 +193,7 @@ func TestHugeTransactionBoundedMemory(t *testing.T) {
 	seed(t, schema, 100)
 	sandbox.Exec(t, src, []string{"CREATE TABLE " + schema + ".big (id INT PRIMARY KEY, b LONGBLOB)"})
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	job := createJob(t, "huge", schema, true, n1, n2)
+	job := createJob(t, "huge", schema, false, n1, n2)
 	waitReplicating(t, job)
 
 	// The peak memory read at the end must be that of these processes.

@@ -198,6 +198,9 @@ func createJob(t *testing.T, name, schema string, failover bool, srcNode, destNo
 // createJobFrom creates a migration job from the given source server.
 func createJobFrom(t *testing.T, source *sandbox.Server, name, schema string, failover bool, srcNode, destNode *Node) string {
 	t.Helper()
+	// Both plugins up (after an earlier test's kill), so that the tasks
+	// can land on their nodes.
+	waitHealthy(t)
 	conn := func(s *sandbox.Server) *api.MysqlConnectionConfig {
 		return &api.MysqlConnectionConfig{MysqlHost: s.Host, MysqlPort: s.Port, MysqlUser: jobUser, MysqlPassword: jobPassword}
 	}

@@ -36,7 +36,6 @@ func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 	brokers := kc.ListenAddrs()
 
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
-	waitHealthy(t)
 	conn := &api.MysqlConnectionConfig{MysqlHost: source.Host, MysqlPort: source.Port, MysqlUser: jobUser, MysqlPassword: jobPassword}
 	failover := false
 	var created api.CreateJobResponse
