@@ -308,6 +308,11 @@ func (j *JobConfig) nomadJob(jobType string, src, dest *config.Task) (*nomad.Job
 			// Nomad places nothing for a failed deployment, so the task
 			// would never run again.
 			Update: &nomad.UpdateStrategy{MaxParallel: ptr(0)},
+			// A failed task is not placed anew: it failed on something a
+			// person must fix (the restart policy already retried it), and a
+			// new allocation would only fail the same way, again and again.
+			// Tasks lost with their node are replaced whatever this says.
+			ReschedulePolicy: &nomad.ReschedulePolicy{Attempts: ptr(0), Unlimited: ptr(false)},
 			Tasks: []*nomad.Task{{
 				Name: g.name, Driver: driverName, Config: cfg,
 				Resources: &nomad.Resources{CPU: ptr(100), MemoryMB: ptr(64)},
@@ -318,7 +323,6 @@ func (j *JobConfig) nomadJob(jobType string, src, dest *config.Task) (*nomad.Job
 			tg.Affinities = []*nomad.Affinity{nomad.NewAffinity("${node.unique.id}", "=", g.node, 100)}
 		case g.node != "":
 			tg.Constraints = []*nomad.Constraint{nomad.NewConstraint("${node.unique.id}", "=", g.node)}
-			tg.ReschedulePolicy = &nomad.ReschedulePolicy{Attempts: ptr(0), Unlimited: ptr(false)}
 		}
 		job.TaskGroups = append(job.TaskGroups, tg)
 	}

@@ -54,6 +54,14 @@ job "migration" {
     max_parallel = 0
   }
 
+  # A failed task is not placed anew: it failed on something a person must
+  # fix, and a new allocation would only fail the same way. Tasks lost with
+  # their node are replaced whatever this says.
+  reschedule {
+    attempts  = 0
+    unlimited = false
+  }
+
   # The tasks run in separate groups so Nomad may place them on different nodes.
   group "src" {
     restart {
