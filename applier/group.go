@@ -131,9 +131,12 @@ func (g *grouper) apply(ctx context.Context, batch []change.Txn) error {
 	return nil
 }
 
-// batchOps turns a batch's row changes into operations, adjacent ones merged.
+// batchOps turns a batch's row changes into operations: each row's final
+// state for tables whose keys fold (netChanges), the rest in order with
+// adjacent operations merged.
 func (a *Applier) batchOps(ctx context.Context, q querier, batch []change.Txn) ([]rowOp, int, error) {
 	var ops []rowOp
+	var net netChanges
 	rows := 0
 	for i := range batch {
 		t := &batch[i]
@@ -143,12 +146,14 @@ func (a *Applier) batchOps(ctx context.Context, q querier, batch []change.Txn) (
 				return nil, 0, err
 			}
 			for _, o := range tops {
-				ops = merge(ops, o)
+				if !net.add(o) {
+					ops = merge(ops, o)
+				}
 			}
 			rows++
 		}
 	}
-	return ops, rows, nil
+	return append(ops, net.ops()...), rows, nil
 }
 
 // takeQueued returns first and whatever else is queued, up to maxGroupTxns,

@@ -28,7 +28,8 @@ func main() {
 	out := flag.String("out", "bench/README.md", "file whose results section is rewritten")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the dtle runs to this file")
 	copyOnly := flag.Bool("copy-only", false, "measure only dtle's full copy (for profiling)")
-	flag.BoolVar(&onlyCatchUp, "catchup-only", false, "measure only dtle's catch-up with parallel_workers=1 (for profiling)")
+	flag.BoolVar(&onlyCatchUp, "catchup-only", false, "measure only dtle's catch-up (for profiling)")
+	flag.IntVar(&catchUpWorkers, "catchup-workers", 1, "dtle's parallel_workers with -catchup-only")
 	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.Parse()
@@ -50,11 +51,12 @@ func main() {
 }
 
 var (
-	chunkSize   int
-	profilePath string
-	onlyCopy    bool
-	onlyCatchUp bool
-	onlyKafka   bool
+	chunkSize      int
+	catchUpWorkers int
+	profilePath    string
+	onlyCopy       bool
+	onlyCatchUp    bool
+	onlyKafka      bool
 )
 
 const (

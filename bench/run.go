@@ -429,12 +429,15 @@ func catchUpProfile(ctx context.Context, dir string, src, dst *sandbox.Server, t
 	if err != nil {
 		return nil, err
 	}
-	d, err := dtleCatchUp(ctx, src, dst, 1, start, end)
+	d, err := dtleCatchUp(ctx, src, dst, catchUpWorkers, start, end)
 	stop()
 	if err != nil {
 		return nil, err
 	}
-	step("dtle catch-up: %.1fs, %.0f tx/s", d.Seconds(), float64(writes)/d.Seconds())
+	if err := sameChecksum(ctx, src, dst); err != nil {
+		return nil, err
+	}
+	step("dtle catch-up: %.1fs, %.0f tx/s, same checksum", d.Seconds(), float64(writes)/d.Seconds())
 	os.Exit(0)
 	return nil, nil
 }

@@ -314,6 +314,19 @@ func (p *partCounter) Send(ctx context.Context, m *change.Message) error {
 	return p.Sender.Send(ctx, m)
 }
 
+// executedGTIDs is the set of transactions db has written to its binlog.
+func executedGTIDs(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var gtid string
+	if err := db.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&gtid); err != nil {
+		// MySQL has no gtid_binlog_pos; its executed set is gtid_executed.
+		if err := db.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_executed").Scan(&gtid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return gtid
+}
+
 func TestStartFromGivenGTIDSkipsTheCopy(t *testing.T) {
 	const schema = "repl_gtid"
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
@@ -321,13 +334,7 @@ func TestStartFromGivenGTIDSkipsTheCopy(t *testing.T) {
 	exec(t, src, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
 	// The destination already has the table as of now; the job starts here.
 	exec(t, dst, "CREATE DATABASE "+schema, "USE "+schema, "CREATE TABLE t (id INT PRIMARY KEY, v INT)", "INSERT INTO t VALUES (1, 1)")
-	var gtid string
-	if err := src.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&gtid); err != nil {
-		// MySQL has no gtid_binlog_pos; its executed set is gtid_executed.
-		if err := src.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_executed").Scan(&gtid); err != nil {
-			t.Fatal(err)
-		}
-	}
+	gtid := executedGTIDs(t, src)
 	// Written after the given set: only a job that reads the binlog from
 	// that set (not from wherever the binlog is when it starts) brings it.
 	exec(t, src, "USE "+schema, "INSERT INTO t VALUES (3, 3)")
@@ -589,5 +596,71 @@ func TestKeylessTableCopiedAfterARestartGetsNoEventTwice(t *testing.T) {
 	dest.stop(t)
 	if !f.failed {
 		t.Fatal("the fault was never injected")
+	}
+}
+
+// TestBatchedChangesReduceToTheFinalRows writes, before the job starts,
+// transactions that touch the same rows many times over, so the applier
+// takes them in batches (and single transactions hold whole histories):
+// unique values swapped and moved between rows, keys changed and changed
+// back, rows deleted and inserted again, composite and binary keys, and
+// text keys under a case- and pad-insensitive collation, where two stored
+// keys name one row and the applier's deletes must come before its writes.
+func TestBatchedChangesReduceToTheFinalRows(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("parallel_workers=%d", workers), func(t *testing.T) {
+			schema := fmt.Sprintf("repl_net_%d", workers)
+			src, dst := open(t, pair.Source), open(t, pair.Dest)
+			freshSchema(t, src, dst, schema)
+			tables := []string{
+				"CREATE TABLE u (id INT PRIMARY KEY, u INT NULL UNIQUE, v VARCHAR(20))",
+				"CREATE TABLE ck (a INT NOT NULL, d DATE NOT NULL, v INT, PRIMARY KEY (a, d))",
+				"CREATE TABLE bk (k VARBINARY(8) PRIMARY KEY, v INT)",
+				"CREATE TABLE tk (k VARCHAR(8) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci PRIMARY KEY, v INT)",
+				nokeyTable,
+			}
+			exec(t, dst, "CREATE DATABASE "+schema)
+			for _, db := range []*sql.DB{src, dst} {
+				exec(t, db, append([]string{"USE " + schema}, tables...)...)
+			}
+			gtid := executedGTIDs(t, src)
+			one := func(stmts ...string) { // one source transaction
+				exec(t, src, append(append([]string{"USE " + schema, "BEGIN"}, stmts...), "COMMIT")...)
+			}
+			for i := range 20 {
+				one(fmt.Sprintf("INSERT INTO u VALUES (%d, %d, 'r')", i, i))
+			}
+			one("UPDATE u SET u = NULL WHERE id = 1", "UPDATE u SET u = 1 WHERE id = 2", "UPDATE u SET u = 2 WHERE id = 1")
+			one("DELETE FROM u WHERE id = 3", "INSERT INTO u VALUES (30, 3, 'moved')")
+			one("UPDATE u SET id = 40 WHERE id = 4", "INSERT INTO u VALUES (4, NULL, 'again')", "DELETE FROM u WHERE id = 40")
+			one("UPDATE u SET id = 50 WHERE id = 5")
+			one("UPDATE u SET id = 5, v = 'back' WHERE id = 50")
+			one("INSERT INTO u VALUES (60, 60, 'brief')", "UPDATE u SET v = 'x' WHERE id = 60", "DELETE FROM u WHERE id = 60")
+			one("DELETE FROM u WHERE id = 6", "INSERT INTO u VALUES (6, 6, 'new values')", "UPDATE u SET u = NULL WHERE id = 7", "UPDATE u SET u = 7, v = 'took 7' WHERE id = 8")
+			one("UPDATE u SET u = 8 WHERE id = 7")
+			for i := range 10 {
+				one(fmt.Sprintf("INSERT INTO ck VALUES (%d, '2020-01-0%d', %d)", i%3, 1+i/3, i),
+					fmt.Sprintf("INSERT INTO bk VALUES (x'%02x00', %d)", i, i),
+					fmt.Sprintf("INSERT INTO nokey VALUES (%d, 'n')", i%2))
+			}
+			one("UPDATE ck SET d = '2021-01-01' WHERE a = 1 AND d = '2020-01-02'", "DELETE FROM ck WHERE a = 2 AND d = '2020-01-01'",
+				"UPDATE bk SET k = x'ff' WHERE k = x'0100'", "UPDATE bk SET k = x'0100', v = -1 WHERE k = x'ff'",
+				"DELETE FROM bk WHERE k = x'0200'", "DELETE FROM nokey WHERE a = 1 LIMIT 1")
+			one("INSERT INTO tk VALUES ('a', 1), ('b', 2), ('x', 3)")
+			one("DELETE FROM tk WHERE k = 'A'", "INSERT INTO tk VALUES ('A', 10)")
+			one("UPDATE tk SET k = 'B' WHERE k = 'b'", "INSERT INTO tk VALUES ('c', 4)", "DELETE FROM tk WHERE k = 'C'")
+			one("DELETE FROM tk WHERE k = 'x '", "INSERT INTO tk VALUES ('y', 5)", "UPDATE tk SET v = 6 WHERE k = 'Y'")
+
+			natsURL := startNATS(t)
+			job := jobID("net")
+			srcTask, destTask := tasks(schema)
+			srcTask.Gtid = gtid
+			destTask.ParallelWorkers = workers
+			dest := startDest(t, natsURL, job, destTask)
+			s := startSrc(t, natsURL, job, srcTask)
+			waitSame(t, src, dst, schema, 60*time.Second)
+			s.stop(t)
+			dest.stop(t)
+		})
 	}
 }
