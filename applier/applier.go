@@ -78,7 +78,7 @@ type Applier struct {
 
 type chunkJob struct {
 	table   *change.Table
-	rows    []change.Row
+	rows    change.PackedRows
 	replace bool   // the table resumed: overlap with earlier rows is expected
 	lo, hi  []byte // encoded key bounds of a keyed chunk; hi nil for keyless
 }

@@ -131,7 +131,7 @@ func (a *Applier) writeChunks(ctx context.Context) {
 			if err != nil {
 				a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err})
 			} else {
-				a.Stats.RowsCopied.Add(int64(len(job.rows)))
+				a.Stats.RowsCopied.Add(int64(job.rows.N))
 			}
 		}
 		a.chunkWG.Done()
@@ -143,14 +143,17 @@ func (a *Applier) writeChunk(ctx context.Context, conn *sql.Conn, job chunkJob) 
 	if job.replace {
 		verb = "REPLACE"
 	}
-	stmts, args := batchInsert(verb, job.table, job.rows)
+	stmts, err := packedInsert(verb, job.table, job.rows)
+	if err != nil {
+		return err
+	}
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for i, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q, args[i]...); err != nil {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}

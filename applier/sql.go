@@ -1,7 +1,10 @@
 package applier
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
@@ -73,6 +76,106 @@ func batchInsert(verb string, t *change.Table, rows []change.Row) (stmts []strin
 	}
 	flush()
 	return stmts, args
+}
+
+// packedInsert renders statements inserting packed rows (a full-copy
+// chunk), each under maxStatementBytes, the values written as literals
+// straight from the packed data. The session's sql_mode keeps backslash
+// escapes (see sessionVars).
+func packedInsert(verb string, t *change.Table, rows change.PackedRows) ([]string, error) {
+	head := verb + " INTO " + tableinfo.QuoteName(t.Schema, t.Name) + " (" + columnList(t, writable(t)) + ") VALUES "
+	var stmts []string
+	size := min(len(head)+len(rows.Data)*5/4+8*rows.N, maxStatementBytes+64<<10)
+	var b []byte
+	// A statement's bytes become its string as they are: each gets its own
+	// buffer, never written again.
+	done := func() {
+		stmts = append(stmts, unsafe.String(unsafe.SliceData(b), len(b)))
+		b = nil
+	}
+	v := rows.Values()
+	var x change.Value
+	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+		if n != len(t.Columns) {
+			return nil, fmt.Errorf("a row of %d columns for table %s.%s of %d", n, t.Schema, t.Name, len(t.Columns))
+		}
+		if len(b) == 0 {
+			b = append(make([]byte, 0, size), head...)
+		} else {
+			b = append(b, ", "...)
+		}
+		b = append(b, '(')
+		first := true
+		for i := range n {
+			v.Next(&x)
+			if t.Columns[i].Generated {
+				continue
+			}
+			if !first {
+				b = append(b, ", "...)
+			}
+			first = false
+			b = appendLiteral(b, &x)
+		}
+		b = append(b, ')')
+		if len(b) >= maxStatementBytes {
+			done()
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if len(b) > 0 {
+		done()
+	}
+	return stmts, nil
+}
+
+// appendLiteral writes a value as an SQL literal, as the driver would
+// interpolate it: bytes as _binary strings, floats in the shortest form
+// that reads back the same.
+func appendLiteral(b []byte, x *change.Value) []byte {
+	switch x.Kind {
+	case change.ValueNull:
+		return append(b, "NULL"...)
+	case change.ValueInt:
+		return strconv.AppendInt(b, x.Int, 10)
+	case change.ValueUint:
+		return strconv.AppendUint(b, x.Uint, 10)
+	case change.ValueFloat32, change.ValueFloat64:
+		return strconv.AppendFloat(b, x.Float, 'g', -1, 64)
+	case change.ValueBytes:
+		b = append(b, "_binary'"...)
+	default:
+		b = append(b, '\'')
+	}
+	return append(appendEscaped(b, x.Raw), '\'')
+}
+
+// appendEscaped writes s with backslash escapes, for a quoted literal.
+func appendEscaped(b, s []byte) []byte {
+	start := 0
+	for i, c := range s {
+		var esc byte
+		switch c {
+		case 0:
+			esc = '0'
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		case 0x1a:
+			esc = 'Z'
+		case '\'', '"', '\\':
+			esc = c
+		default:
+			continue
+		}
+		b = append(b, s[start:i]...)
+		b = append(b, '\\', esc)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
 }
 
 func valueSize(v any) int {

@@ -70,3 +70,39 @@ func BenchmarkBatchInsert(b *testing.B) {
 		batchInsert("INSERT", tb, rows)
 	}
 }
+
+func TestPackedInsertWritesLiterals(t *testing.T) {
+	tb := &change.Table{Schema: "db", Name: "t", Columns: []change.Column{
+		{Name: "i"}, {Name: "g", Generated: true}, {Name: "s"}, {Name: "b", Binary: true}, {Name: "n"}}}
+	rows, err := change.PackRows([]change.Row{
+		{int64(-7), int64(0), "it's \\ \"q\"\n\r\x1a\x00 😀", []byte{0, '\'', 0xff}, nil},
+		{uint64(18446744073709551615), nil, "", []byte{}, float64(1.5)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmts, err := packedInsert("INSERT", tb, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "INSERT INTO `db`.`t` (`i`, `s`, `b`, `n`) VALUES " +
+		"(-7, 'it\\'s \\\\ \\\"q\\\"\\n\\r\\Z\\0 😀', _binary'\\0\\'\xff', NULL), " +
+		"(18446744073709551615, '', _binary'', 1.5)"
+	if len(stmts) != 1 || stmts[0] != want {
+		t.Fatalf("got  %q\nwant %q", stmts, want)
+	}
+	if _, err := packedInsert("INSERT", &change.Table{Schema: "db", Name: "t", Columns: tb.Columns[:2]}, rows); err == nil {
+		t.Fatal("a row wider than its table was rendered")
+	}
+	big := make([]change.Row, 10)
+	for i := range big {
+		big[i] = change.Row{strings.Repeat("x", 1<<20)}
+	}
+	if rows, err = change.PackRows(big); err != nil {
+		t.Fatal(err)
+	}
+	stmts, err = packedInsert("REPLACE", &change.Table{Schema: "db", Name: "t", Columns: []change.Column{{Name: "v"}}}, rows)
+	if err != nil || len(stmts) < 2 || !strings.HasPrefix(stmts[1], "REPLACE INTO `db`.`t` (`v`) VALUES ('x") {
+		t.Fatalf("10 MiB in %d statement(s): %v", len(stmts), err)
+	}
+}

@@ -280,12 +280,7 @@ func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
 			cond, wargs := afterKey(keyCols, after)
 			q, args = base+r.filtered(cond)+order, wargs
 		}
-		n, err := r.stream(ctx, q, args, func(chunk []change.Row) error {
-			last := chunk[len(chunk)-1]
-			hi := make(change.Row, len(r.t.Key))
-			for i, k := range r.t.Key {
-				hi[i] = last[k]
-			}
+		n, err := r.stream(ctx, q, args, func(chunk change.PackedRows, hi change.Row) error {
 			if err := r.send(ctx, chunk, after, hi); err != nil {
 				return err
 			}
@@ -319,16 +314,17 @@ func afterKey(cols []string, after change.Row) (string, []any) {
 // whole reads a table without a key in one query, sent in chunks.
 func (r *chunkReader) whole(ctx context.Context) error {
 	_, err := r.stream(ctx, "SELECT "+strings.Join(r.cols, ", ")+" FROM "+r.from+r.filtered(""), nil,
-		func(chunk []change.Row) error { return r.send(ctx, chunk, nil, nil) })
+		func(chunk change.PackedRows, _ change.Row) error { return r.send(ctx, chunk, nil, nil) })
 	return err
 }
 
 // stream runs a query and hands its rows to emit in chunks of at most
 // r.size rows and about maxChunkBytes (a message must stay under the
-// transport's limit however wide the rows); it returns how many rows it
-// read. Rows come in the text protocol: bytes for binary columns, numbers
+// transport's limit however wide the rows), with the key of each chunk's
+// last row; it returns how many rows it read. Rows come in the text
+// protocol and are packed as they arrive: bytes for binary columns, numbers
 // for YEAR ('0' as text would mean 2000), text for the rest.
-func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit func([]change.Row) error) (int, error) {
+func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit func(change.PackedRows, change.Row) error) (int, error) {
 	rows, err := r.conn.QueryContext(ctx, q, args...)
 	if err != nil {
 		return 0, fmt.Errorf("read %s: %w", r.from, err)
@@ -339,39 +335,73 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	var chunk []change.Row
-	n, size := 0, 0
+	var p change.RowPacker
+	lastKey := make([][]byte, len(r.t.Key)) // the last row's key, as read
+	flush := func() error {
+		hi := make(change.Row, len(r.t.Key))
+		for i, k := range r.t.Key {
+			if hi[i], err = r.value(k, lastKey[i]); err != nil {
+				return err
+			}
+		}
+		return emit(p.Take(), hi)
+	}
+	n, inChunk := 0, 0
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return n, fmt.Errorf("read %s: %w", r.from, err)
 		}
-		row := make(change.Row, len(raw))
+		p.Row(len(raw))
 		for i, b := range raw {
-			size += len(b)
-			if row[i], err = r.value(i, b); err != nil {
+			if err := r.pack(&p, i, b); err != nil {
 				return n, err
 			}
 		}
-		chunk = append(chunk, row)
+		for i, k := range r.t.Key {
+			if lastKey[i] == nil { // not NULL: key columns never are
+				lastKey[i] = make([]byte, 0, len(raw[k]))
+			}
+			lastKey[i] = append(lastKey[i][:0], raw[k]...)
+		}
 		n++
-		if len(chunk) >= r.size || size >= maxChunkBytes {
-			if err := emit(chunk); err != nil {
+		if inChunk++; inChunk >= r.size || p.Size() >= maxChunkBytes {
+			if err := flush(); err != nil {
 				return n, err
 			}
-			chunk, size = nil, 0
+			inChunk = 0
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return n, fmt.Errorf("read %s: %w", r.from, err)
 	}
-	if len(chunk) > 0 {
-		return n, emit(chunk)
+	if inChunk > 0 {
+		return n, flush()
 	}
 	return n, nil
 }
 
-// value is one column of a scanned row.
-func (r *chunkReader) value(i int, b sql.RawBytes) (any, error) {
+// pack appends one column of a scanned row.
+func (r *chunkReader) pack(p *change.RowPacker, i int, b sql.RawBytes) error {
+	c := &r.t.Columns[i]
+	switch {
+	case b == nil:
+		p.Null()
+	case c.Binary:
+		p.Bytes(b)
+	case c.DataType == "year":
+		y, err := r.year(b)
+		if err != nil {
+			return err
+		}
+		p.Int(y)
+	default:
+		p.Text(b)
+	}
+	return nil
+}
+
+// value is one column of a scanned row (a chunk's last key).
+func (r *chunkReader) value(i int, b []byte) (any, error) {
 	c := &r.t.Columns[i]
 	switch {
 	case b == nil:
@@ -379,19 +409,23 @@ func (r *chunkReader) value(i int, b sql.RawBytes) (any, error) {
 	case c.Binary:
 		return append([]byte{}, b...), nil
 	case c.DataType == "year":
-		y, err := strconv.ParseInt(string(b), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
-		}
-		return y, nil
+		return r.year(b)
 	}
 	return string(b), nil
 }
 
-func (r *chunkReader) send(ctx context.Context, rows []change.Row, lo, hi change.Row) error {
+func (r *chunkReader) year(b []byte) (int64, error) {
+	y, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
+	}
+	return y, nil
+}
+
+func (r *chunkReader) send(ctx context.Context, rows change.PackedRows, lo, hi change.Row) error {
 	err := r.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindChunk, Flavor: r.e.flavor, Table: r.t,
 		Rows: rows, Lo: lo, Hi: hi})
-	r.e.Stats.RowsRead.Add(int64(len(rows)))
+	r.e.Stats.RowsRead.Add(int64(rows.N))
 	return err
 }
 

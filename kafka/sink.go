@@ -379,12 +379,16 @@ func (s *Sink) copyRows(ctx context.Context, m *change.Message) error {
 	}
 	now := time.Now()
 	o := &origin{snapshot: "true", tsMS: now.Truncate(time.Second).UnixMilli()}
-	for _, row := range m.Rows {
+	rows, err := m.Rows.Unpack()
+	if err != nil {
+		return fmt.Errorf("rows of %s.%s: %w", m.Table.Schema, m.Table.Name, err)
+	}
+	for _, row := range rows {
 		if err := s.event1(ctx, tc, 'r', nil, row, o, now); err != nil {
 			return err
 		}
 	}
-	s.Stats.RowsCopied.Add(int64(len(m.Rows)))
+	s.Stats.RowsCopied.Add(int64(len(rows)))
 	return nil
 }
 

@@ -23,9 +23,24 @@ const (
 // ErrCorrupt is returned for a message that does not decode.
 var ErrCorrupt = errors.New("change: corrupt message")
 
-// Encode writes m in the compact binary form, compressed with s2.
+// Frames: a message's first byte tells how the rest is stored.
+const (
+	frameRaw byte = iota
+	frameS2
+)
+
+// Compression of a message is tried on a sample first: data that does not
+// shrink by a tenth (random digits, compressed or encrypted blobs) is sent
+// as it is rather than paying for s2 on both sides.
+const (
+	sampleFrom  = 64 << 10
+	sampleBytes = 16 << 10
+)
+
+// Encode writes m in the compact binary form, compressed with s2 when that
+// pays.
 func Encode(m *Message) ([]byte, error) {
-	var w writer
+	w := writer{buf: make([]byte, 1, 256+len(m.Rows.Data))}
 	w.byte(byte(m.Kind))
 	w.string(m.Session)
 	w.uvarint(m.Seq)
@@ -34,12 +49,8 @@ func Encode(m *Message) ([]byte, error) {
 	if m.Table != nil {
 		w.table(m.Table)
 	}
-	w.uvarint(uint64(len(m.Rows)))
-	for _, r := range m.Rows {
-		if err := w.row(r); err != nil {
-			return nil, err
-		}
-	}
+	w.uvarint(uint64(m.Rows.N))
+	w.buf = append(w.buf, m.Rows.Data...)
 	w.string(m.Pos)
 	w.uvarint(uint64(len(m.Txns)))
 	for i := range m.Txns {
@@ -58,14 +69,34 @@ func Encode(m *Message) ([]byte, error) {
 	w.bool(m.Resume)
 	w.bool(m.DropFirst)
 	w.bool(m.SkipCreate)
-	return s2.Encode(nil, w.buf), nil
+	body := w.buf[1:]
+	if len(body) >= sampleFrom {
+		sample := body[:sampleBytes]
+		if len(s2.Encode(nil, sample)) > len(sample)*9/10 {
+			w.buf[0] = frameRaw
+			return w.buf, nil
+		}
+	}
+	out := make([]byte, 1+s2.MaxEncodedLen(len(body)))
+	out[0] = frameS2
+	return out[:1+len(s2.Encode(out[1:], body))], nil
 }
 
 // Decode reads a message written by Encode.
 func Decode(data []byte) (*Message, error) {
-	raw, err := s2.Decode(nil, data)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrCorrupt)
+	}
+	raw := data[1:]
+	switch data[0] {
+	case frameRaw:
+	case frameS2:
+		var err error
+		if raw, err = s2.Decode(nil, raw); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown frame %d", ErrCorrupt, data[0])
 	}
 	r := reader{buf: raw}
 	m := &Message{}
@@ -76,12 +107,7 @@ func Decode(data []byte) (*Message, error) {
 	if r.bool() {
 		m.Table = r.table()
 	}
-	if n := r.count(); n > 0 {
-		m.Rows = make([]Row, n)
-		for i := range m.Rows {
-			m.Rows[i] = r.row()
-		}
-	}
+	m.Rows = r.packedRows()
 	m.Pos = r.string()
 	if n := r.count(); n > 0 {
 		m.Txns = make([]Txn, n)
@@ -386,6 +412,23 @@ func (r *reader) value() any {
 		r.buf = nil
 		return nil
 	}
+}
+
+// packedRows takes the rows section as it is, checking its structure.
+func (r *reader) packedRows() PackedRows {
+	n := r.count()
+	if n == 0 {
+		return PackedRows{}
+	}
+	v := Values{r: reader{buf: r.buf}, rows: n}
+	for _, ok := v.NextRow(); ok; _, ok = v.NextRow() {
+	}
+	if v.r.err != nil {
+		r.err, r.buf = v.r.err, nil
+		return PackedRows{}
+	}
+	size := len(r.buf) - len(v.r.buf)
+	return PackedRows{N: n, Data: r.fixed(size, "rows")}
 }
 
 func (r *reader) txn(t *Txn) {

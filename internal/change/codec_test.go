@@ -1,8 +1,10 @@
 package change
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 )
@@ -13,7 +15,7 @@ func sample() *Message {
 		Table: &Table{Schema: "db", Name: "t", Key: []int{0},
 			Columns:   []Column{{Name: "id", DataType: "bigint", Unsigned: true}, {Name: "b", DataType: "blob", Binary: true}},
 			CreateSQL: "CREATE TABLE t (id bigint unsigned primary key, b blob)"},
-		Rows: []Row{{uint64(math.MaxUint64), []byte{0, 1, 255}}, {nil, ""}},
+		Rows: mustPack([]Row{{uint64(math.MaxUint64), []byte{0, 1, 255}}, {nil, ""}}),
 		Pos:  "0-1-5",
 		Txns: []Txn{{GTID: "0-1-6", Timestamp: 1700000000, LogFile: "mysql-bin.000001", LogPos: 1234,
 			Changes: []RowChange{
@@ -43,7 +45,10 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestEncodeRejectsUnknownValues(t *testing.T) {
-	_, err := Encode(&Message{Rows: []Row{{struct{}{}}}})
+	if _, err := PackRows([]Row{{struct{}{}}}); err == nil {
+		t.Fatal("want error")
+	}
+	_, err := Encode(&Message{Txns: []Txn{{Changes: []RowChange{{After: Row{struct{}{}}}}}}})
 	if err == nil {
 		t.Fatal("want error")
 	}
@@ -75,29 +80,45 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-func BenchmarkEncodeChunk(b *testing.B) {
-	m := &Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}}
+func benchChunk() []Row {
+	var rows []Row
 	for i := range 2000 {
-		m.Rows = append(m.Rows, Row{int64(i), "some text value of moderate length", float64(i) / 3, nil, []byte("bytes")})
+		rows = append(rows, Row{int64(i), "some text value of moderate length", float64(i) / 3, nil, []byte("bytes")})
 	}
+	return rows
+}
+
+// BenchmarkEncodeChunk packs a chunk's rows and encodes the message.
+func BenchmarkEncodeChunk(b *testing.B) {
+	rows := benchChunk()
 	b.ReportAllocs()
 	for b.Loop() {
+		m := &Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}, Rows: mustPack(rows)}
 		if _, err := Encode(m); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
+// BenchmarkDecodeChunk decodes a chunk message and walks its values, as
+// the destination does.
 func BenchmarkDecodeChunk(b *testing.B) {
-	m := &Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}}
-	for i := range 2000 {
-		m.Rows = append(m.Rows, Row{int64(i), "some text value of moderate length", float64(i) / 3, nil, []byte("bytes")})
-	}
-	data, _ := Encode(m)
+	data, _ := Encode(&Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}, Rows: mustPack(benchChunk())})
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
+	var x Value
 	for b.Loop() {
-		if _, err := Decode(data); err != nil {
+		m, err := Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		v := m.Rows.Values()
+		for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+			for range n {
+				v.Next(&x)
+			}
+		}
+		if err := v.Err(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -127,5 +148,112 @@ func TestTxnSizeCountsRowData(t *testing.T) {
 	big := Txn{Changes: []RowChange{{After: Row{string(make([]byte, 1<<20))}}}}
 	if small.Size() <= 0 || big.Size() < 1<<20 || big.Size() <= small.Size() {
 		t.Fatalf("sizes %d and %d", small.Size(), big.Size())
+	}
+}
+
+func mustPack(rows []Row) PackedRows {
+	p, err := PackRows(rows)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+func TestPackedRows(t *testing.T) {
+	rows := []Row{{int64(-5), "text 😀", []byte{0, 255}, nil}, {}, {int64(1998)}}
+	var p RowPacker
+	for _, r := range rows {
+		p.Row(len(r))
+		for _, v := range r {
+			switch x := v.(type) {
+			case int64:
+				p.Int(x)
+			case string:
+				p.Text([]byte(x))
+			case []byte:
+				p.Bytes(x)
+			default:
+				p.Null()
+			}
+		}
+	}
+	packed := p.Take()
+	if want := mustPack(rows); !reflect.DeepEqual(packed, want) {
+		t.Fatalf("RowPacker wrote %v, PackRows %v", packed, want)
+	}
+	if p.Size() != 0 || p.Take().N != 0 {
+		t.Fatal("Take did not start afresh")
+	}
+	got, err := packed.Unpack()
+	if err != nil || !reflect.DeepEqual(got, rows) {
+		t.Fatalf("unpacked %v, %v", got, err)
+	}
+	var walked []Row
+	v := packed.Values()
+	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+		r := Row{}
+		for range n {
+			var x Value
+			v.Next(&x)
+			switch x.Kind {
+			case ValueInt:
+				r = append(r, x.Int)
+			case ValueText:
+				r = append(r, string(x.Raw))
+			case ValueBytes:
+				r = append(r, x.Raw)
+			default:
+				r = append(r, nil)
+			}
+		}
+		walked = append(walked, r)
+	}
+	if err := v.Err(); err != nil || !reflect.DeepEqual(walked, rows) {
+		t.Fatalf("walked %v, %v", walked, err)
+	}
+	// A row count beyond the data, and a bad tag, are errors.
+	for _, bad := range []PackedRows{{N: 4, Data: packed.Data}, {N: 1, Data: []byte{1, 99}}} {
+		if _, err := bad.Unpack(); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Unpack(%v): %v", bad, err)
+		}
+		data, _ := Encode(&Message{Kind: KindChunk, Rows: bad})
+		if _, err := Decode(data); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("Decode with rows %v: %v", bad, err)
+		}
+	}
+}
+
+func TestEncodeCompressesOnlyWhatShrinks(t *testing.T) {
+	random := make([]byte, 256<<10)
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range random {
+		random[i] = byte(r.Uint32())
+	}
+	for _, c := range []struct {
+		name  string
+		value []byte
+		frame byte
+	}{
+		{"incompressible", random, frameRaw},
+		{"repetitive", bytes.Repeat([]byte("dtle "), 64<<10), frameS2},
+		{"small", []byte("x"), frameS2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &Message{Kind: KindChunk, Rows: mustPack([]Row{{c.value}})}
+			data, err := Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if data[0] != c.frame {
+				t.Fatalf("frame %d, want %d (%d bytes from %d)", data[0], c.frame, len(data), len(c.value))
+			}
+			got, err := Decode(data)
+			if err != nil || !reflect.DeepEqual(got.Rows, m.Rows) {
+				t.Fatalf("round trip: %v", err)
+			}
+		})
+	}
+	if _, err := Decode([]byte{7, 1, 2}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("unknown frame: %v", err)
 	}
 }

@@ -25,11 +25,11 @@ func sysbenchChunk(n int) *Message {
 		}
 		return string(b)
 	}
-	m := &Message{Kind: KindChunk, Table: &Table{Schema: "sbtest", Name: "sbtest1"}}
+	var rows []Row
 	for i := range n {
-		m.Rows = append(m.Rows, Row{fmt.Sprint(i + 1), fmt.Sprint(r.IntN(1000000)), digits(10, 11), digits(5, 11)})
+		rows = append(rows, Row{fmt.Sprint(i + 1), fmt.Sprint(r.IntN(1000000)), digits(10, 11), digits(5, 11)})
 	}
-	return m
+	return &Message{Kind: KindChunk, Table: &Table{Schema: "sbtest", Name: "sbtest1"}, Rows: mustPack(rows)}
 }
 
 // BenchmarkCompression measures the choice of s2 for the wire: bytes per

@@ -98,8 +98,8 @@ type Message struct {
 	Seq     uint64
 	Flavor  string
 
-	Table *Table // KindTable, KindChunk, KindTableDone
-	Rows  []Row  // KindChunk
+	Table *Table     // KindTable, KindChunk, KindTableDone
+	Rows  PackedRows // KindChunk
 	// Lo and Hi bound a chunk of a keyed table by key: its rows have keys
 	// above Lo (nil: from the start) up to Hi, the last row's key. Chunks of
 	// a table follow each other: each Lo is the previous Hi.

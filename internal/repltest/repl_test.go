@@ -210,7 +210,7 @@ func (f *faultySender) Send(ctx context.Context, m *change.Message) error {
 	if m.Kind == change.KindChunk && m.Table.Name == "w" {
 		f.chunks++
 		if f.failed {
-			f.rowsAfter += len(m.Rows)
+			f.rowsAfter += m.Rows.N
 		} else if f.chunks == f.failAt {
 			f.failed = true
 			return transport.ErrResync

@@ -1,0 +1,181 @@
+package change
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// PackedRows are rows in the wire encoding, as a chunk carries them. The
+// source writes them straight from the bytes it reads (RowPacker) and the
+// destination renders SQL straight from them (Values): a full copy
+// allocates nothing per value on either side.
+type PackedRows struct {
+	N    int    // rows
+	Data []byte // the rows, one after another
+}
+
+// PackRows encodes rows.
+func PackRows(rows []Row) (PackedRows, error) {
+	var w writer
+	for _, r := range rows {
+		if err := w.row(r); err != nil {
+			return PackedRows{}, err
+		}
+	}
+	return PackedRows{N: len(rows), Data: w.buf}, nil
+}
+
+// Unpack decodes the rows.
+func (p PackedRows) Unpack() ([]Row, error) {
+	if p.N == 0 {
+		return nil, nil
+	}
+	r := reader{buf: p.Data}
+	rows := make([]Row, p.N)
+	for i := range rows {
+		rows[i] = r.row()
+	}
+	if r.err == nil && len(r.buf) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the rows", ErrCorrupt, len(r.buf))
+	}
+	return rows, r.err
+}
+
+// RowPacker appends rows to a PackedRows: Row, then one call per value.
+type RowPacker struct {
+	w    writer
+	n    int
+	last int // bytes of the rows taken last: the next buffer's size
+}
+
+// Row starts a row of cols values.
+func (p *RowPacker) Row(cols int) {
+	if p.w.buf == nil && p.last > 0 {
+		p.w.buf = make([]byte, 0, p.last+p.last/8)
+	}
+	p.w.uvarint(uint64(cols))
+	p.n++
+}
+
+// Null appends a NULL.
+func (p *RowPacker) Null() { p.w.byte(tagNil) }
+
+// Text appends a text value.
+func (p *RowPacker) Text(b []byte) {
+	p.w.byte(tagString)
+	p.w.bytes(b)
+}
+
+// Bytes appends a binary value.
+func (p *RowPacker) Bytes(b []byte) {
+	p.w.byte(tagBytes)
+	p.w.bytes(b)
+}
+
+// Int appends an integer.
+func (p *RowPacker) Int(v int64) {
+	p.w.byte(tagInt)
+	p.w.buf = binary.AppendVarint(p.w.buf, v)
+}
+
+// Size is the number of bytes packed so far.
+func (p *RowPacker) Size() int { return len(p.w.buf) }
+
+// Take returns the rows packed so far and starts afresh.
+func (p *RowPacker) Take() PackedRows {
+	rows := PackedRows{N: p.n, Data: p.w.buf}
+	p.w.buf, p.n, p.last = nil, 0, len(p.w.buf)
+	return rows
+}
+
+// ValueKind is the type of a packed value.
+type ValueKind byte
+
+// Packed value kinds.
+const (
+	ValueNull    = ValueKind(tagNil)
+	ValueInt     = ValueKind(tagInt)
+	ValueUint    = ValueKind(tagUint)
+	ValueFloat32 = ValueKind(tagFloat32)
+	ValueFloat64 = ValueKind(tagFloat64)
+	ValueText    = ValueKind(tagString)
+	ValueBytes   = ValueKind(tagBytes)
+)
+
+// Value is one packed value. Raw, for text and bytes, points into the
+// packed data.
+type Value struct {
+	Kind  ValueKind
+	Int   int64
+	Uint  uint64
+	Float float64
+	Raw   []byte
+}
+
+// Values walks packed rows without allocating.
+type Values struct {
+	r    reader
+	rows int
+	left int // values left in the current row
+}
+
+// Values starts a walk over p.
+func (p PackedRows) Values() *Values { return &Values{r: reader{buf: p.Data}, rows: p.N} }
+
+// NextRow moves to the next row and returns its number of values; ok is
+// false after the last row or on corrupt data (see Err).
+func (v *Values) NextRow() (cols int, ok bool) {
+	for v.left > 0 && v.r.err == nil { // skip what the caller did not read
+		var x Value
+		v.Next(&x)
+	}
+	if v.rows == 0 || v.r.err != nil {
+		return 0, false
+	}
+	v.rows--
+	v.left = v.r.count()
+	return v.left, v.r.err == nil
+}
+
+// Next reads the next value of the current row into x.
+func (v *Values) Next(x *Value) {
+	v.left--
+	*x = Value{Kind: ValueKind(v.r.byte())}
+	switch x.Kind {
+	case ValueNull:
+	case ValueInt:
+		n := 0
+		if x.Int, n = binary.Varint(v.r.buf); n <= 0 {
+			v.r.fail("varint")
+			return
+		}
+		v.r.buf = v.r.buf[n:]
+	case ValueUint:
+		x.Uint = v.r.uvarint()
+	case ValueFloat32:
+		if b := v.r.fixed(4, "float32"); b != nil {
+			x.Float = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
+		}
+	case ValueFloat64:
+		if b := v.r.fixed(8, "float64"); b != nil {
+			x.Float = math.Float64frombits(binary.LittleEndian.Uint64(b))
+		}
+	case ValueText, ValueBytes:
+		x.Raw = v.r.raw()
+	default:
+		if v.r.err == nil {
+			v.r.err = fmt.Errorf("%w: unknown value tag %d", ErrCorrupt, x.Kind)
+		}
+		v.r.buf = nil
+	}
+}
+
+// Err is the first decoding error, if any; after the last row it also
+// reports trailing data.
+func (v *Values) Err() error {
+	if v.r.err == nil && v.rows == 0 && v.left <= 0 && len(v.r.buf) != 0 {
+		return fmt.Errorf("%w: %d trailing bytes after the rows", ErrCorrupt, len(v.r.buf))
+	}
+	return v.r.err
+}
