@@ -152,28 +152,19 @@ func appendLiteral(b []byte, x *change.Value) []byte {
 	return append(appendEscaped(b, x.Raw), '\'')
 }
 
+// escapes maps each byte that needs a backslash in a quoted literal to the
+// letter that follows the backslash.
+var escapes = [256]byte{0: '0', '\n': 'n', '\r': 'r', 0x1a: 'Z', '\'': '\'', '"': '"', '\\': '\\'}
+
 // appendEscaped writes s with backslash escapes, for a quoted literal.
 func appendEscaped(b, s []byte) []byte {
 	start := 0
 	for i, c := range s {
-		var esc byte
-		switch c {
-		case 0:
-			esc = '0'
-		case '\n':
-			esc = 'n'
-		case '\r':
-			esc = 'r'
-		case 0x1a:
-			esc = 'Z'
-		case '\'', '"', '\\':
-			esc = c
-		default:
-			continue
+		if esc := escapes[c]; esc != 0 {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', esc)
+			start = i + 1
 		}
-		b = append(b, s[start:i]...)
-		b = append(b, '\\', esc)
-		start = i + 1
 	}
 	return append(b, s[start:]...)
 }
