@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -144,6 +145,11 @@ func appendLiteral(b []byte, x *change.Value) []byte {
 		return strconv.AppendUint(b, x.Uint, 10)
 	case change.ValueFloat32, change.ValueFloat64:
 		return strconv.AppendFloat(b, x.Float, 'g', -1, 64)
+	case change.ValueNumber:
+		if numeral(x.Raw) {
+			return append(b, x.Raw...)
+		}
+		b = append(b, '\'') // not a plain number: quoted, the server converts
 	case change.ValueBytes:
 		b = append(b, "_binary'"...)
 	default:
@@ -152,21 +158,61 @@ func appendLiteral(b []byte, x *change.Value) []byte {
 	return append(appendEscaped(b, x.Raw), '\'')
 }
 
+// numeral reports whether s is a plain decimal number: an optional sign,
+// digits, and at most one point. Zero-filled integers ("0005") are not: a
+// destination column of another type would lose the zeros.
+func numeral(s []byte) bool {
+	if len(s) > 0 && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if len(s) > 1 && s[0] == '0' && s[1] != '.' {
+		return false
+	}
+	digits, points := 0, 0
+	for _, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.':
+			points++
+		default:
+			return false
+		}
+	}
+	return digits > 0 && points <= 1
+}
+
 // escapes maps each byte that needs a backslash in a quoted literal to the
 // letter that follows the backslash.
 var escapes = [256]byte{0: '0', '\n': 'n', '\r': 'r', 0x1a: 'Z', '\'': '\'', '"': '"', '\\': '\\'}
 
 // appendEscaped writes s with backslash escapes, for a quoted literal.
+// Eight bytes at a time are checked for anything to escape; most text has
+// nothing, and is copied whole.
 func appendEscaped(b, s []byte) []byte {
 	start := 0
-	for i, c := range s {
-		if esc := escapes[c]; esc != 0 {
+	for i := 0; i < len(s); {
+		if i+8 <= len(s) && !mayEscape(binary.LittleEndian.Uint64(s[i:])) {
+			i += 8
+			continue
+		}
+		if esc := escapes[s[i]]; esc != 0 {
 			b = append(b, s[start:i]...)
 			b = append(b, '\\', esc)
 			start = i + 1
 		}
+		i++
 	}
 	return append(b, s[start:]...)
+}
+
+// mayEscape reports whether any of eight bytes is a control character, a
+// quote or a backslash.
+func mayEscape(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	zero := func(x uint64) uint64 { return (x - ones) &^ x }
+	control := (w - ones*0x20) &^ w
+	return (control|zero(w^ones*'"')|zero(w^ones*'\'')|zero(w^ones*'\\'))&highs != 0
 }
 
 func valueSize(v any) int {

@@ -92,6 +92,16 @@ func TestPackedInsertWritesLiterals(t *testing.T) {
 	if len(stmts) != 1 || stmts[0] != want {
 		t.Fatalf("got  %q\nwant %q", stmts, want)
 	}
+	var p change.RowPacker
+	for _, n := range []string{"-12.50", "0005", "0.5", "0", "1e5", "1); DROP TABLE t; --"} {
+		p.Row(1)
+		p.Number([]byte(n))
+	}
+	stmts, err = packedInsert("INSERT", &change.Table{Schema: "db", Name: "t", Columns: []change.Column{{Name: "d"}}}, p.Take())
+	want = "INSERT INTO `db`.`t` (`d`) VALUES (-12.50), ('0005'), (0.5), (0), ('1e5'), ('1); DROP TABLE t; --')"
+	if err != nil || len(stmts) != 1 || stmts[0] != want {
+		t.Fatalf("numbers: got %q, %v\nwant %q", stmts, err, want)
+	}
 	if _, err := packedInsert("INSERT", &change.Table{Schema: "db", Name: "t", Columns: tb.Columns[:2]}, rows); err == nil {
 		t.Fatal("a row wider than its table was rendered")
 	}
@@ -125,5 +135,32 @@ func BenchmarkPackedInsert(b *testing.B) {
 		if _, err := packedInsert("INSERT", tb, packed); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestAppendEscapedMatchesByteByByte(t *testing.T) {
+	slow := func(s []byte) []byte {
+		var b []byte
+		for _, c := range s {
+			if esc := escapes[c]; esc != 0 {
+				b = append(b, '\\', esc)
+			} else {
+				b = append(b, c)
+			}
+		}
+		return b
+	}
+	var all []byte
+	for c := range 256 {
+		all = append(all, byte(c), 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i')
+	}
+	for n := range len(all) {
+		s := all[n:]
+		if got, want := appendEscaped(nil, s), slow(s); string(got) != string(want) {
+			t.Fatalf("from byte %d: got %q, want %q", n, got, want)
+		}
+	}
+	if got := appendEscaped(nil, []byte("plain text, no escapes, 😀 café")); string(got) != "plain text, no escapes, 😀 café" {
+		t.Fatalf("got %q", got)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,10 @@ import (
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
+
+// errOnePart ends a run that measured one part only (-copy-only and the
+// like): nothing to report, and the servers and files are cleaned up.
+var errOnePart = errors.New("one part measured")
 
 // serverArgs give every server the same room.
 var serverArgs = []string{"--innodb-buffer-pool-size=512M", "--innodb-log-file-size=256M",
@@ -72,7 +77,7 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 			return nil, err
 		}
 		step("dtle full copy: %.1fs, %.0f rows/s", d.Seconds(), float64(rows)/d.Seconds())
-		os.Exit(0)
+		return nil, errOnePart
 	}
 
 	if onlyKafka {
@@ -87,7 +92,7 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		}
 		step("dtle full copy into Kafka: %.1fs, %.0f row events/s, memory high-water mark %.0f MiB",
 			d.Seconds(), float64(rows)/d.Seconds(), float64(memHighWater())/(1<<20))
-		os.Exit(0)
+		return nil, errOnePart
 	}
 	if onlyCatchUp {
 		return catchUpProfile(ctx, dir, src, dst, threads, writes)
@@ -438,6 +443,5 @@ func catchUpProfile(ctx context.Context, dir string, src, dst *sandbox.Server, t
 		return nil, err
 	}
 	step("dtle catch-up: %.1fs, %.0f tx/s, same checksum", d.Seconds(), float64(writes)/d.Seconds())
-	os.Exit(0)
-	return nil, nil
+	return nil, errOnePart
 }

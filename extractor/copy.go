@@ -322,8 +322,7 @@ func (r *chunkReader) whole(ctx context.Context) error {
 // r.size rows and about maxChunkBytes (a message must stay under the
 // transport's limit however wide the rows), with the key of each chunk's
 // last row; it returns how many rows it read. Rows come in the text
-// protocol and are packed as they arrive: bytes for binary columns, numbers
-// for YEAR ('0' as text would mean 2000), text for the rest.
+// protocol and are packed as they arrive, each column as kindOf says.
 func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit func(change.PackedRows, change.Row) error) (int, error) {
 	rows, err := r.conn.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -334,6 +333,10 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	dest := make([]any, len(raw))
 	for i := range raw {
 		dest[i] = &raw[i]
+	}
+	kinds := make([]packKind, len(r.t.Columns))
+	for i := range r.t.Columns {
+		kinds[i] = kindOf(&r.t.Columns[i])
 	}
 	var p change.RowPacker
 	lastKey := make([][]byte, len(r.t.Key)) // the last row's key, as read
@@ -353,7 +356,7 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 		}
 		p.Row(len(raw))
 		for i, b := range raw {
-			if err := r.pack(&p, i, b); err != nil {
+			if err := r.pack(&p, kinds[i], b); err != nil {
 				return n, err
 			}
 		}
@@ -380,20 +383,43 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	return n, nil
 }
 
+// packKind is how a column's text-protocol values are packed.
+type packKind byte
+
+const (
+	packText   packKind = iota
+	packBytes           // binary strings, BIT
+	packYear            // YEAR as a number: '0' as text would mean 2000
+	packNumber          // integers and decimals, written unquoted
+)
+
+func kindOf(c *change.Column) packKind {
+	switch {
+	case c.Binary:
+		return packBytes
+	case c.DataType == "year":
+		return packYear
+	case change.NumericType(c.DataType):
+		return packNumber
+	}
+	return packText
+}
+
 // pack appends one column of a scanned row.
-func (r *chunkReader) pack(p *change.RowPacker, i int, b sql.RawBytes) error {
-	c := &r.t.Columns[i]
+func (r *chunkReader) pack(p *change.RowPacker, k packKind, b sql.RawBytes) error {
 	switch {
 	case b == nil:
 		p.Null()
-	case c.Binary:
+	case k == packBytes:
 		p.Bytes(b)
-	case c.DataType == "year":
+	case k == packYear:
 		y, err := r.year(b)
 		if err != nil {
 			return err
 		}
 		p.Int(y)
+	case k == packNumber:
+		p.Number(b)
 	default:
 		p.Text(b)
 	}

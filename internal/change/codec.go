@@ -18,6 +18,7 @@ const (
 	tagFloat64
 	tagString
 	tagBytes
+	tagNumber // a number's text, as the server wrote it; only packed rows hold it
 )
 
 // ErrCorrupt is returned for a message that does not decode.
@@ -401,7 +402,7 @@ func (r *reader) value() any {
 			return math.Float64frombits(binary.LittleEndian.Uint64(b))
 		}
 		return nil
-	case tagString:
+	case tagString, tagNumber:
 		return r.string()
 	case tagBytes:
 		return append([]byte{}, r.raw()...)

@@ -181,6 +181,11 @@ func TestPackedRows(t *testing.T) {
 	if want := mustPack(rows); !reflect.DeepEqual(packed, want) {
 		t.Fatalf("RowPacker wrote %v, PackRows %v", packed, want)
 	}
+	p.Row(1)
+	p.Number([]byte("-1.50"))
+	if got, err := p.Take().Unpack(); err != nil || !reflect.DeepEqual(got, []Row{{"-1.50"}}) {
+		t.Fatalf("a number unpacks as %v, %v; want its text", got, err)
+	}
 	if p.Size() != 0 || p.Take().N != 0 {
 		t.Fatal("Take did not start afresh")
 	}

@@ -73,6 +73,14 @@ func (p *RowPacker) Bytes(b []byte) {
 	p.w.bytes(b)
 }
 
+// Number appends the text of an integer or decimal column's value, which
+// the destination writes as a number rather than as a string to convert.
+// Unpacked, it is text.
+func (p *RowPacker) Number(b []byte) {
+	p.w.byte(tagNumber)
+	p.w.bytes(b)
+}
+
 // Int appends an integer.
 func (p *RowPacker) Int(v int64) {
 	p.w.byte(tagInt)
@@ -101,7 +109,15 @@ const (
 	ValueFloat64 = ValueKind(tagFloat64)
 	ValueText    = ValueKind(tagString)
 	ValueBytes   = ValueKind(tagBytes)
+	ValueNumber  = ValueKind(tagNumber) // Raw holds the text
 )
+
+// NumericType reports whether a column of the type (information_schema
+// DATA_TYPE) holds integers or exact decimals, whose text Number packs.
+func NumericType(dataType string) bool {
+	_, isInt := intBits[dataType]
+	return isInt || dataType == "decimal"
+}
 
 // Value is one packed value. Raw, for text and bytes, points into the
 // packed data.
@@ -161,7 +177,7 @@ func (v *Values) Next(x *Value) {
 		if b := v.r.fixed(8, "float64"); b != nil {
 			x.Float = math.Float64frombits(binary.LittleEndian.Uint64(b))
 		}
-	case ValueText, ValueBytes:
+	case ValueText, ValueBytes, ValueNumber:
 		x.Raw = v.r.raw()
 	default:
 		if v.r.err == nil {
