@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -39,6 +40,9 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 	srcTask.Defaults()
 	destTask.Defaults()
 	quiet := hclog.New(&hclog.LoggerOptions{Output: io.Discard})
+	if verbose {
+		quiet = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug, TimeFormat: "15:04:05.000"})
+	}
 	j := &job{nats: srv, stage: make(chan string, 16)}
 	j.dest, err = localjob.Dest{URL: srv.ClientURL(), Token: token, JobID: id, Task: destTask, Logger: quiet,
 		Event: func(m string) {
@@ -138,10 +142,15 @@ func dtleCatchUp(ctx context.Context, src, dst *sandbox.Server, workers int, sta
 		return 0, err
 	}
 	defer j.stop()
+	var first time.Duration // until the first transaction is applied: the start-up
 	for {
 		var set string
 		err := db.QueryRowContext(ctx, "SELECT gtid_set FROM dtle.checkpoint").Scan(&set)
+		if err == nil && set != start && first == 0 {
+			first = time.Since(begin)
+		}
 		if err == nil && set == end {
+			step("dtle catch-up: first transaction applied after %.2fs", first.Seconds())
 			return time.Since(begin), nil
 		}
 		if err := j.ended(); err != nil {

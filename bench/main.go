@@ -33,6 +33,7 @@ func main() {
 	flag.IntVar(&catchUpWorkers, "catchup-workers", 1, "dtle's parallel_workers with -catchup-only")
 	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
+	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
 	flag.Parse()
 	profilePath, onlyCopy = *cpuProfile, *copyOnly
 
@@ -56,6 +57,7 @@ func main() {
 
 var (
 	chunkSize      int
+	verbose        bool
 	catchUpWorkers int
 	profilePath    string
 	onlyCopy       bool

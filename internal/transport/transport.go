@@ -168,7 +168,8 @@ func NewSender(nc *nats.Conn, job string) *Sender { return &Sender{nc: nc, job: 
 func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, DefaultHelloTimeout)
 	defer cancel()
-	backoff := 200 * time.Millisecond
+	// Both tasks usually start together: retry soon, then less often.
+	backoff := 25 * time.Millisecond
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), nil)
