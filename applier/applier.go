@@ -115,7 +115,7 @@ func (a *Applier) Run(ctx context.Context) error {
 	defer func() { _ = a.conn.Close() }()
 
 	writers := chunkWriters(a.cfg.Task)
-	a.chunks = make(chan chunkJob, writers)
+	a.chunks = make(chan chunkJob, 2*writers)
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Add(1)

@@ -29,6 +29,12 @@ var checkpointDDL = []string{
 		"id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, job_id VARCHAR(190) NOT NULL, table_schema VARCHAR(64) NOT NULL, " +
 		"table_name VARCHAR(64) NOT NULL, lo LONGBLOB NOT NULL, hi LONGBLOB NOT NULL, KEY (job_id, table_schema, table_name)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+	// The plain indexes of a table the job created without them, added when
+	// its copy is complete (indexes.go).
+	"CREATE TABLE IF NOT EXISTS `" + CheckpointSchema + "`.`deferred_indexes` (" +
+		"job_id VARCHAR(190) NOT NULL, table_schema VARCHAR(64) NOT NULL, table_name VARCHAR(64) NOT NULL, " +
+		"definitions LONGTEXT NOT NULL, PRIMARY KEY (job_id, table_schema, table_name)" +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 }
 
 func ensureCheckpointTables(ctx context.Context, db *sql.DB) error {

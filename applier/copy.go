@@ -31,21 +31,35 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return &ApplyError{What: "read copy progress", Err: err}
 	}
-	var stmts []string
-	if !m.SkipCreate {
-		stmts = append(stmts, "CREATE DATABASE IF NOT EXISTS "+tableinfo.Quote(t.Schema))
-		if m.DropFirst && !started {
-			stmts = append(stmts, "DROP TABLE IF EXISTS "+name)
+	run := func(stmts ...string) error {
+		for _, q := range stmts {
+			if _, err := a.conn.ExecContext(ctx, q); err != nil {
+				return &ApplyError{What: fmt.Sprintf("prepare table %s.%s", t.Schema, t.Name), Err: err}
+			}
 		}
-		stmts = append(stmts, "USE "+tableinfo.Quote(t.Schema), createIfNotExists(t.CreateSQL))
+		return nil
+	}
+	if !m.SkipCreate {
+		if err := run("CREATE DATABASE IF NOT EXISTS " + tableinfo.Quote(t.Schema)); err != nil {
+			return err
+		}
+		if m.DropFirst && !started {
+			if err := run("DROP TABLE IF EXISTS " + name); err != nil {
+				return err
+			}
+		}
+		create, err := a.createDeferred(ctx, t)
+		if err != nil {
+			return err
+		}
+		if err := run("USE "+tableinfo.Quote(t.Schema), create); err != nil {
+			return err
+		}
 	}
 	resumed := started && m.Resume
 	if started && !resumed {
-		stmts = append(stmts, "TRUNCATE TABLE "+name)
-	}
-	for _, q := range stmts {
-		if _, err := a.conn.ExecContext(ctx, q); err != nil {
-			return &ApplyError{What: fmt.Sprintf("prepare table %s.%s", t.Schema, t.Name), Err: err}
+		if err := run("TRUNCATE TABLE " + name); err != nil {
+			return err
 		}
 	}
 	a.tables.forget(t.Schema, t.Name)
@@ -113,6 +127,13 @@ func (a *Applier) queueChunk(ctx context.Context, m *change.Message) error {
 	}
 }
 
+// Chunk groups: a writer commits the chunks queued when it is free, up to
+// these limits, in one destination transaction.
+const (
+	maxGroupChunks = 8
+	maxGroupBytes  = 8 << 20
+)
+
 // writeChunks is one chunk writer; each has its own connection. A keyed
 // chunk commits together with its record in copy_chunks.
 func (a *Applier) writeChunks(ctx context.Context) {
@@ -126,41 +147,71 @@ func (a *Applier) writeChunks(ctx context.Context) {
 	}
 	defer func() { _ = conn.Close() }()
 	for job := range a.chunks {
+		group := takeChunks(job, a.chunks)
 		if a.copyError() == nil {
-			err := retry(ctx, a.log, "copy chunk", func() error { return a.writeChunk(ctx, conn, job) })
+			err := retry(ctx, a.log, "copy chunk", func() error { return a.writeGroup(ctx, conn, group) })
 			if err != nil {
-				a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err})
+				t := group[0].table
+				a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", t.Schema, t.Name), Err: err})
 			} else {
-				a.Stats.RowsCopied.Add(int64(job.rows.N))
+				for _, j := range group {
+					a.Stats.RowsCopied.Add(int64(j.rows.N))
+				}
 			}
 		}
-		a.chunkWG.Done()
+		for range group {
+			a.chunkWG.Done()
+		}
 	}
 }
 
-func (a *Applier) writeChunk(ctx context.Context, conn *sql.Conn, job chunkJob) error {
-	verb := "INSERT"
-	if job.replace {
-		verb = "REPLACE"
+// takeChunks returns first and the chunks queued behind it, within the
+// group limits, without waiting.
+func takeChunks(first chunkJob, queue <-chan chunkJob) []chunkJob {
+	group := []chunkJob{first}
+	size := len(first.rows.Data)
+	for len(group) < maxGroupChunks && size < maxGroupBytes {
+		select {
+		case j, ok := <-queue:
+			if !ok {
+				return group
+			}
+			group = append(group, j)
+			size += len(j.rows.Data)
+		default:
+			return group
+		}
 	}
-	stmts, err := packedInsert(verb, job.table, job.rows)
-	if err != nil {
-		return err
-	}
+	return group
+}
+
+// writeGroup writes chunks in one transaction, with their copy_chunks
+// records.
+func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, group []chunkJob) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = tx.Rollback() }()
-	for _, q := range stmts {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+	for _, job := range group {
+		verb := "INSERT"
+		if job.replace {
+			verb = "REPLACE"
+		}
+		stmts, err := packedInsert(verb, job.table, job.rows)
+		if err != nil {
 			return err
 		}
-	}
-	if job.hi != nil {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_chunks` (job_id, table_schema, table_name, lo, hi) VALUES (?, ?, ?, ?, ?)",
-			a.cfg.JobID, job.table.Schema, job.table.Name, job.lo, job.hi); err != nil {
-			return err
+		for _, q := range stmts {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if job.hi != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_chunks` (job_id, table_schema, table_name, lo, hi) VALUES (?, ?, ?, ?, ?)",
+				a.cfg.JobID, job.table.Schema, job.table.Name, job.lo, job.hi); err != nil {
+				return err
+			}
 		}
 	}
 	return tx.Commit()
@@ -183,6 +234,9 @@ func (a *Applier) waitChunks() error {
 
 func (a *Applier) tableDone(ctx context.Context, m *change.Message) error {
 	if err := a.waitChunks(); err != nil {
+		return err
+	}
+	if err := a.addDeferred(ctx, m.Table); err != nil {
 		return err
 	}
 	return markTableDone(ctx, a.conn, a.cfg.JobID, m.Table.Schema, m.Table.Name)

@@ -217,7 +217,7 @@ func (w *workload) end(t *testing.T) int {
 	return w.n
 }
 
-const workloadTables = "CREATE TABLE w (id BIGINT PRIMARY KEY, v INT, note VARCHAR(64)) ENGINE=InnoDB"
+const workloadTables = "CREATE TABLE w (id BIGINT PRIMARY KEY, v INT, note VARCHAR(64), KEY v (v), KEY note_v (note(10), v)) ENGINE=InnoDB"
 const nokeyTable = "CREATE TABLE nokey (a INT, b VARCHAR(10)) ENGINE=InnoDB"
 
 // waitProgress waits until the job's checkpoint on the destination moves

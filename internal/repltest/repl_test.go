@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -663,4 +664,70 @@ func TestBatchedChangesReduceToTheFinalRows(t *testing.T) {
 			dest.stop(t)
 		})
 	}
+}
+
+// TestCopyBuildsPlainIndexesLast: a table the job creates gets its plain
+// indexes once its rows are in (they are missing while the copy runs, and
+// present when the table is done); unique indexes are there throughout; a
+// table with a foreign key keeps its indexes; a table that was on the
+// destination before the job keeps the indexes it had.
+func TestCopyBuildsPlainIndexesLast(t *testing.T) {
+	const schema = "repl_indexes"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	freshSchema(t, src, dst, schema)
+	exec(t, src, "USE "+schema,
+		"CREATE TABLE big (id INT PRIMARY KEY, k INT, u INT, c VARCHAR(20), UNIQUE KEY u (u), KEY k (k), KEY ck (c(4), k))",
+		"CREATE TABLE child (id INT PRIMARY KEY, big_id INT, KEY big_id (big_id), CONSTRAINT fk FOREIGN KEY (big_id) REFERENCES big (id))",
+		"CREATE TABLE theirs (id INT PRIMARY KEY, k INT, KEY k (k))")
+	for i := range 500 {
+		exec(t, src, fmt.Sprintf("INSERT INTO %s.big VALUES (%d, %d, %d, 'c%d')", schema, i, i%7, i, i%13))
+	}
+	exec(t, src, "INSERT INTO "+schema+".child VALUES (1, 1), (2, 2)", "INSERT INTO "+schema+".theirs VALUES (1, 1)")
+	exec(t, dst, "CREATE DATABASE "+schema, "CREATE TABLE "+schema+".theirs (id INT PRIMARY KEY, k INT)")
+
+	natsURL := startNATS(t)
+	job := jobID("indexes")
+	srcTask, destTask := tasks(schema)
+	srcTask.ChunkSize = 100
+	dest := startDest(t, natsURL, job, destTask)
+	seen := map[string][]string{} // table -> the destination's indexes when its last chunk was sent
+	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
+		return &indexWatcher{Sender: inner, dst: dst, schema: schema, seen: seen}
+	})
+	waitEvent(t, dest, "job_stage_incr")
+	s.stop(t)
+	dest.stop(t)
+	if got := seen["big"]; !reflect.DeepEqual(got, []string{"PRIMARY", "u"}) {
+		t.Errorf("big had indexes %v during its copy, want PRIMARY and u only", got)
+	}
+	if got := seen["child"]; !reflect.DeepEqual(got, []string{"PRIMARY", "big_id"}) {
+		t.Errorf("child (with a foreign key) had indexes %v during its copy, want all", got)
+	}
+	if err := rowdiff.Tables(context.Background(), src, dst, schema, "big", "child"); err != nil {
+		t.Fatal(err)
+	}
+	if got := firstColumn(t, dst, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'theirs' AND INDEX_NAME = 'k'"); got != "0" {
+		t.Fatalf("the job added an index to a table it did not create")
+	}
+}
+
+// indexWatcher records the destination's indexes of a table as the source
+// sends the table's end (all its chunks are sent, and so written).
+type indexWatcher struct {
+	extractor.Sender
+	dst    *sql.DB
+	schema string
+	seen   map[string][]string
+}
+
+func (w *indexWatcher) Send(ctx context.Context, m *change.Message) error {
+	if m.Kind == change.KindTableDone {
+		names, err := rowdiff.Lines(ctx, w.dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "+
+			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME", w.schema, m.Table.Name)
+		if err != nil {
+			return err
+		}
+		w.seen[m.Table.Name] = names
+	}
+	return w.Sender.Send(ctx, m)
 }
