@@ -17,6 +17,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/progress"
+	"github.com/dtle-io/dtle/internal/tableinfo"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -50,9 +51,12 @@ type Applier struct {
 
 	// Full copy.
 	resumed map[string]bool // schema.table -> resumed by key this session
-	chunks  chan chunkJob
-	chunkWG sync.WaitGroup
-	copyErr atomic.Pointer[error]
+	// indexQueue takes copied tables to the builder of their deferred
+	// indexes (indexes.go).
+	indexQueue chan tableinfo.Name
+	chunks     chan chunkJob
+	chunkWG    sync.WaitGroup
+	copyErr    atomic.Pointer[error]
 
 	// fatal carries the first failure of asynchronous applying.
 	fatal chan error
@@ -116,6 +120,19 @@ func (a *Applier) Run(ctx context.Context) error {
 
 	writers := chunkWriters(a.cfg.Task)
 	a.chunks = make(chan chunkJob, 2*writers)
+	a.indexQueue = make(chan tableinfo.Name, 1024)
+	built := make(chan struct{})
+	go func() {
+		defer close(built)
+		a.buildIndexes(ctx, a.indexQueue)
+	}()
+	defer func() {
+		close(a.indexQueue)
+		<-built
+	}()
+	if err := a.resumeIndexes(ctx); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Add(1)

@@ -48,7 +48,7 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 				return err
 			}
 		}
-		create, err := a.createDeferred(ctx, t)
+		create, err := a.createDeferred(ctx, m)
 		if err != nil {
 			return err
 		}
@@ -236,10 +236,11 @@ func (a *Applier) tableDone(ctx context.Context, m *change.Message) error {
 	if err := a.waitChunks(); err != nil {
 		return err
 	}
-	if err := a.addDeferred(ctx, m.Table); err != nil {
+	if err := markTableDone(ctx, a.conn, a.cfg.JobID, m.Table.Schema, m.Table.Name); err != nil {
 		return err
 	}
-	return markTableDone(ctx, a.conn, a.cfg.JobID, m.Table.Schema, m.Table.Name)
+	a.queueIndexes(tableinfo.Name{Schema: m.Table.Schema, Table: m.Table.Name})
+	return nil
 }
 
 // copyDone starts the binlog stage at the earliest snapshot any table was

@@ -4,8 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"strings"
+	"time"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
@@ -18,20 +18,29 @@ import (
 // destination server. Unique indexes stay, as the copy relies on them. The
 // indexes to add are recorded in dtle.deferred_indexes before the table is
 // created, so that a restart at any point still adds them, and only to
-// tables the job created.
+// tables the job created. They are built in the background, one table at a
+// time on a connection of their own (an online ALTER: the copy of the next
+// tables and the binlog go on), so that no message waits on a long build.
 
 // deferIndexes splits SHOW CREATE TABLE text into the statement without its
 // plain secondary indexes and those indexes' definitions. It defers nothing
 // for a table with foreign keys (they need their indexes), or for text not
-// laid out one definition per line as SHOW CREATE TABLE writes it.
+// laid out one definition per line as SHOW CREATE TABLE writes it; it keeps
+// an index that leads with the AUTO_INCREMENT column, which InnoDB needs.
 func deferIndexes(create string) (string, []string) {
 	if strings.Contains(create, "FOREIGN KEY") || !strings.HasPrefix(create, "CREATE TABLE ") {
 		return create, nil
 	}
 	lines := strings.Split(create, "\n")
+	auto := ""
+	for _, l := range lines {
+		if strings.HasPrefix(l, "  `") && strings.Contains(l, " AUTO_INCREMENT") {
+			auto, _ = quoted(l[2:])
+		}
+	}
 	var keep, deferred []string
 	for _, l := range lines {
-		if strings.HasPrefix(l, "  KEY `") {
+		if strings.HasPrefix(l, "  KEY `") && !leadsWith(l, auto) {
 			deferred = append(deferred, strings.TrimSuffix(strings.TrimPrefix(l, "  "), ","))
 			continue
 		}
@@ -49,12 +58,14 @@ func deferIndexes(create string) (string, []string) {
 	return strings.Join(keep, "\n"), deferred
 }
 
-// createDeferred creates a table the job is about to copy, its plain
-// indexes recorded to be added when the copy is complete.
-func (a *Applier) createDeferred(ctx context.Context, t *change.Table) (string, error) {
+// createDeferred returns the statement creating a table the job is about
+// to copy, its plain indexes recorded to be added when the copy is
+// complete; all of them stay for a table foreign keys refer to.
+func (a *Applier) createDeferred(ctx context.Context, m *change.Message) (string, error) {
+	t := m.Table
 	create, deferred := deferIndexes(createIfNotExists(t.CreateSQL))
-	if len(deferred) == 0 {
-		return create, nil
+	if len(deferred) == 0 || m.Referenced {
+		return createIfNotExists(t.CreateSQL), nil
 	}
 	var exists int
 	if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
@@ -78,17 +89,17 @@ func (a *Applier) createDeferred(ctx context.Context, t *change.Table) (string, 
 
 // addDeferred adds the indexes recorded for a table whose copy is complete,
 // those it does not have yet, in one ALTER TABLE.
-func (a *Applier) addDeferred(ctx context.Context, t *change.Table) error {
+func (a *Applier) addDeferred(ctx context.Context, conn *sql.Conn, t tableinfo.Name) error {
 	var defs string
-	err := a.conn.QueryRowContext(ctx, "SELECT definitions FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		a.cfg.JobID, t.Schema, t.Name).Scan(&defs)
+	err := conn.QueryRowContext(ctx, "SELECT definitions FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		a.cfg.JobID, t.Schema, t.Table).Scan(&defs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return &ApplyError{What: "read deferred indexes", Err: err}
 	}
-	have, err := indexNames(ctx, a.conn, t.Schema, t.Name)
+	have, err := indexNames(ctx, conn, t.Schema, t.Table)
 	if err != nil {
 		return err
 	}
@@ -99,14 +110,15 @@ func (a *Applier) addDeferred(ctx context.Context, t *change.Table) error {
 		}
 	}
 	if len(adds) > 0 {
-		a.log.Info("adding the secondary indexes", "table", t.Schema+"."+t.Name, "indexes", len(adds))
-		if _, err := a.conn.ExecContext(ctx, "ALTER TABLE "+tableinfo.QuoteName(t.Schema, t.Name)+" "+strings.Join(adds, ", ")); err != nil {
-			return &ApplyError{What: fmt.Sprintf("add secondary indexes to %s.%s", t.Schema, t.Name), Err: err}
+		begin := time.Now()
+		a.log.Info("building secondary indexes", "table", t.String(), "indexes", len(adds))
+		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+tableinfo.QuoteName(t.Schema, t.Table)+" "+strings.Join(adds, ", ")); err != nil {
+			return &ApplyError{What: "add secondary indexes to " + t.String(), Err: err}
 		}
-		a.tables.forget(t.Schema, t.Name)
+		a.log.Info("secondary indexes built", "table", t.String(), "took", time.Since(begin).Round(time.Millisecond))
 	}
-	if _, err := a.conn.ExecContext(ctx, "DELETE FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		a.cfg.JobID, t.Schema, t.Name); err != nil {
+	if _, err := conn.ExecContext(ctx, "DELETE FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		a.cfg.JobID, t.Schema, t.Table); err != nil {
 		return &ApplyError{What: "clear deferred indexes", Err: err}
 	}
 	return nil
@@ -114,23 +126,96 @@ func (a *Applier) addDeferred(ctx context.Context, t *change.Table) error {
 
 // indexName reads the name of "KEY `name` (...)".
 func indexName(def string) (string, bool) {
-	rest, ok := strings.CutPrefix(def, "KEY `")
+	rest, ok := strings.CutPrefix(def, "KEY ")
 	if !ok {
 		return "", false
 	}
+	name, _ := quoted(rest)
+	return name, name != ""
+}
+
+// quoted reads the `name` s starts with, and returns what follows it; ""
+// when s does not start with one.
+func quoted(s string) (name, rest string) {
+	if !strings.HasPrefix(s, "`") {
+		return "", s
+	}
 	var b strings.Builder
-	for i := 0; i < len(rest); i++ {
-		if rest[i] == '`' {
-			if i+1 < len(rest) && rest[i+1] == '`' { // a doubled backtick inside the name
+	for i := 1; i < len(s); i++ {
+		if s[i] == '`' {
+			if i+1 < len(s) && s[i+1] == '`' { // a doubled backtick inside the name
 				b.WriteByte('`')
 				i++
 				continue
 			}
-			return b.String(), true
+			return b.String(), s[i+1:]
 		}
-		b.WriteByte(rest[i])
+		b.WriteByte(s[i])
 	}
-	return "", false
+	return "", s
+}
+
+// leadsWith reports whether an index line's first column is col.
+func leadsWith(line, col string) bool {
+	_, rest := quoted(strings.TrimPrefix(line, "  KEY "))
+	first, _ := quoted(strings.TrimPrefix(rest, " ("))
+	return col != "" && first == col
+}
+
+// buildIndexes adds deferred indexes, one table at a time, as tables are
+// queued; a failure fails the task (a restart queues the table again).
+func (a *Applier) buildIndexes(ctx context.Context, queue <-chan tableinfo.Name) {
+	var conn *sql.Conn
+	for t := range queue {
+		var err error
+		if conn == nil {
+			conn, err = a.session(ctx)
+		}
+		if err == nil {
+			err = retry(ctx, a.log, "index build", func() error { return a.addDeferred(ctx, conn, t) })
+		}
+		if err != nil && ctx.Err() == nil {
+			a.fail(err)
+		}
+	}
+	if conn != nil {
+		_ = conn.Close()
+	}
+}
+
+// queueIndexes hands a copied table to the index builder.
+func (a *Applier) queueIndexes(t tableinfo.Name) { a.indexQueue <- t }
+
+// resumeIndexes queues the tables whose copy is done and whose deferred
+// indexes are not built yet (the task stopped in between).
+func (a *Applier) resumeIndexes(ctx context.Context) error {
+	names, err := rowNames(ctx, a.db, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
+		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
+		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
+	if err != nil {
+		return &ApplyError{What: "read deferred indexes", Err: err}
+	}
+	for _, n := range names {
+		a.queueIndexes(n)
+	}
+	return nil
+}
+
+func rowNames(ctx context.Context, q querier, query string, args ...any) ([]tableinfo.Name, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []tableinfo.Name
+	for rows.Next() {
+		var n tableinfo.Name
+		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
 }
 
 func indexNames(ctx context.Context, q querier, schema, table string) (map[string]bool, error) {

@@ -2,6 +2,7 @@ package applier
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,17 @@ func TestDeferIndexes(t *testing.T) {
 		if got, deferred := deferIndexes(c); got != c || deferred != nil {
 			t.Fatalf("%s: deferred %q", c, deferred)
 		}
+	}
+	auto := "CREATE TABLE `a` (\n" +
+		"  `p` int(11) NOT NULL,\n" +
+		"  `id` int(11) NOT NULL AUTO_INCREMENT,\n" +
+		"  PRIMARY KEY (`p`,`id`),\n" +
+		"  KEY `by_id` (`id`),\n" +
+		"  KEY `by_p` (`p`)\n" +
+		") ENGINE=InnoDB AUTO_INCREMENT=7"
+	got, deferred = deferIndexes(auto)
+	if !strings.Contains(got, "KEY `by_id` (`id`)\n") || !reflect.DeepEqual(deferred, []string{"KEY `by_p` (`p`)"}) {
+		t.Fatalf("the AUTO_INCREMENT column's index was deferred:\n%s\n%q", got, deferred)
 	}
 	for def, want := range map[string]string{"KEY `k_1` (`k`)": "k_1", "KEY `a``b` (`c`)": "a`b"} {
 		if got, ok := indexName(def); !ok || got != want {

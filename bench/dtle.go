@@ -18,6 +18,7 @@ import (
 // job is a dtle job running in this process (internal/localjob), with the
 // destination's stage events.
 type job struct {
+	id        string
 	nats      interface{ Shutdown() }
 	src, dest *localjob.Task
 	stage     chan string
@@ -43,7 +44,7 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 	if verbose {
 		quiet = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug, TimeFormat: "15:04:05.000"})
 	}
-	j := &job{nats: srv, stage: make(chan string, 16)}
+	j := &job{id: id, nats: srv, stage: make(chan string, 16)}
 	j.dest, err = localjob.Dest{URL: srv.ClientURL(), Token: token, JobID: id, Task: destTask, Logger: quiet,
 		Event: func(m string) {
 			select {
@@ -122,7 +123,25 @@ func dtleCopy(ctx context.Context, src, dst *sandbox.Server, threads int) (time.
 	if err := j.waitStage(ctx, "job_stage_incr"); err != nil {
 		return 0, err
 	}
-	return time.Since(begin), nil
+	// Complete once the secondary indexes, built after the rows, are there.
+	db, err := mysqlconn.Open(ctx, dst.RootConnection())
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = db.Close() }()
+	for {
+		var pending int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dtle.deferred_indexes WHERE job_id = ?", j.id).Scan(&pending); err != nil {
+			return 0, err
+		}
+		if pending == 0 {
+			return time.Since(begin), nil
+		}
+		if err := j.ended(); err != nil {
+			return 0, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // dtleCatchUp times applying the binlog from start until end is applied.

@@ -216,9 +216,13 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 			return fmt.Errorf("resume key of %s: %w", n, err)
 		}
 	}
+	referenced, err := refersToPlainIndex(ctx, conn, src)
+	if err != nil {
+		return err
+	}
 	task := e.cfg.Task
 	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t, Pos: pos,
-		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable}); err != nil {
+		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable, Referenced: referenced}); err != nil {
 		return err
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
@@ -236,6 +240,44 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 		return err
 	}
 	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Pos: pos})
+}
+
+// refersToPlainIndex reports whether a foreign key refers to columns of t
+// that are not exactly one of its unique keys: it then needs one of t's
+// plain indexes, which the destination must not build late.
+func refersToPlainIndex(ctx context.Context, conn *sql.Conn, t *change.Table) (bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT CONCAT(CONSTRAINT_SCHEMA, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME "+
+		"FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ? "+
+		"ORDER BY 1, POSITION_IN_UNIQUE_CONSTRAINT", t.Schema, t.Name)
+	if err != nil {
+		return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+	}
+	defer func() { _ = rows.Close() }()
+	refs := map[string][]string{}
+	for rows.Next() {
+		var fk, col string
+		if err := rows.Scan(&fk, &col); err != nil {
+			return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+		}
+		refs[fk] = append(refs[fk], strings.ToLower(col))
+	}
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+	}
+	for _, cols := range refs {
+		unique := false
+		for _, u := range t.Uniques {
+			same := len(u) == len(cols)
+			for i := 0; same && i < len(u); i++ {
+				same = strings.EqualFold(t.Columns[u[i]].Name, cols[i])
+			}
+			unique = unique || same
+		}
+		if !unique {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // chunkReader reads one table inside the snapshot and sends its chunks.

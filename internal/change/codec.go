@@ -33,9 +33,12 @@ const (
 // Compression of a message is tried on a sample first: data that does not
 // shrink by a tenth (random digits, compressed or encrypted blobs) is sent
 // as it is rather than paying for s2 on both sides.
+// A message larger than rawAtMost is always compressed: its rows may need
+// that to fit NATS's payload limit.
 const (
 	sampleFrom  = 64 << 10
 	sampleBytes = 16 << 10
+	rawAtMost   = 6 << 20
 )
 
 // Encode writes m in the compact binary form, compressed with s2 when that
@@ -70,8 +73,9 @@ func Encode(m *Message) ([]byte, error) {
 	w.bool(m.Resume)
 	w.bool(m.DropFirst)
 	w.bool(m.SkipCreate)
+	w.bool(m.Referenced)
 	body := w.buf[1:]
-	if len(body) >= sampleFrom {
+	if len(body) >= sampleFrom && len(body) <= rawAtMost {
 		sample := body[:sampleBytes]
 		if len(s2.Encode(nil, sample)) > len(sample)*9/10 {
 			w.buf[0] = frameRaw
@@ -125,6 +129,7 @@ func Decode(data []byte) (*Message, error) {
 	m.Resume = r.bool()
 	m.DropFirst = r.bool()
 	m.SkipCreate = r.bool()
+	m.Referenced = r.bool()
 	if r.err != nil {
 		return nil, r.err
 	}

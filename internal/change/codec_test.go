@@ -25,7 +25,7 @@ func sample() *Message {
 			}},
 			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []string{"db.t"}}, More: true}},
 		Lo: Row{"a", int64(1)}, Hi: Row{"b", int64(2)}, Resume: true,
-		DropFirst: true,
+		DropFirst: true, Referenced: true,
 	}
 }
 
@@ -229,7 +229,7 @@ func TestPackedRows(t *testing.T) {
 }
 
 func TestEncodeCompressesOnlyWhatShrinks(t *testing.T) {
-	random := make([]byte, 256<<10)
+	random := make([]byte, 7<<20)
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range random {
 		random[i] = byte(r.Uint32())
@@ -239,7 +239,8 @@ func TestEncodeCompressesOnlyWhatShrinks(t *testing.T) {
 		value []byte
 		frame byte
 	}{
-		{"incompressible", random, frameRaw},
+		{"incompressible", random[:256<<10], frameRaw},
+		{"incompressible, too large to risk", random, frameS2},
 		{"repetitive", bytes.Repeat([]byte("dtle "), 64<<10), frameS2},
 		{"small", []byte("x"), frameS2},
 	} {

@@ -112,6 +112,9 @@ type Message struct {
 
 	DropFirst  bool // KindTable: drop_table_if_exists
 	SkipCreate bool // KindTable: skip_create_db_table
+	// Referenced (KindTable): foreign keys of other tables refer to the
+	// table, which is then created with every index it has.
+	Referenced bool
 }
 
 // TableProgress is how far the full copy of one table got on the destination.

@@ -678,11 +678,16 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	exec(t, src, "USE "+schema,
 		"CREATE TABLE big (id INT PRIMARY KEY, k INT, u INT, c VARCHAR(20), UNIQUE KEY u (u), KEY k (k), KEY ck (c(4), k))",
 		"CREATE TABLE child (id INT PRIMARY KEY, big_id INT, KEY big_id (big_id), CONSTRAINT fk FOREIGN KEY (big_id) REFERENCES big (id))",
-		"CREATE TABLE theirs (id INT PRIMARY KEY, k INT, KEY k (k))")
+		"CREATE TABLE theirs (id INT PRIMARY KEY, k INT, KEY k (k))",
+		"CREATE TABLE auto (p INT NOT NULL, id INT NOT NULL AUTO_INCREMENT, v INT, PRIMARY KEY (p, id), KEY by_id (id), KEY v (v))",
+		"CREATE TABLE parent (id INT PRIMARY KEY, k INT, KEY k (k))",
+		"CREATE TABLE kid (id INT PRIMARY KEY, pk INT, KEY pk (pk), CONSTRAINT kfk FOREIGN KEY (pk) REFERENCES parent (k))")
 	for i := range 500 {
 		exec(t, src, fmt.Sprintf("INSERT INTO %s.big VALUES (%d, %d, %d, 'c%d')", schema, i, i%7, i, i%13))
 	}
-	exec(t, src, "INSERT INTO "+schema+".child VALUES (1, 1), (2, 2)", "INSERT INTO "+schema+".theirs VALUES (1, 1)")
+	exec(t, src, "INSERT INTO "+schema+".child VALUES (1, 1), (2, 2)", "INSERT INTO "+schema+".theirs VALUES (1, 1)",
+		"INSERT INTO "+schema+".auto (p, v) VALUES (1, 1), (1, 2), (2, 3)", "INSERT INTO "+schema+".parent VALUES (1, 10)",
+		"INSERT INTO "+schema+".kid VALUES (1, 10)")
 	exec(t, dst, "CREATE DATABASE "+schema, "CREATE TABLE "+schema+".theirs (id INT PRIMARY KEY, k INT)")
 
 	natsURL := startNATS(t)
@@ -703,7 +708,20 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	if got := seen["child"]; !reflect.DeepEqual(got, []string{"PRIMARY", "big_id"}) {
 		t.Errorf("child (with a foreign key) had indexes %v during its copy, want all", got)
 	}
-	if err := rowdiff.Tables(context.Background(), src, dst, schema, "big", "child"); err != nil {
+	if got := seen["parent"]; !reflect.DeepEqual(got, []string{"PRIMARY", "k"}) {
+		t.Errorf("parent (a foreign key refers to its plain index) had indexes %v during its copy, want all", got)
+	}
+	if got := seen["auto"]; !reflect.DeepEqual(got, []string{"PRIMARY", "by_id"}) {
+		t.Errorf("auto had indexes %v during its copy, want PRIMARY and by_id (its AUTO_INCREMENT column's)", got)
+	}
+	// The indexes are built in the background, after the copy.
+	var err error
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if err = rowdiff.Tables(context.Background(), src, dst, schema, "big", "child", "auto", "parent", "kid"); err == nil {
+			break
+		}
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
 	if got := firstColumn(t, dst, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'theirs' AND INDEX_NAME = 'k'"); got != "0" {
