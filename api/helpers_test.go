@@ -72,14 +72,9 @@ func startAgent(t *testing.T) {
 	if err := os.WriteFile(keyPath, pemBytes, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	port, err := sandbox.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
 	defer cancel()
-	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, APIAddr: addr, PluginConfig: map[string]string{
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, API: true, PluginConfig: map[string]string{
 		"api_token":            fmt.Sprintf("%q", apiToken),
 		"rsa_private_key_path": fmt.Sprintf("%q", keyPath),
 	}})

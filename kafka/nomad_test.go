@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/devagent"
-	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
 // TestSubscriptionThroughNomadSurvivesKill9 runs a subscription job the way
@@ -117,14 +115,9 @@ func startAgent(t *testing.T) (*devagent.Agent, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := sandbox.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
 	defer cancel()
-	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, NodeName: "dtle-kafka-test", APIAddr: addr})
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, NodeName: "dtle-kafka-test", API: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,17 +73,13 @@ func run(ctx context.Context, keep bool) error {
 		return err
 	}
 
-	apiAddr := "127.0.0.1:8190"
+	apiAddr := "127.0.0.1:8190" // the default port, unless it is taken: then a free one
 	if ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", apiAddr); err != nil {
-		port, perr := sandbox.FreePort()
-		if perr != nil {
-			return perr
-		}
-		apiAddr = fmt.Sprintf("127.0.0.1:%d", port)
+		apiAddr = ""
 	} else {
 		_ = ln.Close()
 	}
-	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad"), APIAddr: apiAddr})
+	a, err := devagent.Start(ctx, devagent.Options{Dir: filepath.Join(dir, "nomad"), APIAddr: apiAddr, API: true})
 	if err != nil {
 		return err
 	}

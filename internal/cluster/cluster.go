@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 
 	"github.com/dtle-io/dtle/internal/devagent"
-	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
 // Cluster is one Nomad server and its client nodes.
@@ -63,17 +62,8 @@ func (c *Cluster) startNode(ctx context.Context, i int) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
 	node := &Node{Link: link}
-	var apiAddr string
-	if i == 1 {
-		port, err := sandbox.FreePort()
-		if err != nil {
-			link.Close()
-			return nil, err
-		}
-		apiAddr = fmt.Sprintf("127.0.0.1:%d", port)
-	}
 	node.Agent, err = devagent.Start(ctx, devagent.Options{Role: devagent.Client, NodeName: name,
-		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), APIAddr: apiAddr,
+		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), API: i == 1,
 		PluginConfig: map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}})
 	if err != nil {
 		link.Close()

@@ -59,6 +59,8 @@ type Options struct {
 	// APIAddr, when set, is where the plugin serves the dtle HTTP API; the
 	// agent is ready only once GET /v2/health answers there.
 	APIAddr string
+	// API serves the HTTP API on a free loopback port when APIAddr is empty.
+	API bool
 }
 
 // Agent is one running Nomad agent.
@@ -152,7 +154,7 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if opt.Role == Client && len(opt.Servers) == 0 {
 		return nil, errors.New("devagent: a client needs the servers to join")
 	}
-	ports := make([]int, 4)
+	ports := make([]int, 5)
 	for i := range ports {
 		if ports[i], err = sandbox.FreePort(); err != nil {
 			return nil, err
@@ -177,6 +179,9 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	}
 	if opt.Role == Server {
 		a.NatsAddr = ""
+	}
+	if opt.APIAddr == "" && opt.API {
+		opt.APIAddr = fmt.Sprintf("127.0.0.1:%d", ports[4])
 	}
 	if opt.APIAddr != "" {
 		a.APIURL = "http://" + opt.APIAddr
