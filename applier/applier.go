@@ -17,7 +17,6 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/progress"
-	"github.com/dtle-io/dtle/internal/tableinfo"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -51,12 +50,13 @@ type Applier struct {
 
 	// Full copy.
 	resumed map[string]bool // schema.table -> resumed by key this session
-	// indexQueue takes copied tables to the builder of their deferred
-	// indexes (indexes.go).
-	indexQueue chan tableinfo.Name
-	chunks     chan chunkJob
-	chunkWG    sync.WaitGroup
-	copyErr    atomic.Pointer[error]
+	// indexWake wakes the builder of deferred indexes (indexes.go); indexMu
+	// keeps builds one at a time.
+	indexWake chan struct{}
+	indexMu   sync.Mutex
+	chunks    chan chunkJob
+	chunkWG   sync.WaitGroup
+	copyErr   atomic.Pointer[error]
 
 	// fatal carries the first failure of asynchronous applying.
 	fatal chan error
@@ -120,19 +120,18 @@ func (a *Applier) Run(ctx context.Context) error {
 
 	writers := chunkWriters(a.cfg.Task)
 	a.chunks = make(chan chunkJob, 2*writers)
-	a.indexQueue = make(chan tableinfo.Name, 1024)
+	a.indexWake = make(chan struct{}, 1)
+	buildCtx, stopBuilding := context.WithCancel(ctx)
 	built := make(chan struct{})
 	go func() {
 		defer close(built)
-		a.buildIndexes(ctx, a.indexQueue)
+		a.buildIndexes(buildCtx)
 	}()
 	defer func() {
-		close(a.indexQueue)
+		stopBuilding() // a build under way is interrupted; the next start resumes it
 		<-built
 	}()
-	if err := a.resumeIndexes(ctx); err != nil {
-		return err
-	}
+	a.wakeIndexBuilder() // tables an earlier start copied may still wait
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Add(1)

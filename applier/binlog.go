@@ -208,6 +208,11 @@ func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 		return fmt.Errorf("ddl %s: %w", t.GTID, err)
 	}
 	if !skip {
+		// A table may still wait for its deferred indexes: a DDL finds it
+		// with all of them (DROP INDEX, a dropped column).
+		if err := a.buildPending(ctx, a.conn); err != nil {
+			return err
+		}
 		if d.Schema != "" {
 			if _, err := a.conn.ExecContext(ctx, "USE "+tableinfo.Quote(d.Schema)); err != nil && !alreadyApplied(err) {
 				return &ApplyError{What: "USE " + d.Schema, Err: err}

@@ -40,8 +40,17 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 		return nil
 	}
 	if !m.SkipCreate {
-		if err := run("CREATE DATABASE IF NOT EXISTS " + tableinfo.Quote(t.Schema)); err != nil {
-			return err
+		// Only when missing: CREATE DATABASE waits for any ALTER under way
+		// in the schema, such as an index build (indexes.go).
+		var schemaExists bool
+		if err := a.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?)",
+			t.Schema).Scan(&schemaExists); err != nil {
+			return &ApplyError{What: "look for schema " + t.Schema, Err: err}
+		}
+		if !schemaExists {
+			if err := run("CREATE DATABASE IF NOT EXISTS " + tableinfo.Quote(t.Schema)); err != nil {
+				return err
+			}
 		}
 		if m.DropFirst && !started {
 			if err := run("DROP TABLE IF EXISTS " + name); err != nil {
@@ -239,7 +248,7 @@ func (a *Applier) tableDone(ctx context.Context, m *change.Message) error {
 	if err := markTableDone(ctx, a.conn, a.cfg.JobID, m.Table.Schema, m.Table.Name); err != nil {
 		return err
 	}
-	a.queueIndexes(tableinfo.Name{Schema: m.Table.Schema, Table: m.Table.Name})
+	a.wakeIndexBuilder()
 	return nil
 }
 

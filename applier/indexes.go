@@ -63,22 +63,22 @@ func deferIndexes(create string) (string, []string) {
 // complete; all of them stay for a table foreign keys refer to.
 func (a *Applier) createDeferred(ctx context.Context, m *change.Message) (string, error) {
 	t := m.Table
-	create, deferred := deferIndexes(createIfNotExists(t.CreateSQL))
-	if len(deferred) == 0 || m.Referenced {
-		return createIfNotExists(t.CreateSQL), nil
+	full := createIfNotExists(t.CreateSQL)
+	if m.Referenced {
+		return full, nil
 	}
-	var exists int
-	if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
-		t.Schema, t.Name).Scan(&exists); err != nil {
+	create, deferred := deferIndexes(full)
+	if len(deferred) == 0 {
+		return full, nil
+	}
+	var exists, recorded bool
+	if err := a.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?), "+
+		"EXISTS (SELECT 1 FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?)",
+		t.Schema, t.Name, a.cfg.JobID, t.Schema, t.Name).Scan(&exists, &recorded); err != nil {
 		return "", &ApplyError{What: "look for table " + t.Schema + "." + t.Name, Err: err}
 	}
-	var recorded int
-	if err := a.conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		a.cfg.JobID, t.Schema, t.Name).Scan(&recorded); err != nil {
-		return "", &ApplyError{What: "read deferred indexes", Err: err}
-	}
-	if exists > 0 && recorded == 0 {
-		return createIfNotExists(t.CreateSQL), nil // someone else's table: left as it is
+	if exists && !recorded {
+		return full, nil // someone else's table: left as it is
 	}
 	if _, err := a.conn.ExecContext(ctx, "REPLACE INTO `"+CheckpointSchema+"`.`deferred_indexes` (job_id, table_schema, table_name, definitions) VALUES (?, ?, ?, ?)",
 		a.cfg.JobID, t.Schema, t.Name, strings.Join(deferred, "\n")); err != nil {
@@ -162,60 +162,73 @@ func leadsWith(line, col string) bool {
 	return col != "" && first == col
 }
 
-// buildIndexes adds deferred indexes, one table at a time, as tables are
-// queued; a failure fails the task (a restart queues the table again).
-func (a *Applier) buildIndexes(ctx context.Context, queue <-chan tableinfo.Name) {
+// buildIndexes runs until ctx ends, building the deferred indexes of the
+// copied tables whenever woken (wakeIndexBuilder); a failure fails the task,
+// and the next start builds what is left.
+func (a *Applier) buildIndexes(ctx context.Context) {
 	var conn *sql.Conn
-	for t := range queue {
+	defer func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.indexWake:
+		}
 		var err error
 		if conn == nil {
 			conn, err = a.session(ctx)
 		}
 		if err == nil {
-			err = retry(ctx, a.log, "index build", func() error { return a.addDeferred(ctx, conn, t) })
+			err = a.buildPending(ctx, conn)
 		}
 		if err != nil && ctx.Err() == nil {
 			a.fail(err)
 		}
 	}
-	if conn != nil {
-		_ = conn.Close()
+}
+
+// wakeIndexBuilder tells the builder that a table may wait for its indexes.
+func (a *Applier) wakeIndexBuilder() {
+	select {
+	case a.indexWake <- struct{}{}:
+	default: // already woken
 	}
 }
 
-// queueIndexes hands a copied table to the index builder.
-func (a *Applier) queueIndexes(t tableinfo.Name) { a.indexQueue <- t }
-
-// resumeIndexes queues the tables whose copy is done and whose deferred
-// indexes are not built yet (the task stopped in between).
-func (a *Applier) resumeIndexes(ctx context.Context) error {
-	names, err := rowNames(ctx, a.db, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
+// buildPending adds the deferred indexes of every table whose copy is done.
+// Builds run one at a time: a DDL calls it first, and so waits for a build
+// under way and applies to the table with every index it should have.
+func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn) error {
+	a.indexMu.Lock()
+	defer a.indexMu.Unlock()
+	rows, err := conn.QueryContext(ctx, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
 		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
 		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
 	if err != nil {
 		return &ApplyError{What: "read deferred indexes", Err: err}
 	}
-	for _, n := range names {
-		a.queueIndexes(n)
-	}
-	return nil
-}
-
-func rowNames(ctx context.Context, q querier, query string, args ...any) ([]tableinfo.Name, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	var out []tableinfo.Name
+	var names []tableinfo.Name
 	for rows.Next() {
 		var n tableinfo.Name
 		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
-			return nil, err
+			_ = rows.Close()
+			return &ApplyError{What: "read deferred indexes", Err: err}
 		}
-		out = append(out, n)
+		names = append(names, n)
 	}
-	return out, rows.Err()
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return &ApplyError{What: "read deferred indexes", Err: err}
+	}
+	for _, n := range names {
+		if err := retry(ctx, a.log, "index build", func() error { return a.addDeferred(ctx, conn, n) }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func indexNames(ctx context.Context, q querier, schema, table string) (map[string]bool, error) {

@@ -121,12 +121,22 @@ func freshSchema(t *testing.T, src, dst *sql.DB, schema string) {
 // waitSame polls until the schema is identical on both sides.
 func waitSame(t *testing.T, src, dst *sql.DB, schema string, timeout time.Duration) {
 	t.Helper()
-	ctx := context.Background()
+	waitFor(t, timeout, func() error { return rowdiff.Schema(context.Background(), src, dst, schema) })
+}
+
+// waitTables polls until the tables are identical on both sides.
+func waitTables(t *testing.T, src, dst *sql.DB, schema string, timeout time.Duration, tables ...string) {
+	t.Helper()
+	waitFor(t, timeout, func() error { return rowdiff.Tables(context.Background(), src, dst, schema, tables...) })
+}
+
+// waitFor polls check until it passes, failing the test with its last error.
+func waitFor(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
-		last = rowdiff.Schema(ctx, src, dst, schema)
-		if last == nil {
+		if last = check(); last == nil {
 			return
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -668,9 +668,11 @@ func TestBatchedChangesReduceToTheFinalRows(t *testing.T) {
 
 // TestCopyBuildsPlainIndexesLast: a table the job creates gets its plain
 // indexes once its rows are in (they are missing while the copy runs, and
-// present when the table is done); unique indexes are there throughout; a
-// table with a foreign key keeps its indexes; a table that was on the
-// destination before the job keeps the indexes it had.
+// present in the end); unique indexes are there throughout, and so is the
+// AUTO_INCREMENT column's; a table with a foreign key, or whose plain index
+// one refers to, keeps its indexes; a table that was on the destination
+// before the job keeps the indexes it had. While a build is held up, a
+// replicated DDL on a table still waiting for its indexes waits for them.
 func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	const schema = "repl_indexes"
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
@@ -681,14 +683,35 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 		"CREATE TABLE theirs (id INT PRIMARY KEY, k INT, KEY k (k))",
 		"CREATE TABLE auto (p INT NOT NULL, id INT NOT NULL AUTO_INCREMENT, v INT, PRIMARY KEY (p, id), KEY by_id (id), KEY v (v))",
 		"CREATE TABLE parent (id INT PRIMARY KEY, k INT, KEY k (k))",
-		"CREATE TABLE kid (id INT PRIMARY KEY, pk INT, KEY pk (pk), CONSTRAINT kfk FOREIGN KEY (pk) REFERENCES parent (k))")
+		"CREATE TABLE kid (id INT PRIMARY KEY, pk INT, KEY pk (pk), CONSTRAINT kfk FOREIGN KEY (pk) REFERENCES parent (k))",
+		"CREATE TABLE zlast (id INT PRIMARY KEY, k INT, KEY k (k))")
 	for i := range 500 {
 		exec(t, src, fmt.Sprintf("INSERT INTO %s.big VALUES (%d, %d, %d, 'c%d')", schema, i, i%7, i, i%13))
 	}
 	exec(t, src, "INSERT INTO "+schema+".child VALUES (1, 1), (2, 2)", "INSERT INTO "+schema+".theirs VALUES (1, 1)",
 		"INSERT INTO "+schema+".auto (p, v) VALUES (1, 1), (1, 2), (2, 3)", "INSERT INTO "+schema+".parent VALUES (1, 10)",
-		"INSERT INTO "+schema+".kid VALUES (1, 10)")
+		"INSERT INTO "+schema+".kid VALUES (1, 10)", "INSERT INTO "+schema+".zlast VALUES (1, 1)")
 	exec(t, dst, "CREATE DATABASE "+schema, "CREATE TABLE "+schema+".theirs (id INT PRIMARY KEY, k INT)")
+
+	// An open transaction reading auto holds up the build of its indexes
+	// (an ALTER waits for it) from when auto's copy ends until released.
+	// (Not a table others refer to: a pending ALTER queues the metadata
+	// locks a foreign key's CREATE takes on its parent.)
+	hold, err := dst.Conn(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = hold.Close() }()
+	holdAuto := func(table string) error {
+		if table != "auto" {
+			return nil
+		}
+		if _, err := hold.ExecContext(context.Background(), "BEGIN"); err != nil {
+			return err
+		}
+		_, err := hold.ExecContext(context.Background(), "SELECT COUNT(*) FROM "+schema+".auto")
+		return err
+	}
 
 	natsURL := startNATS(t)
 	job := jobID("indexes")
@@ -697,32 +720,30 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	dest := startDest(t, natsURL, job, destTask)
 	seen := map[string][]string{} // table -> the destination's indexes when its last chunk was sent
 	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
-		return &indexWatcher{Sender: inner, dst: dst, schema: schema, seen: seen}
+		return &indexWatcher{Sender: inner, dst: dst, schema: schema, seen: seen, before: holdAuto}
 	})
 	waitEvent(t, dest, "job_stage_incr")
+	// zlast's indexes wait behind auto's: the DDL must find them built.
+	exec(t, src, "USE "+schema, "ALTER TABLE zlast DROP INDEX k", "INSERT INTO zlast VALUES (2, 2)")
+	time.Sleep(time.Second)
+	if _, err := hold.ExecContext(context.Background(), "COMMIT"); err != nil {
+		t.Fatal(err)
+	}
+	waitTables(t, src, dst, schema, 30*time.Second, "big", "child", "auto", "parent", "kid", "zlast")
+	if got := firstColumn(t, dst, "SELECT COUNT(*) FROM dtle.deferred_indexes WHERE job_id = '"+job+"'"); got != "0" {
+		t.Errorf("%s tables still wait for their indexes", got)
+	}
 	s.stop(t)
 	dest.stop(t)
-	if got := seen["big"]; !reflect.DeepEqual(got, []string{"PRIMARY", "u"}) {
-		t.Errorf("big had indexes %v during its copy, want PRIMARY and u only", got)
-	}
-	if got := seen["child"]; !reflect.DeepEqual(got, []string{"PRIMARY", "big_id"}) {
-		t.Errorf("child (with a foreign key) had indexes %v during its copy, want all", got)
-	}
-	if got := seen["parent"]; !reflect.DeepEqual(got, []string{"PRIMARY", "k"}) {
-		t.Errorf("parent (a foreign key refers to its plain index) had indexes %v during its copy, want all", got)
-	}
-	if got := seen["auto"]; !reflect.DeepEqual(got, []string{"PRIMARY", "by_id"}) {
-		t.Errorf("auto had indexes %v during its copy, want PRIMARY and by_id (its AUTO_INCREMENT column's)", got)
-	}
-	// The indexes are built in the background, after the copy.
-	var err error
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if err = rowdiff.Tables(context.Background(), src, dst, schema, "big", "child", "auto", "parent", "kid"); err == nil {
-			break
+	for table, want := range map[string][]string{
+		"big":    {"PRIMARY", "u"},
+		"child":  {"PRIMARY", "big_id"}, // a foreign key of its own
+		"parent": {"PRIMARY", "k"},      // a foreign key refers to its plain index
+		"auto":   {"PRIMARY", "by_id"},  // its AUTO_INCREMENT column's index
+	} {
+		if got := seen[table]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s had indexes %v when its copy ended, want %v", table, got, want)
 		}
-	}
-	if err != nil {
-		t.Fatal(err)
 	}
 	if got := firstColumn(t, dst, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'theirs' AND INDEX_NAME = 'k'"); got != "0" {
 		t.Fatalf("the job added an index to a table it did not create")
@@ -730,16 +751,21 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 }
 
 // indexWatcher records the destination's indexes of a table as the source
-// sends the table's end (all its chunks are sent, and so written).
+// sends the table's end (its chunks are all queued, the indexes not yet
+// queued for building), after calling before with the table's name.
 type indexWatcher struct {
 	extractor.Sender
 	dst    *sql.DB
 	schema string
 	seen   map[string][]string
+	before func(table string) error
 }
 
 func (w *indexWatcher) Send(ctx context.Context, m *change.Message) error {
 	if m.Kind == change.KindTableDone {
+		if err := w.before(m.Table.Name); err != nil {
+			return err
+		}
 		names, err := rowdiff.Lines(ctx, w.dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "+
 			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME", w.schema, m.Table.Name)
 		if err != nil {
