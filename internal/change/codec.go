@@ -54,7 +54,7 @@ func Encode(m *Message) ([]byte, error) {
 		w.table(m.Table)
 	}
 	w.uvarint(uint64(m.Rows.N))
-	w.buf = append(w.buf, m.Rows.Data...)
+	w.bytes(m.Rows.Data)
 	w.string(m.Pos)
 	w.uvarint(uint64(len(m.Txns)))
 	for i := range m.Txns {
@@ -384,57 +384,20 @@ func (r *reader) row() Row {
 }
 
 func (r *reader) value() any {
-	switch tag := r.byte(); tag {
-	case tagNil:
-		return nil
-	case tagInt:
-		v, n := binary.Varint(r.buf)
-		if n <= 0 {
-			r.fail("varint")
-			return nil
-		}
-		r.buf = r.buf[n:]
-		return v
-	case tagUint:
-		return r.uvarint()
-	case tagFloat32:
-		if b := r.fixed(4, "float32"); b != nil {
-			return math.Float32frombits(binary.LittleEndian.Uint32(b))
-		}
-		return nil
-	case tagFloat64:
-		if b := r.fixed(8, "float64"); b != nil {
-			return math.Float64frombits(binary.LittleEndian.Uint64(b))
-		}
-		return nil
-	case tagString, tagNumber:
-		return r.string()
-	case tagBytes:
-		return append([]byte{}, r.raw()...)
-	default:
-		if r.err == nil {
-			r.err = fmt.Errorf("%w: unknown value tag %d", ErrCorrupt, tag)
-		}
-		r.buf = nil
-		return nil
-	}
+	var x Value
+	r.next(&x)
+	return x.any()
 }
 
-// packedRows takes the rows section as it is, checking its structure.
+// packedRows takes the rows section as it is; its consumer walks it
+// (Values, Unpack), and that walk finds anything corrupt.
 func (r *reader) packedRows() PackedRows {
-	n := r.count()
-	if n == 0 {
-		return PackedRows{}
+	n := int(r.uvarint())
+	data := r.raw()
+	if len(data) == 0 {
+		return PackedRows{N: n}
 	}
-	v := Values{r: reader{buf: r.buf}, rows: n}
-	for _, ok := v.NextRow(); ok; _, ok = v.NextRow() {
-	}
-	if v.r.err != nil {
-		r.err, r.buf = v.r.err, nil
-		return PackedRows{}
-	}
-	size := len(r.buf) - len(v.r.buf)
-	return PackedRows{N: n, Data: r.fixed(size, "rows")}
+	return PackedRows{N: n, Data: data}
 }
 
 func (r *reader) txn(t *Txn) {

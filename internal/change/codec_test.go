@@ -70,6 +70,7 @@ func FuzzDecode(f *testing.F) {
 		if err != nil {
 			return
 		}
+		_, _ = m.Rows.Unpack() // the rows are walked only by their consumer
 		again, err := Encode(m)
 		if err != nil {
 			t.Fatalf("decoded message does not encode: %v", err)
@@ -216,14 +217,20 @@ func TestPackedRows(t *testing.T) {
 	if err := v.Err(); err != nil || !reflect.DeepEqual(walked, rows) {
 		t.Fatalf("walked %v, %v", walked, err)
 	}
-	// A row count beyond the data, and a bad tag, are errors.
-	for _, bad := range []PackedRows{{N: 4, Data: packed.Data}, {N: 1, Data: []byte{1, 99}}} {
+	// A row count beyond the data, a bad tag and bytes after the rows are
+	// errors, also once through a message: it carries the rows as they are,
+	// and walking them finds them corrupt.
+	for _, bad := range []PackedRows{{N: 4, Data: packed.Data}, {N: 1, Data: []byte{1, 99}}, {N: 1, Data: []byte{0, 0}}} {
 		if _, err := bad.Unpack(); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Unpack(%v): %v", bad, err)
 		}
 		data, _ := Encode(&Message{Kind: KindChunk, Rows: bad})
-		if _, err := Decode(data); !errors.Is(err, ErrCorrupt) {
-			t.Fatalf("Decode with rows %v: %v", bad, err)
+		m, err := Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Rows.Unpack(); !errors.Is(err, ErrCorrupt) {
+			t.Fatalf("rows %v through a message: %v", bad, err)
 		}
 	}
 }

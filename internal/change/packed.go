@@ -31,15 +31,21 @@ func (p PackedRows) Unpack() ([]Row, error) {
 	if p.N == 0 {
 		return nil, nil
 	}
-	r := reader{buf: p.Data}
-	rows := make([]Row, p.N)
-	for i := range rows {
-		rows[i] = r.row()
+	rows := make([]Row, 0, min(p.N, len(p.Data))) // a row takes a byte at least
+	v := p.Values()
+	var x Value
+	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+		row := make(Row, n)
+		for i := range row {
+			v.Next(&x)
+			row[i] = x.any()
+		}
+		rows = append(rows, row)
 	}
-	if r.err == nil && len(r.buf) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the rows", ErrCorrupt, len(r.buf))
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
-	return rows, r.err
+	return rows, nil
 }
 
 // RowPacker appends rows to a PackedRows: Row, then one call per value.
@@ -157,34 +163,60 @@ func (v *Values) NextRow() (cols int, ok bool) {
 // Next reads the next value of the current row into x.
 func (v *Values) Next(x *Value) {
 	v.left--
-	*x = Value{Kind: ValueKind(v.r.byte())}
+	v.r.next(x)
+}
+
+// next reads one value into x; Raw points into the buffer.
+func (r *reader) next(x *Value) {
+	*x = Value{Kind: ValueKind(r.byte())}
 	switch x.Kind {
 	case ValueNull:
 	case ValueInt:
 		n := 0
-		if x.Int, n = binary.Varint(v.r.buf); n <= 0 {
-			v.r.fail("varint")
+		if x.Int, n = binary.Varint(r.buf); n <= 0 {
+			r.fail("varint")
 			return
 		}
-		v.r.buf = v.r.buf[n:]
+		r.buf = r.buf[n:]
 	case ValueUint:
-		x.Uint = v.r.uvarint()
+		x.Uint = r.uvarint()
 	case ValueFloat32:
-		if b := v.r.fixed(4, "float32"); b != nil {
+		if b := r.fixed(4, "float32"); b != nil {
 			x.Float = float64(math.Float32frombits(binary.LittleEndian.Uint32(b)))
 		}
 	case ValueFloat64:
-		if b := v.r.fixed(8, "float64"); b != nil {
+		if b := r.fixed(8, "float64"); b != nil {
 			x.Float = math.Float64frombits(binary.LittleEndian.Uint64(b))
 		}
 	case ValueText, ValueBytes, ValueNumber:
-		x.Raw = v.r.raw()
+		x.Raw = r.raw()
 	default:
-		if v.r.err == nil {
-			v.r.err = fmt.Errorf("%w: unknown value tag %d", ErrCorrupt, x.Kind)
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: unknown value tag %d", ErrCorrupt, x.Kind)
 		}
-		v.r.buf = nil
+		r.buf = nil
+		x.Kind = ValueNull
 	}
+}
+
+// any is x as a row value: text and numbers as strings, bytes copied out of
+// the buffer, FLOAT as float32.
+func (x *Value) any() any {
+	switch x.Kind {
+	case ValueInt:
+		return x.Int
+	case ValueUint:
+		return x.Uint
+	case ValueFloat32:
+		return float32(x.Float)
+	case ValueFloat64:
+		return x.Float
+	case ValueText, ValueNumber:
+		return string(x.Raw)
+	case ValueBytes:
+		return append([]byte{}, x.Raw...)
+	}
+	return nil
 }
 
 // Err is the first decoding error, if any; after the last row it also
