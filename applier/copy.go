@@ -156,12 +156,10 @@ func (a *Applier) writeChunks(ctx context.Context) {
 	}
 	defer func() { _ = conn.Close() }()
 	for job := range a.chunks {
-		group := takeChunks(job, a.chunks)
+		group := takeQueued(job, a.chunks, maxGroupChunks, func(j *chunkJob) int { return len(j.rows.Data) }, maxGroupBytes)
 		if a.copyError() == nil {
-			err := retry(ctx, a.log, "copy chunk", func() error { return a.writeGroup(ctx, conn, group) })
-			if err != nil {
-				t := group[0].table
-				a.setCopyError(&ApplyError{What: fmt.Sprintf("copy rows into %s.%s", t.Schema, t.Name), Err: err})
+			if err := a.writeGroup(ctx, conn, group); err != nil {
+				a.setCopyError(err)
 			} else {
 				for _, j := range group {
 					a.Stats.RowsCopied.Add(int64(j.rows.N))
@@ -174,56 +172,48 @@ func (a *Applier) writeChunks(ctx context.Context) {
 	}
 }
 
-// takeChunks returns first and the chunks queued behind it, within the
-// group limits, without waiting.
-func takeChunks(first chunkJob, queue <-chan chunkJob) []chunkJob {
-	group := []chunkJob{first}
-	size := len(first.rows.Data)
-	for len(group) < maxGroupChunks && size < maxGroupBytes {
-		select {
-		case j, ok := <-queue:
-			if !ok {
-				return group
-			}
-			group = append(group, j)
-			size += len(j.rows.Data)
-		default:
-			return group
-		}
-	}
-	return group
-}
-
 // writeGroup writes chunks in one transaction, with their copy_chunks
-// records.
+// records; a transient failure is retried.
 func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, group []chunkJob) error {
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	for _, job := range group {
+	stmts := make([][]string, len(group))
+	for i, job := range group {
 		verb := "INSERT"
 		if job.replace {
 			verb = "REPLACE"
 		}
-		stmts, err := packedInsert(verb, job.table, job.rows)
+		var err error
+		if stmts[i], err = packedInsert(verb, job.table, job.rows); err != nil {
+			return &ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err}
+		}
+	}
+	return retry(ctx, a.log, "copy chunk", func() error {
+		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		for _, q := range stmts {
-			if _, err := tx.ExecContext(ctx, q); err != nil {
-				return err
+		defer func() { _ = tx.Rollback() }()
+		for i, job := range group {
+			if err := a.writeChunk(ctx, tx, job, stmts[i]); err != nil {
+				return &ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err}
 			}
 		}
-		if job.hi != nil {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_chunks` (job_id, table_schema, table_name, lo, hi) VALUES (?, ?, ?, ?, ?)",
-				a.cfg.JobID, job.table.Schema, job.table.Name, job.lo, job.hi); err != nil {
-				return err
-			}
+		return tx.Commit()
+	})
+}
+
+// writeChunk writes one chunk's statements and its copy_chunks record.
+func (a *Applier) writeChunk(ctx context.Context, tx *sql.Tx, job chunkJob, stmts []string) error {
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
 		}
 	}
-	return tx.Commit()
+	if job.hi == nil {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_chunks` (job_id, table_schema, table_name, lo, hi) VALUES (?, ?, ?, ?, ?)",
+		a.cfg.JobID, job.table.Schema, job.table.Name, job.lo, job.hi)
+	return err
 }
 
 func (a *Applier) setCopyError(err error) { a.copyErr.CompareAndSwap(nil, &err) }

@@ -88,7 +88,7 @@ func (g *grouper) close() {
 func (g *grouper) loop(ctx context.Context) {
 	defer func() { _ = g.conn.Close() }()
 	for t := range g.queue {
-		batch := takeQueued(t, g.queue)
+		batch := takeQueued(t, g.queue, maxGroupTxns, nil, 0)
 		if g.failed() == nil {
 			err := retry(ctx, g.a.log, "transaction group", func() error { return g.apply(ctx, batch) })
 			if err != nil {
@@ -156,17 +156,25 @@ func (a *Applier) batchOps(ctx context.Context, q querier, batch []change.Txn) (
 	return append(ops, net.ops()...), rows, nil
 }
 
-// takeQueued returns first and whatever else is queued, up to maxGroupTxns,
-// without waiting.
-func takeQueued(first change.Txn, queue <-chan change.Txn) []change.Txn {
-	batch := []change.Txn{first}
-	for len(batch) < maxGroupTxns {
+// takeQueued returns first and whatever else is queued, without waiting:
+// up to maxN items, and with size given, fewer once their sizes add up to
+// maxBytes.
+func takeQueued[T any](first T, queue <-chan T, maxN int, size func(*T) int, maxBytes int) []T {
+	batch := []T{first}
+	bytes := 0
+	if size != nil {
+		bytes = size(&first)
+	}
+	for len(batch) < maxN && (size == nil || bytes < maxBytes) {
 		select {
 		case t, ok := <-queue:
 			if !ok {
 				return batch
 			}
 			batch = append(batch, t)
+			if size != nil {
+				bytes += size(&t)
+			}
 		default:
 			return batch
 		}

@@ -66,19 +66,27 @@ func (n *netChanges) add(o rowOp) (ok bool) {
 	return true
 }
 
-// ops renders the final states: per table, the deletes, then the writes.
+// ops renders the final states: per table, the deletes, then the writes,
+// in statements of up to maxMergedRows rows (deletes by a composite key one
+// by one, as merge keeps them).
 func (n *netChanges) ops() []rowOp {
 	var ops []rowOp
 	for _, nt := range n.tables {
-		for _, present := range []bool{false, true} {
-			kind := opDeleteKey
-			if present {
-				kind = opReplace
-			}
+		for _, kind := range []opKind{opDeleteKey, opReplace} {
+			var rows []change.Row
 			for _, r := range nt.rows {
-				if r.present == present {
-					ops = merge(ops, rowOp{kind: kind, t: nt.t, rows: []change.Row{r.row}})
+				if r.present == (kind == opReplace) {
+					rows = append(rows, r.row)
 				}
+			}
+			per := maxMergedRows
+			if kind == opDeleteKey && len(nt.t.Key) > 1 {
+				per = 1
+			}
+			for len(rows) > 0 {
+				k := min(len(rows), per)
+				ops = append(ops, rowOp{kind: kind, t: nt.t, rows: rows[:k:k]})
+				rows = rows[k:]
 			}
 		}
 	}

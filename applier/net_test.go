@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"context"
 	"fmt"
 	"reflect"
 	"testing"
@@ -57,5 +58,60 @@ func TestAppendKeyIsUnambiguous(t *testing.T) {
 			t.Fatalf("%v and %v share a key", prev, r)
 		}
 		keys[k] = r
+	}
+}
+
+// TestBatchOpsFoldsKeyedTablesOnly: batchOps sends keyed tables' changes
+// through netChanges (final states, after the rest) and keeps a keyless
+// table's in order.
+func TestBatchOpsFoldsKeyedTablesOnly(t *testing.T) {
+	keyed := &change.Table{Schema: "db", Name: "k", Key: []int{0}, Columns: []change.Column{{Name: "id"}, {Name: "v"}}}
+	keyless := &change.Table{Schema: "db", Name: "n", Columns: []change.Column{{Name: "v"}}}
+	a := &Applier{tables: newTableCache()}
+	a.tables.m["db.k"], a.tables.m["db.n"] = keyed, keyless
+	batch := []change.Txn{
+		{GTID: "0-1-1", Changes: []change.RowChange{
+			{Op: change.OpInsert, Schema: "db", Table: "k", After: change.Row{int64(1), "a"}},
+			{Op: change.OpInsert, Schema: "db", Table: "n", After: change.Row{"x"}},
+		}},
+		{GTID: "0-1-2", Changes: []change.RowChange{
+			{Op: change.OpUpdate, Schema: "db", Table: "k", Before: change.Row{int64(1), "a"}, After: change.Row{int64(1), "b"}},
+			{Op: change.OpDelete, Schema: "db", Table: "n", Before: change.Row{"x"}},
+		}},
+	}
+	ops, rows, err := a.batchOps(context.Background(), nil, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range ops {
+		got = append(got, fmt.Sprintf("%d %s %v", o.kind, o.t.Name, o.rows))
+	}
+	want := []string{
+		fmt.Sprintf("%d n [[x]]", opInsert),
+		fmt.Sprintf("%d n []", opRaw),
+		fmt.Sprintf("%d k [[1 b]]", opReplace),
+	}
+	if rows != 4 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("%d rows, got %q\nwant %q", rows, got, want)
+	}
+}
+
+func TestNetChangesSplitStatements(t *testing.T) {
+	single := &change.Table{Schema: "db", Name: "s", Key: []int{0}, Columns: []change.Column{{Name: "id"}}}
+	composite := &change.Table{Schema: "db", Name: "c", Key: []int{0, 1}, Columns: []change.Column{{Name: "a"}, {Name: "b"}}}
+	var n netChanges
+	for i := range 2500 {
+		n.add(rowOp{kind: opReplace, t: single, rows: []change.Row{{int64(i)}}})
+	}
+	for i := range 2 {
+		n.add(rowOp{kind: opDeleteKey, t: composite, rows: []change.Row{{int64(i), int64(i)}}})
+	}
+	var sizes []int
+	for _, o := range n.ops() {
+		sizes = append(sizes, len(o.rows))
+	}
+	if want := []int{1000, 1000, 500, 1, 1}; !reflect.DeepEqual(sizes, want) {
+		t.Fatalf("statements of %v rows, want %v", sizes, want)
 	}
 }

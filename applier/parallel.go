@@ -155,7 +155,7 @@ func (p *parallel) form(ctx context.Context) (*batch, bool) {
 	if !ok {
 		return nil, false
 	}
-	txns := takeQueued(first, p.queue)
+	txns := takeQueued(first, p.queue, maxGroupTxns, nil, 0)
 	var keys []string
 	var err error
 	for i := range txns {

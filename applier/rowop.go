@@ -29,13 +29,16 @@ type rowOp struct {
 	args  []any
 }
 
+// maxMergedRows bounds the rows of one merged statement.
+const maxMergedRows = 1000
+
 // merge appends o to ops, folding it into the last operation when it can.
 func merge(ops []rowOp, o rowOp) []rowOp {
 	if n := len(ops); n > 0 {
 		last := &ops[n-1]
 		same := last.kind == o.kind && last.t.Schema == o.t.Schema && last.t.Name == o.t.Name
 		mergeable := o.kind == opReplace || o.kind == opInsert || (o.kind == opDeleteKey && len(o.t.Key) == 1)
-		if same && mergeable && len(last.rows) < 1000 {
+		if same && mergeable && len(last.rows) < maxMergedRows {
 			last.rows = append(last.rows, o.rows...)
 			return ops
 		}

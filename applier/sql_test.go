@@ -139,11 +139,12 @@ func BenchmarkPackedInsert(b *testing.B) {
 }
 
 func TestAppendEscapedMatchesByteByByte(t *testing.T) {
+	want := map[byte]string{0: `\0`, '\n': `\n`, '\r': `\r`, 0x1a: `\Z`, '\'': `\'`, '"': `\"`, '\\': `\\`}
 	slow := func(s []byte) []byte {
 		var b []byte
 		for _, c := range s {
-			if esc := escapes[c]; esc != 0 {
-				b = append(b, '\\', esc)
+			if esc, ok := want[c]; ok {
+				b = append(b, esc...)
 			} else {
 				b = append(b, c)
 			}
