@@ -205,22 +205,8 @@ func (a *Applier) wakeIndexBuilder() {
 func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn) error {
 	a.indexMu.Lock()
 	defer a.indexMu.Unlock()
-	rows, err := conn.QueryContext(ctx, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
-		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
-		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
+	names, err := a.pendingIndexes(ctx, conn)
 	if err != nil {
-		return &ApplyError{What: "read deferred indexes", Err: err}
-	}
-	var names []tableinfo.Name
-	for rows.Next() {
-		var n tableinfo.Name
-		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
-			_ = rows.Close()
-			return &ApplyError{What: "read deferred indexes", Err: err}
-		}
-		names = append(names, n)
-	}
-	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return &ApplyError{What: "read deferred indexes", Err: err}
 	}
 	for _, n := range names {
@@ -229,6 +215,26 @@ func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn) error {
 		}
 	}
 	return nil
+}
+
+// pendingIndexes lists the copied tables whose deferred indexes wait.
+func (a *Applier) pendingIndexes(ctx context.Context, conn *sql.Conn) ([]tableinfo.Name, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
+		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
+		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var names []tableinfo.Name
+	for rows.Next() {
+		var n tableinfo.Name
+		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
+			return nil, err
+		}
+		names = append(names, n)
+	}
+	return names, rows.Err()
 }
 
 func indexNames(ctx context.Context, q querier, schema, table string) (map[string]bool, error) {
