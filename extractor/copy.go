@@ -40,6 +40,10 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 	if err != nil {
 		return "", err
 	}
+	refs, err := foreignKeyRefs(ctx, conn)
+	if err != nil {
+		return "", err
+	}
 	var todo []copyItem
 	sources := map[string]tableinfo.Name{}
 	for _, n := range all {
@@ -53,7 +57,7 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 				"give each its own table_rename", ErrBadRule, other, n, dest, tg.Rule)
 		}
 		sources[dest] = n
-		todo = append(todo, copyItem{n: n, tg: tg, dest: dest})
+		todo = append(todo, copyItem{n: n, tg: tg, dest: dest, refs: refs[n]})
 	}
 	if err := checkRules(ctx, conn, todo); err != nil {
 		return "", err
@@ -81,6 +85,7 @@ type copyItem struct {
 	n    tableinfo.Name
 	tg   *filter.Target
 	dest string
+	refs [][]string // the columns of each foreign key referring to the table
 }
 
 // checkRules checks the column maps and where filters against their tables
@@ -216,13 +221,9 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 			return fmt.Errorf("resume key of %s: %w", n, err)
 		}
 	}
-	referenced, err := refersToPlainIndex(ctx, conn, src)
-	if err != nil {
-		return err
-	}
 	task := e.cfg.Task
 	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t, Pos: pos,
-		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable, Referenced: referenced}); err != nil {
+		Resume: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable, Referenced: refersToPlainIndex(src, it.refs)}); err != nil {
 		return err
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
@@ -242,28 +243,42 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Pos: pos})
 }
 
-// refersToPlainIndex reports whether a foreign key refers to columns of t
-// that are not exactly one of its unique keys: it then needs one of t's
-// plain indexes, which the destination must not build late.
-func refersToPlainIndex(ctx context.Context, conn *sql.Conn, t *change.Table) (bool, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT CONCAT(CONSTRAINT_SCHEMA, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME "+
-		"FROM information_schema.KEY_COLUMN_USAGE WHERE REFERENCED_TABLE_SCHEMA = ? AND REFERENCED_TABLE_NAME = ? "+
-		"ORDER BY 1, POSITION_IN_UNIQUE_CONSTRAINT", t.Schema, t.Name)
+// foreignKeyRefs lists, per table foreign keys refer to, the columns each
+// of them refers to, in order: one query for the whole copy.
+func foreignKeyRefs(ctx context.Context, conn *sql.Conn) (map[tableinfo.Name][][]string, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "+
+		"CONCAT(CONSTRAINT_SCHEMA, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "+
+		"WHERE REFERENCED_TABLE_NAME IS NOT NULL ORDER BY 1, 2, 3, POSITION_IN_UNIQUE_CONSTRAINT")
 	if err != nil {
-		return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+		return nil, fmt.Errorf("foreign keys: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
-	refs := map[string][]string{}
+	refs := map[tableinfo.Name][][]string{}
+	lastFK := ""
 	for rows.Next() {
+		var n tableinfo.Name
 		var fk, col string
-		if err := rows.Scan(&fk, &col); err != nil {
-			return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+		if err := rows.Scan(&n.Schema, &n.Table, &fk, &col); err != nil {
+			return nil, fmt.Errorf("foreign keys: %w", err)
 		}
-		refs[fk] = append(refs[fk], strings.ToLower(col))
+		if fk != lastFK || len(refs[n]) == 0 {
+			refs[n] = append(refs[n], nil)
+			lastFK = fk
+		}
+		last := len(refs[n]) - 1
+		refs[n][last] = append(refs[n][last], col)
 	}
 	if err := rows.Err(); err != nil {
-		return false, fmt.Errorf("foreign keys referring to %s.%s: %w", t.Schema, t.Name, err)
+		return nil, fmt.Errorf("foreign keys: %w", err)
 	}
+	return refs, nil
+}
+
+// refersToPlainIndex reports whether one of the foreign keys referring to t
+// (their columns: refs) does not refer to exactly one of its unique keys: it
+// then needs one of t's plain indexes, which the destination must not build
+// late.
+func refersToPlainIndex(t *change.Table, refs [][]string) bool {
 	for _, cols := range refs {
 		unique := false
 		for _, u := range t.Uniques {
@@ -274,10 +289,10 @@ func refersToPlainIndex(ctx context.Context, conn *sql.Conn, t *change.Table) (b
 			unique = unique || same
 		}
 		if !unique {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // chunkReader reads one table inside the snapshot and sends its chunks.
@@ -291,6 +306,7 @@ type chunkReader struct {
 	cols  []string
 	from  string
 	where string
+	kinds []packKind // how each column is packed (kindOf)
 }
 
 // filtered joins the where filter to a condition.
@@ -376,37 +392,38 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	kinds := make([]packKind, len(r.t.Columns))
-	for i := range r.t.Columns {
-		kinds[i] = kindOf(&r.t.Columns[i])
+	if r.kinds == nil {
+		r.kinds = make([]packKind, len(r.t.Columns))
+		for i := range r.t.Columns {
+			r.kinds[i] = kindOf(&r.t.Columns[i])
+		}
 	}
 	var p change.RowPacker
-	lastKey := make([][]byte, len(r.t.Key)) // the last row's key, as read
+	lastRow := 0 // where the last row packed starts
 	flush := func() error {
+		chunk := p.Take()
+		// The chunk's Hi is its last row's key, as the destination will read it.
+		last, err := change.PackedRows{N: 1, Data: chunk.Data[lastRow:]}.Unpack()
+		if err != nil {
+			return err
+		}
 		hi := make(change.Row, len(r.t.Key))
 		for i, k := range r.t.Key {
-			if hi[i], err = r.value(k, lastKey[i]); err != nil {
-				return err
-			}
+			hi[i] = last[0][k]
 		}
-		return emit(p.Take(), hi)
+		return emit(chunk, hi)
 	}
 	n, inChunk := 0, 0
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return n, fmt.Errorf("read %s: %w", r.from, err)
 		}
+		lastRow = p.Size()
 		p.Row(len(raw))
 		for i, b := range raw {
-			if err := r.pack(&p, kinds[i], b); err != nil {
+			if err := r.pack(&p, r.kinds[i], b); err != nil {
 				return n, err
 			}
-		}
-		for i, k := range r.t.Key {
-			if lastKey[i] == nil { // not NULL: key columns never are
-				lastKey[i] = make([]byte, 0, len(raw[k]))
-			}
-			lastKey[i] = append(lastKey[i][:0], raw[k]...)
 		}
 		n++
 		if inChunk++; inChunk >= r.size || p.Size() >= maxChunkBytes {
@@ -466,20 +483,6 @@ func (r *chunkReader) pack(p *change.RowPacker, k packKind, b sql.RawBytes) erro
 		p.Text(b)
 	}
 	return nil
-}
-
-// value is one column of a scanned row (a chunk's last key).
-func (r *chunkReader) value(i int, b []byte) (any, error) {
-	c := &r.t.Columns[i]
-	switch {
-	case b == nil:
-		return nil, nil
-	case c.Binary:
-		return append([]byte{}, b...), nil
-	case c.DataType == "year":
-		return r.year(b)
-	}
-	return string(b), nil
 }
 
 func (r *chunkReader) year(b []byte) (int64, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/filter"
 )
@@ -71,4 +72,22 @@ func FuzzRouteDDL(f *testing.F) {
 			t.Fatalf("%q became %q, which does not parse: %v", sql, d.SQL, err)
 		}
 	})
+}
+
+func TestRefersToPlainIndex(t *testing.T) {
+	tb := &change.Table{Columns: []change.Column{{Name: "id"}, {Name: "a"}, {Name: "b"}}, Uniques: [][]int{{0}, {1, 2}}}
+	for _, c := range []struct {
+		refs [][]string
+		want bool
+	}{
+		{nil, false},
+		{[][]string{{"ID"}}, false},             // the primary key
+		{[][]string{{"a", "b"}, {"id"}}, false}, // a unique key, in its order
+		{[][]string{{"b", "a"}}, true},          // not in a unique key's order
+		{[][]string{{"a"}}, true},               // a prefix of one: a plain index serves it
+	} {
+		if got := refersToPlainIndex(tb, c.refs); got != c.want {
+			t.Errorf("refs %v: %v, want %v", c.refs, got, c.want)
+		}
+	}
 }
