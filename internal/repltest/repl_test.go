@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -313,6 +314,32 @@ func (p *partCounter) Send(ctx context.Context, m *change.Message) error {
 		}
 	}
 	return p.Sender.Send(ctx, m)
+}
+
+// gtidCount is the number of transactions in a GTID set: MariaDB's
+// sequence numbers per domain, or MySQL's intervals.
+func gtidCount(set string) int {
+	n := 0
+	for _, part := range strings.Split(set, ",") {
+		part = strings.TrimSpace(part)
+		if uuid, ivs, ok := strings.Cut(part, ":"); ok && uuid != "" {
+			for _, iv := range strings.Split(ivs, ":") {
+				lo, hi, isRange := strings.Cut(iv, "-")
+				a, _ := strconv.Atoi(lo)
+				b := a
+				if isRange {
+					b, _ = strconv.Atoi(hi)
+				}
+				n += b - a + 1
+			}
+			continue
+		}
+		if i := strings.LastIndex(part, "-"); i >= 0 {
+			seq, _ := strconv.Atoi(part[i+1:])
+			n += seq
+		}
+	}
+	return n
 }
 
 // executedGTIDs is the set of transactions db has written to its binlog.
@@ -652,6 +679,22 @@ func TestBatchedChangesReduceToTheFinalRows(t *testing.T) {
 			one("UPDATE tk SET k = 'B' WHERE k = 'b'", "INSERT INTO tk VALUES ('c', 4)", "DELETE FROM tk WHERE k = 'C'")
 			one("DELETE FROM tk WHERE k = 'x '", "INSERT INTO tk VALUES ('y', 5)", "UPDATE tk SET v = 6 WHERE k = 'Y'")
 
+			written := gtidCount(executedGTIDs(t, src)) - gtidCount(gtid)
+
+			// Hold up the first write to u (a gap lock on the empty table) so
+			// that everything after it queues: the groups hold many
+			// transactions, whatever the timing.
+			hold, err := dst.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = hold.Close() }()
+			for _, q := range []string{"BEGIN", "SELECT * FROM " + schema + ".u FOR UPDATE"} {
+				if _, err := hold.ExecContext(context.Background(), q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := gtidCount(executedGTIDs(t, dst))
 			natsURL := startNATS(t)
 			job := jobID("net")
 			srcTask, destTask := tasks(schema)
@@ -659,9 +702,18 @@ func TestBatchedChangesReduceToTheFinalRows(t *testing.T) {
 			destTask.ParallelWorkers = workers
 			dest := startDest(t, natsURL, job, destTask)
 			s := startSrc(t, natsURL, job, srcTask)
+			time.Sleep(time.Second)
+			if _, err := hold.ExecContext(context.Background(), "COMMIT"); err != nil {
+				t.Fatal(err)
+			}
 			waitSame(t, src, dst, schema, 60*time.Second)
 			s.stop(t)
 			dest.stop(t)
+			commits := gtidCount(executedGTIDs(t, dst)) - before
+			t.Logf("the source wrote %d transactions, the destination committed %d", written, commits)
+			if commits*2 > written {
+				t.Fatalf("the destination committed %d transactions for the source's %d: the batches did not group them", commits, written)
+			}
 		})
 	}
 }
