@@ -81,19 +81,21 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 	jobID := created.Job.JobID
 	t.Cleanup(func() { _, _, _ = agent.Client().Jobs().Deregister(jobID, true, nil) })
 
-	waitDest(t, agent, jobID, "job_stage_full")
+	waitDest(t, agent, jobID, "job_stage_full", time.Time{})
+	killed := time.Now()
 	if agent.KillPlugins() == 0 {
 		t.Fatal("no plugin process to kill during the copy")
 	}
 	if st := destState(t, agent, jobID); devagent.HasEvent(st, "job_stage_incr") {
 		t.Fatal("the copy was over before the first kill")
 	}
-	waitDest(t, agent, jobID, "job_stage_incr")
+	waitDest(t, agent, jobID, "job_stage_incr", killed)
 	time.Sleep(500 * time.Millisecond)
+	killed = time.Now()
 	if agent.KillPlugins() == 0 {
 		t.Fatal("no plugin process to kill in the binlog stage")
 	}
-	waitDest(t, agent, jobID, "job_stage_incr")
+	waitDest(t, agent, jobID, "job_stage_incr", killed) // reached anew, after the kill
 	time.Sleep(time.Second)
 	close(stopWrites)
 	<-done
@@ -164,8 +166,9 @@ func destState(t *testing.T, a *devagent.Agent, jobID string) *nomad.TaskState {
 	return st
 }
 
-// waitDest waits until the job's dest task runs and has reported event.
-func waitDest(t *testing.T, a *devagent.Agent, jobID, event string) {
+// waitDest waits until the job's dest task runs and has reported event at
+// or after since.
+func waitDest(t *testing.T, a *devagent.Agent, jobID, event string, since time.Time) {
 	t.Helper()
 	var last *nomad.TaskState
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
@@ -179,7 +182,7 @@ func waitDest(t *testing.T, a *devagent.Agent, jobID, event string) {
 				continue
 			}
 			last = st
-			if st.State == "running" && devagent.HasEvent(st, event) {
+			if st.State == "running" && devagent.HasEventSince(st, event, since) {
 				return
 			}
 		}

@@ -115,13 +115,14 @@ func TestKillCycles(t *testing.T) {
 			victims = []*Node{n1, n2}
 		}
 		var names []string
+		killed := time.Now()
 		for _, v := range victims {
 			if v.KillPlugins() == 0 {
 				t.Fatalf("cycle %d: no plugin process on %s", i, v.Name)
 			}
 			names = append(names, v.Name)
 		}
-		waitReplicating(t, job)
+		waitRecovered(t, job, killed, victims...)
 		time.Sleep(time.Second)
 		ran := w.halt()
 		n := compare(t, schema, 2*time.Minute)

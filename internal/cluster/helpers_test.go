@@ -349,6 +349,28 @@ func waitReplicating(t *testing.T, job string) (src, dest placed) {
 	return src, dest
 }
 
+// waitRecovered waits until the tasks on the nodes whose plugins were
+// killed at since run again: a src that checked its server anew (the
+// driver's event when it starts or recovers a task), a dest in the binlog
+// stage anew; the state from before the kill does not count. Then both
+// replicate.
+func waitRecovered(t *testing.T, job string, since time.Time, victims ...*Node) {
+	t.Helper()
+	for _, v := range victims {
+		switch v {
+		case cl.Nodes[0]:
+			waitTask(t, job, "src", 2*time.Minute, func(p placed) bool {
+				return runningOn(v)(p) && devagent.HasEventSince(p.state, "checks passed", since)
+			})
+		case cl.Nodes[1]:
+			waitTask(t, job, "dest", 2*time.Minute, func(p placed) bool {
+				return inStage(v, "job_stage_incr")(p) && devagent.HasEventSince(p.state, "job_stage_incr", since)
+			})
+		}
+	}
+	waitReplicating(t, job)
+}
+
 // runningOn is a condition: the task runs on node (any node when nil).
 func runningOn(node *Node) func(placed) bool {
 	return func(p placed) bool {

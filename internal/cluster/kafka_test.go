@@ -71,11 +71,11 @@ func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 	}()
 	for _, victim := range []*Node{n1, n2} {
 		time.Sleep(time.Second)
+		killed := time.Now()
 		if victim.KillPlugins() == 0 {
 			t.Fatalf("no plugin on %s", victim.Name)
 		}
-		waitHealthy(t)
-		waitReplicating(t, job)
+		waitRecovered(t, job, killed, victim)
 	}
 	time.Sleep(time.Second)
 	close(stop)

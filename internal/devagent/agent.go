@@ -356,6 +356,19 @@ func HasEvent(st *nomad.TaskState, substr string) bool {
 	return CountEvents(st, substr) > 0
 }
 
+// HasEventSince reports whether an event at or after since includes substr
+// in its type, message or driver error: what happened after a kill, say,
+// rather than before it.
+func HasEventSince(st *nomad.TaskState, substr string, since time.Time) bool {
+	for _, e := range st.Events {
+		if e.Time >= since.UnixNano() && (strings.Contains(e.Type, substr) || strings.Contains(e.DisplayMessage, substr) ||
+			strings.Contains(e.Message, substr) || strings.Contains(e.DriverError, substr)) {
+			return true
+		}
+	}
+	return false
+}
+
 // CountEvents counts the task's events that include substr.
 func CountEvents(st *nomad.TaskState, substr string) int {
 	n := 0
