@@ -107,6 +107,14 @@ func TestNomadJobRoundTrip(t *testing.T) {
 	if c := job.TaskGroups[1].Constraints; len(c) != 1 || c[0].RTarget != j.DestTask.NodeID {
 		t.Errorf("failover=false: constraints %v", c)
 	}
+	for _, g := range job.TaskGroups {
+		// No deployments (a failed one would place nothing), and a failed
+		// task is not placed anew (it would fail the same way).
+		if g.Update == nil || *g.Update.MaxParallel != 0 ||
+			g.ReschedulePolicy == nil || *g.ReschedulePolicy.Attempts != 0 || *g.ReschedulePolicy.Unlimited {
+			t.Errorf("group %s: update %+v, reschedule %+v", *g.Name, g.Update, g.ReschedulePolicy)
+		}
+	}
 	back, err := jobConfigFromNomad(job)
 	if err != nil {
 		t.Fatal(err)
