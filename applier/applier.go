@@ -50,6 +50,11 @@ type Applier struct {
 
 	// Full copy.
 	resumed map[string]bool // schema.table -> resumed by key this session
+	// loads holds the LOAD DATA plan of each table that has one (load.go);
+	// load is the destination's support, read at the first table.
+	loads       map[string]*loadPlan
+	load        *loadSupport
+	loadRefused atomic.Bool // the destination refused LOAD DATA LOCAL: INSERT from then on
 	// indexWake wakes the builder of deferred indexes (indexes.go); indexMu
 	// keeps builds one at a time.
 	indexWake chan struct{}
@@ -83,8 +88,9 @@ type Applier struct {
 type chunkJob struct {
 	table   *change.Table
 	rows    change.PackedRows
-	replace bool   // the table resumed: overlap with earlier rows is expected
-	lo, hi  []byte // encoded key bounds of a keyed chunk; hi nil for keyless
+	replace bool      // the table resumed: overlap with earlier rows is expected
+	load    *loadPlan // nil: written as INSERT
+	lo, hi  []byte    // encoded key bounds of a keyed chunk; hi nil for keyless
 }
 
 // New connects to the destination and prepares the checkpoint tables.
@@ -102,7 +108,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(), tolerant: true, resumed: map[string]bool{},
+	a := &Applier{cfg: cfg, db: db, log: cfg.Logger, tables: newTableCache(), tolerant: true, resumed: map[string]bool{}, loads: map[string]*loadPlan{},
 		fatal: make(chan error, 1), budget: semaphore.NewWeighted(QueueCapacity)}
 	a.Stats.QueueCapacity = QueueCapacity
 	return a, nil

@@ -73,6 +73,11 @@ func (a *Applier) createTable(ctx context.Context, m *change.Message) error {
 	}
 	a.tables.forget(t.Schema, t.Name)
 	a.resumed[t.Schema+"."+t.Name] = resumed
+	plan, err := a.planLoad(ctx, t)
+	if err != nil {
+		return err
+	}
+	a.loads[t.Schema+"."+t.Name] = plan
 	if resumed {
 		// Keep the earliest snapshot; drop chunk records off the committed chain.
 		return a.pruneChunks(ctx, t)
@@ -113,7 +118,8 @@ func createIfNotExists(create string) string {
 }
 
 func (a *Applier) queueChunk(ctx context.Context, m *change.Message) error {
-	job := chunkJob{table: m.Table, rows: m.Rows, replace: a.resumed[m.Table.Schema+"."+m.Table.Name]}
+	key := m.Table.Schema + "." + m.Table.Name
+	job := chunkJob{table: m.Table, rows: m.Rows, replace: a.resumed[key], load: a.loads[key]}
 	if m.Hi != nil {
 		var err error
 		if job.lo, err = change.EncodeRow(m.Lo); err != nil {
@@ -155,10 +161,12 @@ func (a *Applier) writeChunks(ctx context.Context) {
 		return
 	}
 	defer func() { _ = conn.Close() }()
+	src := newLoadSource()
+	defer src.close()
 	for job := range a.chunks {
 		group := takeQueued(job, a.chunks, maxGroupChunks, func(j *chunkJob) int { return len(j.rows.Data) }, maxGroupBytes)
 		if a.copyError() == nil {
-			if err := a.writeGroup(ctx, conn, group); err != nil {
+			if err := a.writeGroup(ctx, conn, src, group); err != nil {
 				a.setCopyError(err)
 			} else {
 				for _, j := range group {
@@ -172,17 +180,33 @@ func (a *Applier) writeChunks(ctx context.Context) {
 	}
 }
 
+// chunkSQL is a chunk rendered for writing: INSERT statements, or the
+// stream of a LOAD DATA statement.
+type chunkSQL struct {
+	stmts []string
+	load  string // the LOAD DATA statement; data is its stream
+	data  []byte
+}
+
 // writeGroup writes chunks in one transaction, with their copy_chunks
-// records; a transient failure is retried.
-func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, group []chunkJob) error {
-	stmts := make([][]string, len(group))
+// records; a transient failure is retried. A destination that refuses LOAD
+// DATA LOCAL gets the group, and every chunk after it, as INSERT.
+func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, src *loadSource, group []chunkJob) error {
+	err := a.writeRendered(ctx, conn, src, group)
+	if err == nil || !loadRefused(err) {
+		return err
+	}
+	if !a.loadRefused.Swap(true) {
+		a.log.Warn("the destination refuses LOAD DATA LOCAL INFILE (local_infile is off): the full copy writes INSERT, which costs the destination more", "error", err)
+	}
+	return a.writeRendered(ctx, conn, src, group)
+}
+
+func (a *Applier) writeRendered(ctx context.Context, conn *sql.Conn, src *loadSource, group []chunkJob) error {
+	rendered := make([]chunkSQL, len(group))
 	for i, job := range group {
-		verb := "INSERT"
-		if job.replace {
-			verb = "REPLACE"
-		}
 		var err error
-		if stmts[i], err = packedInsert(verb, job.table, job.rows); err != nil {
+		if rendered[i], err = a.renderChunk(job, src); err != nil {
 			return &ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err}
 		}
 	}
@@ -193,7 +217,7 @@ func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, group []chunkJ
 		}
 		defer func() { _ = tx.Rollback() }()
 		for i, job := range group {
-			if err := a.writeChunk(ctx, tx, job, stmts[i]); err != nil {
+			if err := a.writeChunk(ctx, tx, src, job, &rendered[i]); err != nil {
 				return &ApplyError{What: fmt.Sprintf("copy rows into %s.%s", job.table.Schema, job.table.Name), Err: err}
 			}
 		}
@@ -201,11 +225,37 @@ func (a *Applier) writeGroup(ctx context.Context, conn *sql.Conn, group []chunkJ
 	})
 }
 
-// writeChunk writes one chunk's statements and its copy_chunks record.
-func (a *Applier) writeChunk(ctx context.Context, tx *sql.Tx, job chunkJob, stmts []string) error {
-	for _, q := range stmts {
+func (a *Applier) renderChunk(job chunkJob, src *loadSource) (chunkSQL, error) {
+	if job.load != nil && !a.loadRefused.Load() {
+		data, err := packedLoad(job.table, job.rows)
+		return chunkSQL{load: job.load.statement(src.name, job.replace), data: data}, err
+	}
+	verb := "INSERT"
+	if job.replace {
+		verb = "REPLACE"
+	}
+	stmts, err := packedInsert(verb, job.table, job.rows)
+	return chunkSQL{stmts: stmts}, err
+}
+
+// writeChunk writes one chunk and its copy_chunks record.
+func (a *Applier) writeChunk(ctx context.Context, tx *sql.Tx, src *loadSource, job chunkJob, c *chunkSQL) error {
+	for _, q := range c.stmts {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
+		}
+	}
+	if c.load != "" {
+		src.data = c.data
+		res, err := tx.ExecContext(ctx, c.load)
+		src.data = nil
+		if err != nil {
+			return err
+		}
+		// LOCAL skips rows whose key exists, where INSERT would fail: a
+		// short count is that failure.
+		if n, err := res.RowsAffected(); err == nil && !job.replace && n != int64(job.rows.N) {
+			return fmt.Errorf("%d of the chunk's %d rows were written: the others have keys that already exist on the destination", n, job.rows.N)
 		}
 	}
 	if job.hi == nil {

@@ -155,7 +155,7 @@ func appendLiteral(b []byte, x *change.Value) []byte {
 	default:
 		b = append(b, '\'')
 	}
-	return append(appendEscaped(b, x.Raw), '\'')
+	return append(appendEscaped(b, x.Raw, &escapes), '\'')
 }
 
 // numeral reports whether s is a plain decimal number: an optional sign,
@@ -186,19 +186,20 @@ func numeral(s []byte) bool {
 // letter that follows the backslash.
 var escapes = [256]byte{0: '0', '\n': 'n', '\r': 'r', 0x1a: 'Z', '\'': '\'', '"': '"', '\\': '\\'}
 
-// appendEscaped writes s with backslash escapes, for a quoted literal.
-// Eight bytes at a time are checked for anything to escape; most text has
-// nothing, and is copied whole.
-func appendEscaped(b, s []byte) []byte {
+// appendEscaped writes s with backslash escapes: each byte esc maps is
+// written as a backslash and its letter. Eight bytes at a time are checked
+// for anything to escape (either table's bytes are control characters,
+// quotes or backslashes); most text has nothing, and is copied whole.
+func appendEscaped(b, s []byte, esc *[256]byte) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		if i+8 <= len(s) && !mayEscape(binary.LittleEndian.Uint64(s[i:])) {
 			i += 8
 			continue
 		}
-		if esc := escapes[s[i]]; esc != 0 {
+		if e := esc[s[i]]; e != 0 {
 			b = append(b, s[start:i]...)
-			b = append(b, '\\', esc)
+			b = append(b, '\\', e)
 			start = i + 1
 		}
 		i++

@@ -139,29 +139,37 @@ func BenchmarkPackedInsert(b *testing.B) {
 }
 
 func TestAppendEscapedMatchesByteByByte(t *testing.T) {
-	want := map[byte]string{0: `\0`, '\n': `\n`, '\r': `\r`, 0x1a: `\Z`, '\'': `\'`, '"': `\"`, '\\': `\\`}
-	slow := func(s []byte) []byte {
-		var b []byte
-		for _, c := range s {
-			if esc, ok := want[c]; ok {
-				b = append(b, esc...)
-			} else {
-				b = append(b, c)
+	for _, tc := range []struct {
+		name  string
+		table *[256]byte
+		want  map[byte]string
+	}{
+		{"literal", &escapes, map[byte]string{0: `\0`, '\n': `\n`, '\r': `\r`, 0x1a: `\Z`, '\'': `\'`, '"': `\"`, '\\': `\\`}},
+		{"load field", &loadEscapes, map[byte]string{0: `\0`, '\t': `\t`, '\n': `\n`, '\r': `\r`, 0x1a: `\Z`, '\\': `\\`}},
+	} {
+		slow := func(s []byte) []byte {
+			var b []byte
+			for _, c := range s {
+				if esc, ok := tc.want[c]; ok {
+					b = append(b, esc...)
+				} else {
+					b = append(b, c)
+				}
+			}
+			return b
+		}
+		var all []byte
+		for c := range 256 {
+			all = append(all, byte(c), 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i')
+		}
+		for n := range len(all) {
+			s := all[n:]
+			if got, want := appendEscaped(nil, s, tc.table), slow(s); string(got) != string(want) {
+				t.Fatalf("%s, from byte %d: got %q, want %q", tc.name, n, got, want)
 			}
 		}
-		return b
-	}
-	var all []byte
-	for c := range 256 {
-		all = append(all, byte(c), 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i')
-	}
-	for n := range len(all) {
-		s := all[n:]
-		if got, want := appendEscaped(nil, s), slow(s); string(got) != string(want) {
-			t.Fatalf("from byte %d: got %q, want %q", n, got, want)
+		if got := appendEscaped(nil, []byte("plain text, no escapes, 😀 café"), tc.table); string(got) != "plain text, no escapes, 😀 café" {
+			t.Fatalf("%s: got %q", tc.name, got)
 		}
-	}
-	if got := appendEscaped(nil, []byte("plain text, no escapes, 😀 café")); string(got) != "plain text, no escapes, 😀 café" {
-		t.Fatalf("got %q", got)
 	}
 }

@@ -57,6 +57,9 @@ var typesRows = []string{
 	`INSERT INTO types (dt, dtm, yr) VALUES ('0000-00-00', '0000-00-00 00:00:00', 0)`,
 }
 
+// typesColumns are the written columns of typesTable.
+const typesColumns = "id,ti,tiu,si,siu,mi,miu,i,iu,bi,biu,d,f,db,b1,b64,dt,tm,dtm,ts,yr,c,vc,l1,tx,bn,vb,bl,e,st,js"
+
 func TestFullCopyThenBinlogIsExact(t *testing.T) {
 	const schema = "repl_exact"
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
@@ -65,6 +68,12 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 		"CREATE TABLE ck (a VARCHAR(20) NOT NULL, b INT NOT NULL, v TEXT, PRIMARY KEY (a, b))")
 	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesTable...)...)
 	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesRows...)...)
+	// The same rows in a table without AUTO_INCREMENT, which the destination
+	// loads with LOAD DATA (types itself is written with INSERT unless
+	// innodb_autoinc_lock_mode is 2).
+	exec(t, src, "SET SESSION sql_mode = ''", "USE "+schema, "CREATE TABLE types_ld LIKE types", "ALTER TABLE types_ld MODIFY id INT NOT NULL",
+		"INSERT INTO types_ld ("+typesColumns+") SELECT "+typesColumns+" FROM types")
+	loadsBefore := sandbox.GlobalStatus(t, dst, "Com_load")
 	for i := range 300 {
 		exec(t, src, fmt.Sprintf("INSERT INTO %s.w VALUES (%d, %d, 'seed')", schema, -i-1, i),
 			fmt.Sprintf("INSERT INTO %s.ck VALUES ('k%d', %d, REPEAT('x', %d))", schema, i%7, i, i))
@@ -80,6 +89,13 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 	s := startSrc(t, natsURL, job, srcTask)
 	waitEvent(t, dest, "job_stage_full")
 	waitEvent(t, dest, "job_stage_incr")
+	var localInfile bool
+	if err := dst.QueryRowContext(context.Background(), "SELECT @@GLOBAL.local_infile").Scan(&localInfile); err != nil {
+		t.Fatal(err)
+	}
+	if n := sandbox.GlobalStatus(t, dst, "Com_load") - loadsBefore; localInfile && n == 0 {
+		t.Fatal("local_infile is on, yet no chunk was written with LOAD DATA")
+	}
 
 	// Binlog: the same type coverage arriving as row events, then updates and deletes.
 	exec(t, src, append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesRows...)...)

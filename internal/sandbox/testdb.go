@@ -94,3 +94,14 @@ func CreateUser(t testing.TB, db *sql.DB, user, password string) {
 		"GRANT ALL PRIVILEGES ON *.* TO '" + user + "'@'%'",
 	}, password)
 }
+
+// GlobalStatus reads a counter of SHOW GLOBAL STATUS, such as "Com_load".
+func GlobalStatus(t testing.TB, db *sql.DB, name string) int64 {
+	t.Helper()
+	var got string
+	var n int64
+	if err := db.QueryRowContext(context.Background(), "SHOW GLOBAL STATUS LIKE ?", name).Scan(&got, &n); err != nil {
+		t.Fatalf("global status %s: %v", name, err)
+	}
+	return n
+}

@@ -1,0 +1,293 @@
+package applier
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/tableinfo"
+)
+
+var pair *sandbox.Pair
+
+func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+
+const loadSchema = "applier_load"
+
+// loadColumns has every type the LOAD DATA stream carries, and no
+// AUTO_INCREMENT, so LOAD DATA is used under any lock mode.
+const loadColumns = `(id INT NOT NULL PRIMARY KEY,
+	i BIGINT, u BIGINT UNSIGNED, d DECIMAL(65,30), f FLOAT, db DOUBLE,
+	b8 BIT(8), b64 BIT(64), dt DATE, tm TIME(6), dtm DATETIME(6), ts TIMESTAMP(6) NULL, yr YEAR,
+	c CHAR(10), vc VARCHAR(100) CHARACTER SET utf8mb4, l1 VARCHAR(50) CHARACTER SET latin1, tx TEXT,
+	bn BINARY(4), vb VARBINARY(300), bl BLOB, e ENUM('a','b','ü'), st SET('x','y','z'), js JSON,
+	gen BIGINT AS (i + 1) VIRTUAL) ENGINE=InnoDB`
+
+func newTestApplier(t *testing.T) *Applier {
+	t.Helper()
+	ctx := context.Background()
+	a, err := New(ctx, Config{JobID: "load-test", Task: &config.Task{ConnectionConfig: pair.Dest}, Logger: sandbox.Logger(t, "dest")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.conn, err = a.session(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = a.conn.Close()
+		_ = a.db.Close()
+	})
+	// MySQL 8 turns it off by default.
+	sandbox.Exec(t, sandbox.OpenDB(t, pair.Dest), []string{"SET GLOBAL local_infile = 1"})
+	return a
+}
+
+// packAsSource packs rows of text-protocol values the way the source does
+// (extractor/copy.go kindOf): nil is NULL.
+func packAsSource(t *testing.T, tb *change.Table, rows [][]any) change.PackedRows {
+	t.Helper()
+	var p change.RowPacker
+	for _, r := range rows {
+		p.Row(len(tb.Columns))
+		for i, c := range tb.Columns {
+			switch v := r[i].(type) {
+			case nil:
+				p.Null()
+			case int:
+				p.Int(int64(v))
+			case []byte:
+				p.Bytes(v)
+			case string:
+				if change.NumericType(c.DataType) {
+					p.Number([]byte(v))
+				} else {
+					p.Text([]byte(v))
+				}
+			default:
+				t.Fatalf("value %T", v)
+			}
+		}
+	}
+	return p.Take()
+}
+
+func allBytes() []byte {
+	b := make([]byte, 256)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	return b
+}
+
+// loadRows are awkward for a tab-separated stream: separators, escapes and
+// \N inside values, bytes that are not UTF-8, NULL next to empty values.
+var loadRows = [][]any{
+	{"1", "-9223372036854775808", "18446744073709551615", "-12345678901234567890123456789012345.123456789012345678901234567890",
+		"1.5", "-2.25e100", []byte{'\t'}, []byte{'\\', '\n', 0, 0, 0x1a, 0, '\r', 'N'}, "1000-01-01", "-838:59:59.000000",
+		"9999-12-31 23:59:59.999999", "1970-01-01 00:00:01.000000", 1901,
+		"a\tb", "emoji 😀 tab\there\nnew line \\N back\\slash", "café àé", `\N`,
+		[]byte{0, 0xff, '\t', '\\'}, allBytes(), []byte{0xc3, '\\', 0xe2, 0x82, '\n', 0xf0, '\t', 0x9f},
+		"ü", "x,z", `{"k": [1, "t\tab", "q\"uote"], "n": null}`, nil},
+	{"2", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
+		"", "", "", "", nil, []byte{}, []byte{}, "", "", nil, nil},
+	{"3", "0005", "0", "0.000000000000000000000000000001", "-0.0001", "1e-300", []byte{0xff}, []byte{0, 0, 0, 0, 0, 0, 0, 0},
+		"0000-00-00", "00:00:00.000000", "0000-00-00 00:00:00.000000", nil, 0,
+		"NULL", "\r\n", "\\", "\x1a\x00end", nil, []byte("NULL"), []byte(`\N`), "a", "", "[]", nil},
+}
+
+func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+		"CREATE TABLE " + loadSchema + ".ins " + loadColumns, "CREATE TABLE " + loadSchema + ".ld " + loadColumns})
+
+	src := newLoadSource()
+	defer src.close()
+	loadsBefore := sandbox.GlobalStatus(t, db, "Com_load")
+	for _, name := range []string{"ins", "ld"} {
+		tb, err := tableinfo.Load(ctx, db, loadSchema, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job := chunkJob{table: tb, rows: packAsSource(t, tb, loadRows)}
+		if name == "ld" {
+			if job.load, err = a.planLoad(ctx, tb); err != nil || job.load == nil {
+				t.Fatalf("no LOAD DATA plan for a table without AUTO_INCREMENT (error %v); local_infile is on", err)
+			}
+			if !strings.Contains(job.load.into, "@v") {
+				t.Fatalf("the latin1 column is not converted: %s", job.load.into)
+			}
+		}
+		if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if n := sandbox.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
+		t.Fatalf("%d LOAD DATA statements ran, want 1", n)
+	}
+	ins, ld := selectAll(t, db, loadSchema+".ins"), selectAll(t, db, loadSchema+".ld")
+	if len(ins) != len(loadRows) {
+		t.Fatalf("INSERT wrote %d rows, want %d", len(ins), len(loadRows))
+	}
+	for i := range ins {
+		for j := range ins[i] {
+			if !bytes.Equal(ins[i][j], ld[i][j]) || (ins[i][j] == nil) != (ld[i][j] == nil) {
+				t.Errorf("row %d column %d: INSERT wrote %q, LOAD DATA %q", i, j, ins[i][j], ld[i][j])
+			}
+		}
+	}
+	// And what both wrote is what was sent.
+	var vb, l1, tx []byte
+	if err := db.QueryRowContext(ctx, "SELECT vb, l1, tx FROM "+loadSchema+".ld WHERE id = 1").Scan(&vb, &l1, &tx); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(vb, allBytes()) || string(l1) != "café àé" || string(tx) != `\N` {
+		t.Fatalf("LOAD DATA wrote vb %x, l1 %q, tx %q", vb, l1, tx)
+	}
+}
+
+func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+		"CREATE TABLE " + loadSchema + ".ai (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v INT)",
+		"CREATE TABLE " + loadSchema + ".geo (id INT NOT NULL PRIMARY KEY, g GEOMETRY)",
+		"CREATE TABLE " + loadSchema + ".plain (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"})
+	var mode int
+	if err := db.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode").Scan(&mode); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		table string
+		want  bool
+	}{{"ai", mode == 2}, {"geo", false}, {"plain", true}} {
+		tb, err := tableinfo.Load(ctx, db, loadSchema, c.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan, err := a.planLoad(ctx, tb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (plan != nil) != c.want {
+			t.Errorf("table %s (innodb_autoinc_lock_mode %d): LOAD DATA planned %v, want %v", c.table, mode, plan != nil, c.want)
+		}
+	}
+}
+
+func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))",
+		"INSERT INTO " + loadSchema + ".t VALUES (1, 'theirs')"})
+	tb, err := tableinfo.Load(ctx, db, loadSchema, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := a.planLoad(ctx, tb)
+	if err != nil || plan == nil {
+		t.Fatalf("no plan: %v", err)
+	}
+	src := newLoadSource()
+	defer src.close()
+	job := chunkJob{table: tb, rows: packAsSource(t, tb, [][]any{{"1", "ours"}, {"2", "ours"}}), load: plan}
+	err = a.writeGroup(ctx, a.conn, src, []chunkJob{job})
+	if err == nil || !strings.Contains(err.Error(), "already exist") {
+		t.Fatalf("a chunk overlapping rows the job did not write: %v, want a duplicate-key failure", err)
+	}
+	if got := selectAll(t, db, loadSchema+".t"); len(got) != 1 || string(got[0][1]) != "theirs" {
+		t.Fatalf("the failed chunk left rows behind: %q", got)
+	}
+	// A resumed table expects the overlap: REPLACE.
+	job.replace = true
+	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+		t.Fatal(err)
+	}
+	if got := selectAll(t, db, loadSchema+".t"); len(got) != 2 || string(got[0][1]) != "ours" {
+		t.Fatalf("REPLACE wrote %q", got)
+	}
+}
+
+func TestRefusedLoadDataFallsBackToInsert(t *testing.T) {
+	ctx := context.Background()
+	a, fresh := newTestApplier(t), newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"})
+	tb, err := tableinfo.Load(ctx, db, loadSchema, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := a.planLoad(ctx, tb)
+	if err != nil || plan == nil {
+		t.Fatalf("no plan: %v", err)
+	}
+	// The server turns LOAD DATA LOCAL off after the plan was made.
+	sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 0"})
+	defer sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 1"})
+	src := newLoadSource()
+	defer src.close()
+	job := chunkJob{table: tb, rows: packAsSource(t, tb, [][]any{{"1", "a"}, {"2", nil}}), load: plan}
+	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+		t.Fatalf("refused LOAD DATA: %v, want the chunk written with INSERT", err)
+	}
+	if !a.loadRefused.Load() {
+		t.Fatal("the refusal was not remembered")
+	}
+	if got := selectAll(t, db, loadSchema+".t"); len(got) != 2 || got[1][1] != nil {
+		t.Fatalf("wrote %q", got)
+	}
+	if plan, err := a.planLoad(ctx, tb); err != nil || plan != nil {
+		t.Fatalf("after a refusal: plan %v, error %v; want INSERT", plan, err)
+	}
+	// An applier that has not read the setting yet plans INSERT from the start.
+	if plan, err := fresh.planLoad(ctx, tb); err != nil || plan != nil {
+		t.Fatalf("with local_infile off: plan %v, error %v; want INSERT", plan, err)
+	}
+}
+
+// selectAll reads a table ordered by its first column, NULL as nil.
+func selectAll(t *testing.T, db *sql.DB, table string) [][]sql.RawBytes {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), fmt.Sprintf("SELECT * FROM %s ORDER BY 1", table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]sql.RawBytes
+	for rows.Next() {
+		raw := make([]sql.RawBytes, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range raw {
+			ptrs[i] = &raw[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]sql.RawBytes, len(cols))
+		for i, v := range raw {
+			if v != nil {
+				row[i] = append(sql.RawBytes{}, v...)
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
