@@ -34,6 +34,7 @@ func main() {
 	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
+	flag.IntVar(&rounds, "rounds", rounds, "times each contender runs, interleaved; its best run is compared")
 	flag.Parse()
 	profilePath, onlyCopy = *cpuProfile, *copyOnly
 

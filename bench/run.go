@@ -40,8 +40,9 @@ type result struct {
 
 type timing struct {
 	name string
-	d    time.Duration
-	n    int // rows or transactions
+	d    time.Duration   // the best run's
+	all  []time.Duration // every run's, in order
+	n    int             // rows or transactions
 }
 
 func (t timing) rate() float64 { return float64(t.n) / t.d.Seconds() }
@@ -104,27 +105,31 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		return catchUpProfile(ctx, dir, src, dst, threads, writes)
 	}
 
-	// Full copy.
-	for _, name := range []string{"dtle", "dtle (A/A)"} {
-		d, err := dtleCopy(ctx, src, dst, threads)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		r.copies = append(r.copies, timing{name, d, rows})
-		if err := sameChecksum(ctx, src, dst); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
+	// Full copy: every contender into an empty destination, checked.
+	copies := []contender{
+		{"dtle", func() (time.Duration, error) {
+			d, err := dtleCopy(ctx, src, dst, threads)
+			if err == nil {
+				err = sameChecksum(ctx, src, dst)
+			}
+			return d, err
+		}},
+		{"mydumper + myloader", func() (time.Duration, error) {
+			d, err := mydumperCopy(ctx, dir, src, dst, threads)
+			if err == nil {
+				err = sameCount(ctx, src, dst, rows)
+			}
+			return d, err
+		}},
+		{"mysqldump | mysql", func() (time.Duration, error) {
+			d, err := mysqldumpCopy(ctx, src, dst)
+			if err == nil {
+				err = sameCount(ctx, src, dst, rows)
+			}
+			return d, err
+		}},
 	}
-	d, err := mydumperCopy(ctx, dir, src, dst, threads)
-	if err != nil {
-		return nil, fmt.Errorf("mydumper/myloader: %w", err)
-	}
-	r.copies = append(r.copies, timing{"mydumper + myloader", d, rows})
-	if d, err = mysqldumpCopy(ctx, src, dst); err != nil {
-		return nil, fmt.Errorf("mysqldump | mysql: %w", err)
-	}
-	r.copies = append(r.copies, timing{"mysqldump | mysql", d, rows})
-	if err := sameCount(ctx, src, dst, rows); err != nil {
+	if r.copies, err = inRounds(copies, rows); err != nil {
 		return nil, err
 	}
 	if r.kafka.d, err = kafkaCopy(ctx, src, rows); err != nil {
@@ -150,36 +155,71 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var catchups []contender
 	for _, workers := range []int{1, threads} {
-		if err := loadSbtest(ctx, dump, dst, threads); err != nil {
-			return nil, err
-		}
-		d, err := dtleCatchUp(ctx, src, dst, workers, start, end)
-		if err != nil {
-			return nil, fmt.Errorf("dtle catch-up: %w", err)
-		}
 		name := "dtle, parallel_workers=1 (group commit)"
 		if workers > 1 {
 			name = fmt.Sprintf("dtle, parallel_workers=%d", workers)
 		}
-		r.catchups = append(r.catchups, timing{name, d, writes})
-		if err := sameChecksum(ctx, src, dst); err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+		catchups = append(catchups, contender{name, func() (time.Duration, error) {
+			if err := loadSbtest(ctx, dump, dst, threads); err != nil {
+				return 0, err
+			}
+			d, err := dtleCatchUp(ctx, src, dst, workers, start, end)
+			if err == nil {
+				err = sameChecksum(ctx, src, dst)
+			}
+			return d, err
+		}})
+	}
+	catchups = append(catchups, contender{fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads), func() (time.Duration, error) {
+		if err := loadSbtest(ctx, dump, replica, threads); err != nil {
+			return 0, err
 		}
-	}
-	if err := loadSbtest(ctx, dump, replica, threads); err != nil {
-		return nil, err
-	}
-	d, err = replicaCatchUp(ctx, src, replica, threads, start, end)
-	if err != nil {
-		return nil, fmt.Errorf("native replica: %w", err)
-	}
-	r.catchups = append(r.catchups, timing{fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads), d, writes})
-	if err := sameChecksum(ctx, src, replica); err != nil {
+		d, err := replicaCatchUp(ctx, src, replica, threads, start, end)
+		if err == nil {
+			err = sameChecksum(ctx, src, replica)
+		}
+		return d, err
+	}})
+	if r.catchups, err = inRounds(catchups, writes); err != nil {
 		return nil, err
 	}
 	r.memHWM = memHighWater()
 	return r, nil
+}
+
+// rounds is how many times each contender runs; the machine's speed varies
+// between runs by a third or more, so each is timed several times,
+// interleaved with the others, and its best run is the one compared.
+var rounds = 3
+
+// contender is one way of doing the measured work, timed by itself.
+type contender struct {
+	name string
+	run  func() (time.Duration, error)
+}
+
+// inRounds runs every contender once per round, in turn, and keeps each
+// one's times; n is the rows or transactions each run handles.
+func inRounds(cs []contender, n int) ([]timing, error) {
+	out := make([]timing, len(cs))
+	for round := range rounds {
+		for i, c := range cs {
+			step("%s, round %d of %d", c.name, round+1, rounds)
+			d, err := c.run()
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", c.name, err)
+			}
+			t := &out[i]
+			t.name, t.n = c.name, n
+			t.all = append(t.all, d)
+			if t.d == 0 || d < t.d {
+				t.d = d
+			}
+		}
+	}
+	return out, nil
 }
 
 func step(format string, args ...any) {
