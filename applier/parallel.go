@@ -30,12 +30,14 @@ type parallel struct {
 
 	take sync.Mutex // one worker at a time forms a batch
 
-	mu         sync.Mutex
-	turn       *sync.Cond
-	next       uint64 // number of the next batch
-	committed  uint64 // every batch up to this one has committed
-	err        error
-	lastWriter map[string]*batch
+	mu        sync.Mutex
+	turn      *sync.Cond
+	next      uint64 // number of the next batch
+	committed uint64 // every batch up to this one has committed
+	err       error
+	// The last batch to write: a key's values (lastWriter), a whole index
+	// (lastWhole), anything in an index (lastInIndex).
+	lastWriter, lastWhole, lastInIndex map[string]*batch
 }
 
 type batch struct {
@@ -46,7 +48,8 @@ type batch struct {
 }
 
 func newParallel(ctx context.Context, a *Applier, workers int) (*parallel, error) {
-	p := &parallel{a: a, queue: make(chan change.Txn, maxGroupTxns), lastWriter: map[string]*batch{}}
+	p := &parallel{a: a, queue: make(chan change.Txn, maxGroupTxns), lastWriter: map[string]*batch{},
+		lastWhole: map[string]*batch{}, lastInIndex: map[string]*batch{}}
 	p.turn = sync.NewCond(&p.mu)
 	for range workers {
 		conn, err := a.session(ctx)
@@ -156,10 +159,10 @@ func (p *parallel) form(ctx context.Context) (*batch, bool) {
 		return nil, false
 	}
 	txns := takeQueued(first, p.queue, maxGroupTxns, nil, 0)
-	var keys []string
+	var keys []writeKey
 	var err error
 	for i := range txns {
-		var k []string
+		var k []writeKey
 		if k, err = p.writeset(ctx, &txns[i]); err != nil {
 			break
 		}
@@ -172,21 +175,45 @@ func (p *parallel) form(ctx context.Context) (*batch, bool) {
 	if err != nil && p.err == nil {
 		p.err = err
 	}
+	p.depend(b, keys)
+	return b, true
+}
+
+// depend makes b wait for the earlier batches that wrote what it writes,
+// and records its keys; p.mu is held.
+func (p *parallel) depend(b *batch, keys []writeKey) {
 	seen := map[*batch]bool{}
-	for _, k := range keys {
-		if w, ok := p.lastWriter[k]; ok && w != b && !seen[w] && !closed(w.done) {
+	after := func(w *batch) {
+		if w != nil && w != b && !seen[w] && !closed(w.done) {
 			b.deps = append(b.deps, w)
 			seen[w] = true
 		}
-		p.lastWriter[k] = b
 	}
-	if len(p.lastWriter) > 100000 && p.committed+1 == b.seq {
-		p.lastWriter = map[string]*batch{} // nothing in flight: forget old writers
+	// Batches commit in order, so waiting for the last batch that wrote a
+	// key waits for every earlier one too.
+	for _, k := range keys {
+		if k.whole {
+			after(p.lastInIndex[k.index])
+			p.lastWhole[k.index] = b
+		} else {
+			after(p.lastWriter[k.index+k.value])
+			after(p.lastWhole[k.index])
+			p.lastWriter[k.index+k.value] = b
+		}
+		p.lastInIndex[k.index] = b
+	}
+	if len(p.lastWriter)+len(p.lastInIndex) > 100000 && p.committed+1 == b.seq {
+		// Nothing in flight: forget old writers.
+		p.lastWriter, p.lastWhole, p.lastInIndex = map[string]*batch{}, map[string]*batch{}, map[string]*batch{}
 		for _, k := range keys {
-			p.lastWriter[k] = b
+			if k.whole {
+				p.lastWhole[k.index] = b
+			} else {
+				p.lastWriter[k.index+k.value] = b
+			}
+			p.lastInIndex[k.index] = b
 		}
 	}
-	return b, true
 }
 
 func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
@@ -252,12 +279,20 @@ func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, b *batch, rows 
 	return nil
 }
 
-// writeset lists the keys t writes: per unique index, the schema, table,
-// index and values (text folded to lower case, as a case-insensitive
-// collation would compare them); per table without a unique index, the
-// table itself.
-func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]string, error) {
-	var keys []string
+// A writeKey is what a change writes in one unique index: the index's
+// values in a row, or the whole index where Go cannot tell which values the
+// index holds equal. A table without a unique index is written whole.
+type writeKey struct {
+	index string // schema, table and index number
+	value string // the folded values, when not whole
+	whole bool
+}
+
+// writeset lists the keys t writes: per unique index of each row image,
+// its values folded so that values the index's collation may hold equal
+// fold alike (see uniqueKey).
+func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]writeKey, error) {
+	var keys []writeKey
 	for i := range t.Changes {
 		c := &t.Changes[i]
 		tb, err := p.a.tables.get(ctx, p.a.db, c.Schema, c.Table)
@@ -266,7 +301,7 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]string, error
 		}
 		prefix := c.Schema + "\x00" + c.Table
 		if len(tb.Uniques) == 0 {
-			keys = append(keys, prefix)
+			keys = append(keys, writeKey{index: prefix, whole: true})
 			continue
 		}
 		for _, row := range []change.Row{c.Before, c.After} {
@@ -274,7 +309,7 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]string, error
 				continue
 			}
 			for ui, cols := range tb.Uniques {
-				if k, ok := uniqueKey(prefix, ui, cols, row); ok {
+				if k, ok := uniqueKey(tb, prefix+"\x00"+strconv.Itoa(ui), cols, row); ok {
 					keys = append(keys, k)
 				}
 			}
@@ -283,26 +318,52 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]string, error
 	return keys, nil
 }
 
-// uniqueKey renders one unique index's values of a row; a NULL part means
-// the row takes no part in that index's uniqueness.
-func uniqueKey(prefix string, index int, cols []int, row change.Row) (string, bool) {
+// uniqueKey folds one unique index's values of a row; a NULL part means
+// the row takes no part in that index's uniqueness. Text is compared by a
+// collation Go does not have, so it is folded only where that is safe for
+// every collation: printable ASCII, lower-cased, trailing spaces dropped
+// (PAD SPACE). Any other text, and an index with a prefix or functional
+// part (no columns), makes the key the whole index. Binary strings lose
+// trailing zero bytes (BINARY pads with them). Folding may only merge
+// values: a false conflict costs parallelism, a missed one correctness.
+func uniqueKey(tb *change.Table, index string, cols []int, row change.Row) (writeKey, bool) {
+	if len(cols) == 0 {
+		return writeKey{index: index, whole: true}, true
+	}
 	var b strings.Builder
-	b.WriteString(prefix)
-	b.WriteString("\x00")
-	b.WriteString(strconv.Itoa(index))
 	for _, c := range cols {
 		if c >= len(row) || row[c] == nil {
-			return "", false
+			return writeKey{}, false
 		}
 		b.WriteString("\x00")
+		var s string
 		switch v := row[c].(type) {
 		case []byte:
-			b.WriteString(strings.ToLower(string(v)))
+			s = string(v)
 		case string:
-			b.WriteString(strings.ToLower(v))
+			s = v
 		default:
 			fmt.Fprint(&b, v)
+			continue
+		}
+		col := &tb.Columns[c]
+		if col.Binary || col.Charset == "" || col.Charset == "binary" {
+			b.WriteString(strings.TrimRight(s, "\x00"))
+			continue
+		}
+		if !printableASCII(s) {
+			return writeKey{index: index, whole: true}, true
+		}
+		b.WriteString(strings.ToLower(strings.TrimRight(s, " ")))
+	}
+	return writeKey{index: index, value: b.String()}, true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
 		}
 	}
-	return b.String(), true
+	return true
 }

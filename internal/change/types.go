@@ -22,7 +22,8 @@ type Table struct {
 	// over NOT NULL columns; empty when the table has neither.
 	Key []int
 	// Uniques are the column indexes of every unique index, the key's
-	// included; an applier's writesets use them. Not sent on the wire.
+	// included; an applier's writesets use them. An index with a prefix or
+	// functional part has no columns here. Not sent on the wire.
 	Uniques [][]int
 	// CreateSQL is SHOW CREATE TABLE from the source.
 	CreateSQL string

@@ -143,10 +143,13 @@ func members(dataType, colType string) []string {
 }
 
 // loadKeys returns the key (the primary key, else the first unique key
-// whose columns are all NOT NULL) and the columns of every unique index.
+// whose columns are all NOT NULL, without prefix or functional parts) and
+// the columns of every unique index. A unique index with a prefix or
+// functional part is listed with no columns: which values it holds equal is
+// the server's to compute.
 func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, error) {
-	rows, err := q.QueryContext(ctx, "SELECT s.INDEX_NAME, s.COLUMN_NAME, c.IS_NULLABLE FROM information_schema.STATISTICS s "+
-		"JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "+
+	rows, err := q.QueryContext(ctx, "SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SUB_PART, COALESCE(c.IS_NULLABLE, 'YES') FROM information_schema.STATISTICS s "+
+		"LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "+
 		"WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 "+
 		"ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX", t.Schema, t.Name)
 	if err != nil {
@@ -160,13 +163,15 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 	type key struct {
 		cols     []int
 		nullable bool
-		partial  bool // a prefix or functional part: not usable as the key
+		partial  bool // a prefix or functional part
 	}
 	var order []string
 	keys := map[string]*key{}
 	for rows.Next() {
-		var name, col, nullable string
-		if err := rows.Scan(&name, &col, &nullable); err != nil {
+		var name, nullable string
+		var col sql.NullString
+		var subPart sql.NullInt64
+		if err := rows.Scan(&name, &col, &subPart, &nullable); err != nil {
 			return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
 		}
 		k, ok := keys[name]
@@ -175,8 +180,8 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 			keys[name] = k
 			order = append(order, name)
 		}
-		i, ok := index[col]
-		if !ok {
+		i, ok := index[col.String]
+		if !col.Valid || !ok || subPart.Valid {
 			k.partial = true
 			continue
 		}
@@ -190,11 +195,14 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 	var uniques [][]int
 	for _, name := range order {
 		k := keys[name]
-		if len(k.cols) > 0 {
-			uniques = append(uniques, k.cols)
-		}
-		if chosen == nil && !k.nullable && !k.partial {
+		switch {
+		case k.partial:
+			uniques = append(uniques, []int{})
+		case chosen == nil && !k.nullable:
 			chosen = k.cols
+			fallthrough
+		default:
+			uniques = append(uniques, k.cols)
 		}
 	}
 	return chosen, uniques, nil

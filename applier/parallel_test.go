@@ -1,0 +1,108 @@
+package applier
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/tableinfo"
+)
+
+// Unique indexes as the destination reports them, and the keys their values
+// fold to: values a collation may hold equal must never get different keys.
+func TestWritesetKeysOfUniqueIndexes(t *testing.T) {
+	ctx := context.Background()
+	db := sandbox.OpenDB(t, pair.Dest)
+	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS applier_ws", "CREATE DATABASE applier_ws",
+		"CREATE TABLE applier_ws.t (id INT NOT NULL PRIMARY KEY, email VARCHAR(100) COLLATE utf8mb4_general_ci, " +
+			"code VARBINARY(10), note TEXT, UNIQUE KEY a_email (email), UNIQUE KEY b_code (code), UNIQUE KEY c_note (note(10)))"})
+	tb, err := tableinfo.Load(ctx, db, "applier_ws", "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// PRIMARY, a_email, b_code, then the prefix index without columns.
+	if want := [][]int{{0}, {1}, {2}, {}}; !reflect.DeepEqual(tb.Uniques, want) {
+		t.Fatalf("uniques %v, want %v", tb.Uniques, want)
+	}
+	key := func(index int, row change.Row) writeKey {
+		t.Helper()
+		k, ok := uniqueKey(tb, "t\x00"+string(rune('0'+index)), tb.Uniques[index], row)
+		if !ok {
+			t.Fatalf("no key for index %d of %v", index, row)
+		}
+		return k
+	}
+	row := func(email, code any) change.Row { return change.Row{int64(1), email, code, "note"} }
+	for _, c := range []struct {
+		what  string
+		index int
+		a, b  change.Row
+		same  bool
+	}{
+		{"case and trailing spaces, as a _ci PAD SPACE collation compares", 1, row("Ann@x.org  ", nil), row("ann@X.ORG", nil), true},
+		{"different text", 1, row("ann@x.org", nil), row("bob@x.org", nil), false},
+		{"binary strings are exact", 2, row(nil, []byte("Ab")), row(nil, []byte("ab")), false},
+		{"BINARY padding", 2, row(nil, []byte("ab\x00\x00")), row(nil, []byte("ab")), true},
+	} {
+		if same := key(c.index, c.a) == key(c.index, c.b); same != c.same {
+			t.Errorf("%s: same key %v, want %v", c.what, same, c.same)
+		}
+	}
+	// Text beyond printable ASCII ('é' equals 'e' in utf8mb4_general_ci), and
+	// an index with a prefix part, write the whole index.
+	if k := key(1, row("café", nil)); !k.whole {
+		t.Errorf("non-ASCII text: %+v, want the whole index", k)
+	}
+	if k := key(3, row(nil, nil)); !k.whole {
+		t.Errorf("prefix index: %+v, want the whole index", k)
+	}
+	if _, ok := uniqueKey(tb, "t\x001", tb.Uniques[1], row(nil, nil)); ok {
+		t.Error("a NULL value takes part in a unique index")
+	}
+}
+
+// A batch waits for the last batch that wrote one of its values or the
+// whole index; batches writing different values of an index do not wait
+// for each other.
+func TestBatchesWaitForWhatTheyOverlap(t *testing.T) {
+	p := &parallel{lastWriter: map[string]*batch{}, lastWhole: map[string]*batch{}, lastInIndex: map[string]*batch{}}
+	var bs []*batch
+	add := func(keys ...writeKey) *batch {
+		b := &batch{seq: uint64(len(bs) + 1), done: make(chan struct{})}
+		p.depend(b, keys)
+		bs = append(bs, b)
+		return b
+	}
+	x, y := writeKey{index: "i", value: "\x00x"}, writeKey{index: "i", value: "\x00y"}
+	whole := writeKey{index: "i", whole: true}
+	other := writeKey{index: "j", value: "\x00x"}
+	b1 := add(x)
+	b2 := add(y)
+	b3 := add(whole)
+	b4 := add(x)
+	b5 := add(y, other)
+	b6 := add(other)
+	for _, c := range []struct {
+		b    *batch
+		want []*batch
+	}{{b1, nil}, {b2, nil}, {b3, []*batch{b2}}, {b4, []*batch{b1, b3}}, {b5, []*batch{b2, b3}}, {b6, []*batch{b5}}} {
+		if !reflect.DeepEqual(c.b.deps, c.want) {
+			t.Errorf("batch %d waits for %v, want %v", c.b.seq, seqs(c.b.deps), seqs(c.want))
+		}
+	}
+	// A committed batch is waited for by no one.
+	close(b6.done)
+	if b7 := add(other); len(b7.deps) != 0 {
+		t.Errorf("batch 7 waits for %v, a committed batch", seqs(b7.deps))
+	}
+}
+
+func seqs(bs []*batch) []uint64 {
+	var out []uint64
+	for _, b := range bs {
+		out = append(out, b.seq)
+	}
+	return out
+}
