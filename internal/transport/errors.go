@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/nats-io/nats.go"
 )
@@ -15,6 +16,23 @@ var (
 	// ErrNoDestination: no destination answered hello.
 	ErrNoDestination = errors.New("transport: no destination is listening for this job")
 )
+
+// IncompatibleError: the two tasks of a job run dtle versions whose
+// Protocol differs. Saying hello again cannot help: the source fails.
+type IncompatibleError struct {
+	Source, Dest int // 0: a version older than the protocol number
+}
+
+func (e *IncompatibleError) Error() string {
+	name := func(p int) string {
+		if p == 0 {
+			return "an older dtle without a protocol number"
+		}
+		return fmt.Sprintf("dtle protocol %d", p)
+	}
+	return fmt.Sprintf("the source task speaks %s and the destination task %s: run the same dtle version on every node",
+		name(e.Source), name(e.Dest))
+}
 
 // RemoteError is an error the destination reported while handling a message.
 type RemoteError struct{ Msg string }

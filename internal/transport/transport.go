@@ -22,7 +22,19 @@ const DefaultRequestTimeout = 30 * time.Second
 func helloSubject(job string) string { return "dtle." + job + ".hello" }
 func dataSubject(job string) string  { return "dtle." + job + ".data" }
 
+// Protocol is the version of what a job's two tasks exchange: the hello and
+// the encoding of messages (internal/change). Both must speak the same one;
+// bump it with any change the other side could misread.
+const Protocol = 2
+
+// hello is the source's request.
+type hello struct {
+	Protocol int `json:"protocol"`
+}
+
 type reply struct {
+	// Protocol is the destination's; 0 from one older than the field.
+	Protocol   int                `json:"protocol,omitempty"`
 	OK         bool               `json:"ok"`
 	Resync     bool               `json:"resync,omitempty"`
 	Error      string             `json:"error,omitempty"`
@@ -101,6 +113,7 @@ func (r *Receiver) Close() {
 }
 
 func (r *Receiver) respond(m *nats.Msg, rep reply) {
+	rep.Protocol = Protocol
 	b, _ := json.Marshal(rep)
 	_ = m.Respond(b)
 }
@@ -108,6 +121,15 @@ func (r *Receiver) respond(m *nats.Msg, rep reply) {
 func (r *Receiver) onHello(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
+	var h hello
+	if len(m.Data) > 0 {
+		_ = json.Unmarshal(m.Data, &h) // unreadable: protocol 0
+	}
+	if h.Protocol != Protocol {
+		// An older source sends no protocol; it reads only the error.
+		r.respond(m, reply{Error: (&IncompatibleError{Source: h.Protocol, Dest: Protocol}).Error()})
+		return
+	}
 	cp, err := r.h.Checkpoint(r.ctx)
 	if err != nil {
 		r.respond(m, reply{Error: err.Error()})
@@ -170,14 +192,18 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	defer cancel()
 	// Both tasks usually start together: retry soon, then less often.
 	backoff := 25 * time.Millisecond
+	req, _ := json.Marshal(hello{Protocol: Protocol})
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), nil)
+		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), req)
 		cancel()
 		if err == nil {
 			var rep reply
 			if err := json.Unmarshal(m.Data, &rep); err != nil {
 				return nil, fmt.Errorf("hello: bad reply: %w", err)
+			}
+			if rep.Protocol != Protocol {
+				return nil, &IncompatibleError{Source: Protocol, Dest: rep.Protocol}
 			}
 			if !rep.OK || rep.Checkpoint == nil {
 				return nil, &RemoteError{Msg: rep.Error}

@@ -1,0 +1,87 @@
+package transport_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/localjob"
+	"github.com/dtle-io/dtle/internal/transport"
+)
+
+type stubHandler struct{}
+
+func (stubHandler) Checkpoint(context.Context) (*change.Checkpoint, error) {
+	return &change.Checkpoint{}, nil
+}
+func (stubHandler) Handle(context.Context, *change.Message) error { return nil }
+
+func connect(t *testing.T) *nats.Conn {
+	t.Helper()
+	srv, err := localjob.StartNATS("secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	nc, err := transport.Connect(srv.ClientURL(), "secret", t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// Tasks of different dtle versions stop at hello with the reason, instead
+// of a source retrying messages the destination cannot read.
+func TestHelloChecksTheProtocol(t *testing.T) {
+	ctx := context.Background()
+	nc := connect(t)
+	r, err := transport.Listen(ctx, nc, "job", stubHandler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if _, err := transport.NewSender(nc, "job").Hello(ctx); err != nil {
+		t.Fatalf("same protocol: %v", err)
+	}
+
+	// A source older than the protocol number says hello with no payload.
+	m, err := nc.Request("dtle.job.hello", nil, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		OK    bool   `json:"ok"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(m.Data, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || !strings.Contains(rep.Error, "run the same dtle version on every node") {
+		t.Fatalf("an old source's hello: %+v, want a refusal naming the fix", rep)
+	}
+
+	// A destination older than the protocol number answers without one.
+	sub, err := nc.Subscribe("dtle.old.hello", func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true,"checkpoint":{}}`)) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	_, err = transport.NewSender(nc, "old").Hello(ctx)
+	var ie *transport.IncompatibleError
+	if !errors.As(err, &ie) || ie.Dest != 0 || ie.Source != transport.Protocol {
+		t.Fatalf("hello to an old destination: %v, want an IncompatibleError", err)
+	}
+	if transport.Retryable(err) {
+		t.Fatal("a version mismatch is retried")
+	}
+	if !strings.Contains(err.Error(), "an older dtle") {
+		t.Fatalf("message %q", err)
+	}
+}
