@@ -118,9 +118,8 @@ func TestPackedInsertWritesLiterals(t *testing.T) {
 	}
 }
 
-// BenchmarkPackedInsert renders a 2000-row sysbench-shaped chunk as the
-// full copy writes it.
-func BenchmarkPackedInsert(b *testing.B) {
+// sysbenchChunk is a 2000-row sysbench-shaped chunk.
+func sysbenchChunk(b *testing.B) (*change.Table, change.PackedRows) {
 	tb := &change.Table{Schema: "db", Name: "t", Columns: []change.Column{{Name: "id"}, {Name: "k"}, {Name: "c"}, {Name: "pad"}}}
 	rows := make([]change.Row, 2000)
 	for i := range rows {
@@ -130,9 +129,26 @@ func BenchmarkPackedInsert(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return tb, packed
+}
+
+// BenchmarkPackedInsert renders a chunk as INSERT statements.
+func BenchmarkPackedInsert(b *testing.B) {
+	tb, packed := sysbenchChunk(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := packedInsert("INSERT", tb, packed); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPackedLoad renders a chunk as a LOAD DATA stream.
+func BenchmarkPackedLoad(b *testing.B) {
+	tb, packed := sysbenchChunk(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := packedLoad(tb, packed); err != nil {
 			b.Fatal(err)
 		}
 	}
