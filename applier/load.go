@@ -162,31 +162,17 @@ var loadEscapes = [256]byte{0: '0', '\t': 't', '\n': 'n', '\r': 'r', 0x1a: 'Z', 
 // split by tabs, rows ended by newlines, NULL as \N.
 func packedLoad(t *change.Table, rows change.PackedRows) ([]byte, error) {
 	b := make([]byte, 0, len(rows.Data)+len(rows.Data)/8+8*rows.N)
-	v := rows.Values()
-	var x change.Value
-	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
-		if n != len(t.Columns) {
-			return nil, fmt.Errorf("a row of %d columns for table %s.%s of %d", n, t.Schema, t.Name, len(t.Columns))
+	err := walkWritten(t, rows, func() {}, func(i int, first bool, x *change.Value) {
+		if !first {
+			b = append(b, '\t')
 		}
-		first := true
-		for i := range n {
-			v.Next(&x)
-			if t.Columns[i].Generated {
-				continue
-			}
-			if !first {
-				b = append(b, '\t')
-			}
-			first = false
-			if x.Kind == change.ValueInt && x.Int == 0 && t.Columns[i].DataType == "year" {
-				b = append(b, "0000"...) // "0" would read as 2000
-				continue
-			}
-			b = appendField(b, &x)
+		if x.Kind == change.ValueInt && x.Int == 0 && t.Columns[i].DataType == "year" {
+			b = append(b, "0000"...) // "0" would read as 2000
+			return
 		}
-		b = append(b, '\n')
-	}
-	if err := v.Err(); err != nil {
+		b = appendField(b, x)
+	}, func() { b = append(b, '\n') })
+	if err != nil {
 		return nil, err
 	}
 	return b, nil

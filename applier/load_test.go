@@ -183,13 +183,13 @@ func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
 	}
 }
 
-func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
+// plainTable makes loadSchema.t (id, v) after stmts and returns it with
+// the LOAD DATA plan a makes for it.
+func plainTable(t *testing.T, a *Applier, db *sql.DB, stmts ...string) (*change.Table, *loadPlan) {
+	t.Helper()
 	ctx := context.Background()
-	a := newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
-	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
-		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))",
-		"INSERT INTO " + loadSchema + ".t VALUES (1, 'theirs')"})
+	sandbox.Exec(t, db, append([]string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"}, stmts...))
 	tb, err := tableinfo.Load(ctx, db, loadSchema, "t")
 	if err != nil {
 		t.Fatal(err)
@@ -198,10 +198,18 @@ func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 	if err != nil || plan == nil {
 		t.Fatalf("no plan: %v", err)
 	}
+	return tb, plan
+}
+
+func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	tb, plan := plainTable(t, a, db, "INSERT INTO "+loadSchema+".t VALUES (1, 'theirs')")
 	src := newLoadSource()
 	defer src.close()
 	job := chunkJob{table: tb, rows: packAsSource(t, tb, [][]any{{"1", "ours"}, {"2", "ours"}}), load: plan}
-	err = a.writeGroup(ctx, a.conn, src, []chunkJob{job})
+	err := a.writeGroup(ctx, a.conn, src, []chunkJob{job})
 	if err == nil || !strings.Contains(err.Error(), "already exist") {
 		t.Fatalf("a chunk overlapping rows the job did not write: %v, want a duplicate-key failure", err)
 	}
@@ -222,16 +230,7 @@ func TestRefusedLoadDataFallsBackToInsert(t *testing.T) {
 	ctx := context.Background()
 	a, fresh := newTestApplier(t), newTestApplier(t)
 	db := sandbox.OpenDB(t, pair.Dest)
-	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
-		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"})
-	tb, err := tableinfo.Load(ctx, db, loadSchema, "t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := a.planLoad(ctx, tb)
-	if err != nil || plan == nil {
-		t.Fatalf("no plan: %v", err)
-	}
+	tb, plan := plainTable(t, a, db)
 	// The server turns LOAD DATA LOCAL off after the plan was made.
 	sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 0"})
 	defer sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 1"})

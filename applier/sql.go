@@ -94,42 +94,55 @@ func packedInsert(verb string, t *change.Table, rows change.PackedRows) ([]strin
 		stmts = append(stmts, unsafe.String(unsafe.SliceData(b), len(b)))
 		b = nil
 	}
-	v := rows.Values()
-	var x change.Value
-	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
-		if n != len(t.Columns) {
-			return nil, fmt.Errorf("a row of %d columns for table %s.%s of %d", n, t.Schema, t.Name, len(t.Columns))
-		}
+	err := walkWritten(t, rows, func() {
 		if len(b) == 0 {
 			b = append(make([]byte, 0, size), head...)
 		} else {
 			b = append(b, ", "...)
 		}
 		b = append(b, '(')
-		first := true
-		for i := range n {
-			v.Next(&x)
-			if t.Columns[i].Generated {
-				continue
-			}
-			if !first {
-				b = append(b, ", "...)
-			}
-			first = false
-			b = appendLiteral(b, &x)
+	}, func(_ int, first bool, x *change.Value) {
+		if !first {
+			b = append(b, ", "...)
 		}
+		b = appendLiteral(b, x)
+	}, func() {
 		b = append(b, ')')
 		if len(b) >= maxStatementBytes {
 			done()
 		}
-	}
-	if err := v.Err(); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(b) > 0 {
 		done()
 	}
 	return stmts, nil
+}
+
+// walkWritten walks packed rows, calling begin and end around each row and
+// value for each written (not generated) column's value, with the column's
+// index and whether it is the row's first.
+func walkWritten(t *change.Table, rows change.PackedRows, begin func(), value func(col int, first bool, x *change.Value), end func()) error {
+	v := rows.Values()
+	var x change.Value
+	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+		if n != len(t.Columns) {
+			return fmt.Errorf("a row of %d columns for table %s.%s of %d", n, t.Schema, t.Name, len(t.Columns))
+		}
+		begin()
+		first := true
+		for i := range n {
+			v.Next(&x)
+			if !t.Columns[i].Generated {
+				value(i, first, &x)
+				first = false
+			}
+		}
+		end()
+	}
+	return v.Err()
 }
 
 // appendLiteral writes a value as an SQL literal, as the driver would
