@@ -86,10 +86,26 @@ func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, err
 	if !a.load.localInfile || a.loadRefused.Load() {
 		return nil, nil
 	}
-	for _, c := range t.Columns {
-		if !c.Generated && !loadTypes[c.DataType] {
+	// What the server converts to is the destination's column, which may
+	// differ from the source's (skip_create_db_table, an existing table).
+	dt, err := tableinfo.Load(ctx, a.conn, t.Schema, t.Name)
+	if err != nil {
+		return nil, &ApplyError{What: fmt.Sprintf("read the columns of %s.%s", t.Schema, t.Name), Err: err}
+	}
+	byName := map[string]*change.Column{}
+	for i := range dt.Columns {
+		byName[strings.ToLower(dt.Columns[i].Name)] = &dt.Columns[i]
+	}
+	dest := make([]*change.Column, len(t.Columns))
+	for i, c := range t.Columns {
+		if c.Generated {
+			continue
+		}
+		d := byName[strings.ToLower(c.Name)]
+		if d == nil || !loadTypes[c.DataType] || !loadTypes[d.DataType] {
 			return nil, nil
 		}
+		dest[i] = d
 	}
 	if !a.load.autoIncFree {
 		var autoInc bool
@@ -102,18 +118,19 @@ func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, err
 			return nil, nil
 		}
 	}
-	return &loadPlan{into: loadInto(t, a.load.charset)}, nil
+	return &loadPlan{into: loadInto(t, dest, a.load.charset)}, nil
 }
 
-// loadInto renders the part of the statement after the file name.
-func loadInto(t *change.Table, charset string) string {
+// loadInto renders the part of the statement after the file name; dest
+// are the destination's columns, by the index of t's (nil: generated).
+func loadInto(t *change.Table, dest []*change.Column, charset string) string {
 	var cols, set []string
 	for i, c := range t.Columns {
 		if c.Generated {
 			continue
 		}
 		name := tableinfo.Quote(c.Name)
-		if !needsConvert(&c, charset) {
+		if !needsConvert(dest[i], charset) {
 			cols = append(cols, name)
 			continue
 		}

@@ -290,3 +290,32 @@ func selectAll(t *testing.T, db *sql.DB, table string) [][]sql.RawBytes {
 	}
 	return out
 }
+
+// The destination's column decides the conversion: here a latin1 column
+// where the source's is utf8mb4.
+func TestLoadDataConvertsToTheDestinationsCharset(t *testing.T) {
+	ctx := context.Background()
+	a := newTestApplier(t)
+	db := sandbox.OpenDB(t, pair.Dest)
+	tb, _ := plainTable(t, a, db, "ALTER TABLE "+loadSchema+".t MODIFY v VARCHAR(10) CHARACTER SET latin1")
+	srcTable := *tb
+	srcTable.Columns = append([]change.Column(nil), tb.Columns...)
+	srcTable.Columns[1].Charset = "utf8mb4"
+	plan, err := a.planLoad(ctx, &srcTable)
+	if err != nil || plan == nil || !strings.Contains(plan.into, "CONVERT") {
+		t.Fatalf("plan %+v, error %v: want the latin1 column converted", plan, err)
+	}
+	src := newLoadSource()
+	defer src.close()
+	job := chunkJob{table: &srcTable, rows: packAsSource(t, &srcTable, [][]any{{"1", "café"}}), load: plan}
+	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+		t.Fatal(err)
+	}
+	var stored string
+	if err := db.QueryRowContext(ctx, "SELECT HEX(v) FROM "+loadSchema+".t").Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if stored != "636166E9" {
+		t.Fatalf("stored %s, want 'café' in latin1 (636166E9)", stored)
+	}
+}

@@ -300,8 +300,12 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]writeKey, err
 			return nil, err
 		}
 		prefix := c.Schema + "\x00" + c.Table
-		if len(tb.Uniques) == 0 {
+		if !tb.HasKey() {
+			// Rows are matched by every column: a row whose unique values
+			// are NULL has no other key.
 			keys = append(keys, writeKey{index: prefix, whole: true})
+		}
+		if len(tb.Uniques) == 0 {
 			continue
 		}
 		for _, row := range []change.Row{c.Before, c.After} {
@@ -320,12 +324,13 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]writeKey, err
 
 // uniqueKey folds one unique index's values of a row; a NULL part means
 // the row takes no part in that index's uniqueness. Text is compared by a
-// collation Go does not have, so it is folded only where that is safe for
-// every collation: printable ASCII, lower-cased, trailing spaces dropped
-// (PAD SPACE). Any other text, and an index with a prefix or functional
-// part (no columns), makes the key the whole index. Binary strings lose
-// trailing zero bytes (BINARY pads with them). Folding may only merge
-// values: a false conflict costs parallelism, a missed one correctness.
+// collation Go does not have, so it is folded only where that is known to
+// be safe: printable ASCII under a collation of asciiFoldable, lower-cased,
+// trailing spaces dropped (PAD SPACE). Any other text, and an index with a
+// prefix or functional part (no columns), makes the key the whole index.
+// Binary strings lose trailing zero bytes (BINARY pads with them); -0.0 is
+// 0. Folding may only merge values: a false conflict costs parallelism, a
+// missed one correctness.
 func uniqueKey(tb *change.Table, index string, cols []int, row change.Row) (writeKey, bool) {
 	if len(cols) == 0 {
 		return writeKey{index: index, whole: true}, true
@@ -342,6 +347,12 @@ func uniqueKey(tb *change.Table, index string, cols []int, row change.Row) (writ
 			s = string(v)
 		case string:
 			s = v
+		case float32:
+			fmt.Fprint(&b, v+0) // -0 is 0 in an index
+			continue
+		case float64:
+			fmt.Fprint(&b, v+0)
+			continue
 		default:
 			fmt.Fprint(&b, v)
 			continue
@@ -351,12 +362,41 @@ func uniqueKey(tb *change.Table, index string, cols []int, row change.Row) (writ
 			b.WriteString(strings.TrimRight(s, "\x00"))
 			continue
 		}
-		if !printableASCII(s) {
+		if !printableASCII(s) || !asciiFoldable(col.Collation) {
 			return writeKey{index: index, whole: true}, true
 		}
 		b.WriteString(strings.ToLower(strings.TrimRight(s, " ")))
 	}
 	return writeKey{index: index, value: b.String()}, true
+}
+
+// asciiFoldable reports whether a collation holds two printable ASCII
+// strings equal only when they differ in letter case or trailing spaces.
+// Language tailorings do not qualify: Lithuanian holds 'y' equal to 'i',
+// Hungarian 'ccs' to 'cscs', Roman 'u' to 'v'; nor does swe7 ('[' is '{').
+func asciiFoldable(collation string) bool {
+	cs, rest, ok := strings.Cut(collation, "_")
+	if !ok {
+		return false
+	}
+	switch cs {
+	case "utf8", "utf8mb3", "utf8mb4":
+	case "latin1", "ascii":
+		return rest == "bin" || rest == "nopad_bin" || rest == "general_ci" || rest == "general_nopad_ci" ||
+			rest == "swedish_ci" || rest == "swedish_nopad_ci"
+	default:
+		return false
+	}
+	// MariaDB's uca1400 collations may name the charset twice.
+	rest = strings.TrimPrefix(rest, "uca1400_")
+	switch rest {
+	case "bin", "nopad_bin", "general_ci", "general_nopad_ci", "general_mysql500_ci",
+		"unicode_ci", "unicode_nopad_ci", "unicode_520_ci", "unicode_520_nopad_ci",
+		"0900_ai_ci", "0900_as_ci", "0900_as_cs", "0900_bin",
+		"ai_ci", "ai_cs", "as_ci", "as_cs", "nopad_ai_ci", "nopad_ai_cs", "nopad_as_ci", "nopad_as_cs":
+		return true
+	}
+	return false
 }
 
 func printableASCII(s string) bool {

@@ -143,10 +143,11 @@ func members(dataType, colType string) []string {
 }
 
 // loadKeys returns the key (the primary key, else the first unique key
-// whose columns are all NOT NULL, without prefix or functional parts) and
-// the columns of every unique index. A unique index with a prefix or
-// functional part is listed with no columns: which values it holds equal is
-// the server's to compute.
+// whose columns are all NOT NULL, without functional parts) and the columns
+// of every unique index. A unique index with a prefix or functional part is
+// listed with no columns: which values it holds equal is the server's to
+// compute. A prefix index may still be the key: its whole values are
+// unique too.
 func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, error) {
 	rows, err := q.QueryContext(ctx, "SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SUB_PART, COALESCE(c.IS_NULLABLE, 'YES') FROM information_schema.STATISTICS s "+
 		"LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "+
@@ -161,9 +162,10 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 		index[c.Name] = i
 	}
 	type key struct {
-		cols     []int
-		nullable bool
-		partial  bool // a prefix or functional part
+		cols       []int
+		nullable   bool
+		prefix     bool // a part indexes a prefix of its column
+		functional bool // a part is an expression (MySQL 8)
 	}
 	var order []string
 	keys := map[string]*key{}
@@ -181,10 +183,11 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 			order = append(order, name)
 		}
 		i, ok := index[col.String]
-		if !col.Valid || !ok || subPart.Valid {
-			k.partial = true
+		if !col.Valid || !ok {
+			k.functional = true
 			continue
 		}
+		k.prefix = k.prefix || subPart.Valid
 		k.cols = append(k.cols, i)
 		k.nullable = k.nullable || nullable == "YES"
 	}
@@ -195,13 +198,12 @@ func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, 
 	var uniques [][]int
 	for _, name := range order {
 		k := keys[name]
-		switch {
-		case k.partial:
-			uniques = append(uniques, []int{})
-		case chosen == nil && !k.nullable:
+		if chosen == nil && !k.nullable && !k.functional {
 			chosen = k.cols
-			fallthrough
-		default:
+		}
+		if k.prefix || k.functional {
+			uniques = append(uniques, []int{})
+		} else {
 			uniques = append(uniques, k.cols)
 		}
 	}

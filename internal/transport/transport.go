@@ -126,8 +126,14 @@ func (r *Receiver) onHello(m *nats.Msg) {
 		_ = json.Unmarshal(m.Data, &h) // unreadable: protocol 0
 	}
 	if h.Protocol != Protocol {
-		// An older source sends no protocol; it reads only the error.
-		r.respond(m, reply{Error: (&IncompatibleError{Source: h.Protocol, Dest: Protocol}).Error()})
+		// An older source sends no protocol and retries on any error, so the
+		// destination fails too, with the reason.
+		err := &IncompatibleError{Source: h.Protocol, Dest: Protocol}
+		r.respond(m, reply{Error: err.Error()})
+		select {
+		case r.errs <- err:
+		default:
+		}
 		return
 	}
 	cp, err := r.h.Checkpoint(r.ctx)

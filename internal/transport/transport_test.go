@@ -66,6 +66,16 @@ func TestHelloChecksTheProtocol(t *testing.T) {
 	if rep.OK || !strings.Contains(rep.Error, "run the same dtle version on every node") {
 		t.Fatalf("an old source's hello: %+v, want a refusal naming the fix", rep)
 	}
+	// An old source retries on any error: the destination fails, with the reason.
+	select {
+	case err := <-r.Errors():
+		var ie *transport.IncompatibleError
+		if !errors.As(err, &ie) || ie.Source != 0 {
+			t.Fatalf("destination error %v, want an IncompatibleError", err)
+		}
+	default:
+		t.Fatal("the destination goes on after an old source's hello")
+	}
 
 	// A destination older than the protocol number answers without one.
 	sub, err := nc.Subscribe("dtle.old.hello", func(m *nats.Msg) { _ = m.Respond([]byte(`{"ok":true,"checkpoint":{}}`)) })
