@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -98,6 +99,9 @@ func ParseAddr(s string) (*config.MySQLConnection, error) {
 // they end. Failing to get servers fails the package with the reason; it
 // never skips. Teardown functions run after the tests, before the servers stop.
 func RunTests(m *testing.M, pair **Pair, teardown ...func()) {
+	if fuzzingOnly() {
+		os.Exit(m.Run())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	p, err := StartPair(ctx, "")
 	cancel()
@@ -113,4 +117,19 @@ func RunTests(m *testing.M, pair **Pair, teardown ...func()) {
 	}
 	p.Close()
 	os.Exit(code)
+}
+
+// fuzzingOnly reports whether the test binary only fuzzes: a fuzz worker,
+// or a run with -fuzz and -run='^$'. Fuzz targets need no servers, and a
+// worker that starts two would time out gathering its baseline on a busy
+// machine.
+func fuzzingOnly() bool {
+	flag.Parse() // the testing flags are registered before TestMain
+	value := func(name string) string {
+		if f := flag.Lookup(name); f != nil {
+			return f.Value.String()
+		}
+		return ""
+	}
+	return value("test.fuzzworker") == "true" || (value("test.fuzz") != "" && value("test.run") == "^$")
 }
