@@ -390,10 +390,17 @@ func (r *reader) value() any {
 }
 
 // packedRows takes the rows section as it is; its consumer walks it
-// (Values, Unpack), and that walk finds anything corrupt.
+// (Values, Unpack), and that walk finds anything corrupt. Only the count
+// is checked here, so that consumers may size by it: a row takes a byte
+// at least.
 func (r *reader) packedRows() PackedRows {
-	n := int(r.uvarint())
+	count := r.uvarint()
 	data := r.raw()
+	if count > uint64(len(data)) {
+		r.fail("rows")
+		return PackedRows{}
+	}
+	n := int(count)
 	if len(data) == 0 {
 		return PackedRows{N: n}
 	}

@@ -31,7 +31,7 @@ func (p PackedRows) Unpack() ([]Row, error) {
 	if p.N == 0 {
 		return nil, nil
 	}
-	rows := make([]Row, 0, min(p.N, len(p.Data))) // a row takes a byte at least
+	rows := make([]Row, 0, p.N) // decode checked N against the data
 	v := p.Values()
 	var x Value
 	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
