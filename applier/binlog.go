@@ -209,8 +209,9 @@ func (a *Applier) applyDDL(ctx context.Context, t *change.Txn) error {
 	}
 	if !skip {
 		// A table may still wait for its deferred indexes: a DDL finds it
-		// with all of them (DROP INDEX, a dropped column).
-		if err := a.buildPending(ctx, a.conn); err != nil {
+		// with all of them (DROP INDEX, a dropped column). A DDL whose tables
+		// are not known (DROP DATABASE) waits for every build.
+		if err := a.buildPending(ctx, a.conn, d.Tables...); err != nil {
 			return err
 		}
 		if d.Schema != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,15 +200,23 @@ func (a *Applier) wakeIndexBuilder() {
 	}
 }
 
-// buildPending adds the deferred indexes of every table whose copy is done.
-// Builds run one at a time: a DDL calls it first, and so waits for a build
-// under way and applies to the table with every index it should have.
-func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn) error {
+// buildPending adds the deferred indexes of every table whose copy is done,
+// or of those among only ("schema.table") when only is not empty. Builds run
+// one at a time: a DDL calls it first for its tables, so it waits for a
+// build of one of them under way and finds the table with every index it
+// should have; a DDL on other tables does not wait.
+func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn, only ...string) error {
+	if len(only) > 0 {
+		names, err := a.pendingIndexes(ctx, conn, only)
+		if err != nil || len(names) == 0 {
+			return err
+		}
+	}
 	a.indexMu.Lock()
 	defer a.indexMu.Unlock()
-	names, err := a.pendingIndexes(ctx, conn)
+	names, err := a.pendingIndexes(ctx, conn, only)
 	if err != nil {
-		return &ApplyError{What: "read deferred indexes", Err: err}
+		return err
 	}
 	for _, n := range names {
 		if err := retry(ctx, a.log, "index build", func() error { return a.addDeferred(ctx, conn, n) }); err != nil {
@@ -217,24 +226,31 @@ func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// pendingIndexes lists the copied tables whose deferred indexes wait.
-func (a *Applier) pendingIndexes(ctx context.Context, conn *sql.Conn) ([]tableinfo.Name, error) {
+// pendingIndexes lists the copied tables whose deferred indexes wait, of
+// only those among only when it is not empty (names compared without
+// regard to case: building one too many is harmless).
+func (a *Applier) pendingIndexes(ctx context.Context, conn *sql.Conn, only []string) ([]tableinfo.Name, error) {
 	rows, err := conn.QueryContext(ctx, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
 		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
 		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
 	if err != nil {
-		return nil, err
+		return nil, &ApplyError{What: "read deferred indexes", Err: err}
 	}
 	defer func() { _ = rows.Close() }()
 	var names []tableinfo.Name
 	for rows.Next() {
 		var n tableinfo.Name
 		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
-			return nil, err
+			return nil, &ApplyError{What: "read deferred indexes", Err: err}
 		}
-		names = append(names, n)
+		if len(only) == 0 || slices.ContainsFunc(only, func(s string) bool { return strings.EqualFold(s, n.String()) }) {
+			names = append(names, n)
+		}
 	}
-	return names, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, &ApplyError{What: "read deferred indexes", Err: err}
+	}
+	return names, nil
 }
 
 func indexNames(ctx context.Context, q querier, schema, table string) (map[string]bool, error) {

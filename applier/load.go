@@ -88,7 +88,7 @@ func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, err
 	}
 	// What the server converts to is the destination's column, which may
 	// differ from the source's (skip_create_db_table, an existing table).
-	dt, err := tableinfo.Load(ctx, a.conn, t.Schema, t.Name)
+	dt, err := a.tables.get(ctx, a.conn, t.Schema, t.Name)
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("read the columns of %s.%s", t.Schema, t.Name), Err: err}
 	}
@@ -108,14 +108,10 @@ func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, err
 		dest[i] = d
 	}
 	if !a.load.autoIncFree {
-		var autoInc bool
-		err := a.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.COLUMNS "+
-			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND EXTRA LIKE '%auto_increment%')", t.Schema, t.Name).Scan(&autoInc)
-		if err != nil {
-			return nil, &ApplyError{What: fmt.Sprintf("look for AUTO_INCREMENT in %s.%s", t.Schema, t.Name), Err: err}
-		}
-		if autoInc {
-			return nil, nil
+		for _, c := range dt.Columns {
+			if c.AutoIncrement {
+				return nil, nil
+			}
 		}
 	}
 	return &loadPlan{into: loadInto(t, dest, a.load.charset)}, nil
@@ -153,7 +149,7 @@ func needsConvert(c *change.Column, charset string) bool {
 	switch {
 	case c.DataType == "json":
 		return true // MySQL refuses JSON text labelled binary
-	case c.Binary || c.Charset == "" || c.Charset == "binary" || c.Charset == charset:
+	case c.Binary || c.Charset == "" || c.Charset == charset:
 		return false
 	case charset == "utf8mb4":
 		// Their values are the same bytes in utf8mb4.
@@ -196,15 +192,11 @@ func packedLoad(t *change.Table, rows change.PackedRows) ([]byte, error) {
 }
 
 func appendField(b []byte, x *change.Value) []byte {
-	switch x.Kind {
-	case change.ValueNull:
+	if out, ok := appendNumeric(b, x); ok {
+		return out
+	}
+	if x.Kind == change.ValueNull {
 		return append(b, `\N`...)
-	case change.ValueInt:
-		return strconv.AppendInt(b, x.Int, 10)
-	case change.ValueUint:
-		return strconv.AppendUint(b, x.Uint, 10)
-	case change.ValueFloat32, change.ValueFloat64:
-		return strconv.AppendFloat(b, x.Float, 'g', -1, 64)
 	}
 	return appendEscaped(b, x.Raw, &loadEscapes)
 }

@@ -67,8 +67,7 @@ func (n *netChanges) add(o rowOp) (ok bool) {
 }
 
 // ops renders the final states: per table, the deletes, then the writes,
-// in statements of up to maxMergedRows rows (deletes by a composite key one
-// by one, as merge keeps them).
+// as many rows to a statement as rowsPerStatement allows.
 func (n *netChanges) ops() []rowOp {
 	var ops []rowOp
 	for _, nt := range n.tables {
@@ -79,10 +78,7 @@ func (n *netChanges) ops() []rowOp {
 					rows = append(rows, r.row)
 				}
 			}
-			per := maxMergedRows
-			if kind == opDeleteKey && len(nt.t.Key) > 1 {
-				per = 1
-			}
+			per := rowsPerStatement(kind, nt.t)
 			for len(rows) > 0 {
 				k := min(len(rows), per)
 				ops = append(ops, rowOp{kind: kind, t: nt.t, rows: rows[:k:k]})

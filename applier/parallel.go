@@ -189,6 +189,10 @@ func (p *parallel) depend(b *batch, keys []writeKey) {
 			seen[w] = true
 		}
 	}
+	if len(p.lastWriter)+len(p.lastInIndex) > 100000 && p.committed+1 == b.seq {
+		// Nothing in flight: forget old writers.
+		p.lastWriter, p.lastWhole, p.lastInIndex = map[string]*batch{}, map[string]*batch{}, map[string]*batch{}
+	}
 	// Batches commit in order, so waiting for the last batch that wrote a
 	// key waits for every earlier one too.
 	for _, k := range keys {
@@ -201,18 +205,6 @@ func (p *parallel) depend(b *batch, keys []writeKey) {
 			p.lastWriter[k.index+k.value] = b
 		}
 		p.lastInIndex[k.index] = b
-	}
-	if len(p.lastWriter)+len(p.lastInIndex) > 100000 && p.committed+1 == b.seq {
-		// Nothing in flight: forget old writers.
-		p.lastWriter, p.lastWhole, p.lastInIndex = map[string]*batch{}, map[string]*batch{}, map[string]*batch{}
-		for _, k := range keys {
-			if k.whole {
-				p.lastWhole[k.index] = b
-			} else {
-				p.lastWriter[k.index+k.value] = b
-			}
-			p.lastInIndex[k.index] = b
-		}
 	}
 }
 
@@ -301,11 +293,9 @@ func (p *parallel) writeset(ctx context.Context, t *change.Txn) ([]writeKey, err
 		}
 		prefix := c.Schema + "\x00" + c.Table
 		if !tb.HasKey() {
-			// Rows are matched by every column: a row whose unique values
-			// are NULL has no other key.
+			// Rows are matched by every column, and a row whose unique
+			// values are NULL has no other key: the table is written whole.
 			keys = append(keys, writeKey{index: prefix, whole: true})
-		}
-		if len(tb.Uniques) == 0 {
 			continue
 		}
 		for _, row := range []change.Row{c.Before, c.After} {
@@ -358,7 +348,7 @@ func uniqueKey(tb *change.Table, index string, cols []int, row change.Row) (writ
 			continue
 		}
 		col := &tb.Columns[c]
-		if col.Binary || col.Charset == "" || col.Charset == "binary" {
+		if col.Binary || col.Charset == "" {
 			b.WriteString(strings.TrimRight(s, "\x00"))
 			continue
 		}

@@ -33,12 +33,25 @@ type rowOp struct {
 const maxMergedRows = 1000
 
 // merge appends o to ops, folding it into the last operation when it can.
+// rowsPerStatement is how many rows one statement of kind may carry for t:
+// inserts, replaces and deletes by a one-column key go together, up to
+// maxMergedRows; deletes by a composite key one by one; a ready statement
+// (opRaw) carries none and never merges.
+func rowsPerStatement(kind opKind, t *change.Table) int {
+	switch {
+	case kind == opRaw:
+		return 0
+	case kind == opDeleteKey && len(t.Key) > 1:
+		return 1
+	}
+	return maxMergedRows
+}
+
 func merge(ops []rowOp, o rowOp) []rowOp {
 	if n := len(ops); n > 0 {
 		last := &ops[n-1]
 		same := last.kind == o.kind && last.t.Schema == o.t.Schema && last.t.Name == o.t.Name
-		mergeable := o.kind == opReplace || o.kind == opInsert || (o.kind == opDeleteKey && len(o.t.Key) == 1)
-		if same && mergeable && len(last.rows) < maxMergedRows {
+		if same && len(last.rows) < rowsPerStatement(o.kind, o.t) {
 			last.rows = append(last.rows, o.rows...)
 			return ops
 		}

@@ -149,15 +149,12 @@ func walkWritten(t *change.Table, rows change.PackedRows, begin func(), value fu
 // interpolate it: bytes as _binary strings, floats in the shortest form
 // that reads back the same.
 func appendLiteral(b []byte, x *change.Value) []byte {
+	if out, ok := appendNumeric(b, x); ok {
+		return out
+	}
 	switch x.Kind {
 	case change.ValueNull:
 		return append(b, "NULL"...)
-	case change.ValueInt:
-		return strconv.AppendInt(b, x.Int, 10)
-	case change.ValueUint:
-		return strconv.AppendUint(b, x.Uint, 10)
-	case change.ValueFloat32, change.ValueFloat64:
-		return strconv.AppendFloat(b, x.Float, 'g', -1, 64)
 	case change.ValueNumber:
 		if numeral(x.Raw) {
 			return append(b, x.Raw...)
@@ -169,6 +166,21 @@ func appendLiteral(b []byte, x *change.Value) []byte {
 		b = append(b, '\'')
 	}
 	return append(appendEscaped(b, x.Raw, &escapes), '\'')
+}
+
+// appendNumeric writes a value that is a Go number (integers, floats in
+// the shortest form that reads back the same), as SQL literals and LOAD
+// DATA fields both take it; ok is false for other kinds.
+func appendNumeric(b []byte, x *change.Value) (out []byte, ok bool) {
+	switch x.Kind {
+	case change.ValueInt:
+		return strconv.AppendInt(b, x.Int, 10), true
+	case change.ValueUint:
+		return strconv.AppendUint(b, x.Uint, 10), true
+	case change.ValueFloat32, change.ValueFloat64:
+		return strconv.AppendFloat(b, x.Float, 'g', -1, 64), true
+	}
+	return b, false
 }
 
 // numeral reports whether s is a plain decimal number: an optional sign,

@@ -8,10 +8,12 @@ type Column struct {
 	Binary    bool // values are bytes (binary, varbinary, blobs, bit), not text
 	Generated bool // computed by the server; never written
 	Charset   string
-	// Elems are the members of an ENUM or SET, in order, and Collation the
-	// column's collation. Neither is sent on the wire.
-	Elems     []string
-	Collation string
+	// Elems are the members of an ENUM or SET, in order, Collation the
+	// column's collation, AutoIncrement whether it is the AUTO_INCREMENT
+	// column. None is sent on the wire.
+	Elems         []string
+	Collation     string
+	AutoIncrement bool
 }
 
 // Table is the definition of a source table as the pipeline needs it.

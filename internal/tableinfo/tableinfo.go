@@ -94,14 +94,15 @@ func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 		dataType = strings.ToLower(dataType)
 		extra = strings.ToUpper(extra)
 		t.Columns = append(t.Columns, change.Column{
-			Name:      name,
-			DataType:  dataType,
-			Unsigned:  strings.Contains(strings.ToLower(colType), "unsigned"),
-			Binary:    binaryTypes[dataType] || charset == "binary",
-			Generated: genExpr != "" || strings.Contains(extra, "GENERATED"),
-			Charset:   charset,
-			Elems:     members(dataType, colType),
-			Collation: strings.ToLower(collation),
+			Name:          name,
+			DataType:      dataType,
+			Unsigned:      strings.Contains(strings.ToLower(colType), "unsigned"),
+			Binary:        binaryTypes[dataType] || charset == "binary",
+			Generated:     genExpr != "" || strings.Contains(extra, "GENERATED"),
+			Charset:       charset,
+			Elems:         members(dataType, colType),
+			Collation:     strings.ToLower(collation),
+			AutoIncrement: strings.Contains(extra, "AUTO_INCREMENT"),
 		})
 	}
 	if err := rows.Err(); err != nil {
