@@ -107,34 +107,18 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 
 	// Full copy: every contender into an empty destination, checked.
 	copies := []contender{
-		{"dtle", func() (time.Duration, error) {
-			d, err := dtleCopy(ctx, src, dst, threads)
-			if err == nil {
-				err = sameChecksum(ctx, src, dst)
-			}
-			return d, err
-		}},
-		{"mydumper + myloader", func() (time.Duration, error) {
-			d, err := mydumperCopy(ctx, dir, src, dst, threads)
-			if err == nil {
-				err = sameCount(ctx, src, dst, rows)
-			}
-			return d, err
-		}},
-		{"mysqldump | mysql", func() (time.Duration, error) {
-			d, err := mysqldumpCopy(ctx, src, dst)
-			if err == nil {
-				err = sameCount(ctx, src, dst, rows)
-			}
-			return d, err
-		}},
+		{name: "dtle", run: func() (time.Duration, error) { return dtleCopy(ctx, src, dst, threads) },
+			check: func() error { return sameChecksum(ctx, src, dst) }},
+		{name: "mydumper + myloader", run: func() (time.Duration, error) { return mydumperCopy(ctx, dir, src, dst, threads) },
+			check: func() error { return sameCount(ctx, src, dst, rows) }},
+		{name: "mysqldump | mysql", run: func() (time.Duration, error) { return mysqldumpCopy(ctx, src, dst) },
+			check: func() error { return sameCount(ctx, src, dst, rows) }},
 	}
 	if r.copies, err = inRounds(copies, rows); err != nil {
 		return nil, err
 	}
-	kafka, err := inRounds([]contender{{"dtle into Kafka (kfake), Debezium JSON", func() (time.Duration, error) {
-		return kafkaCopy(ctx, src, rows)
-	}}}, rows)
+	kafka, err := inRounds([]contender{{name: "dtle into Kafka (kfake), Debezium JSON",
+		run: func() (time.Duration, error) { return kafkaCopy(ctx, src, rows) }}}, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -164,27 +148,15 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		if workers > 1 {
 			name = fmt.Sprintf("dtle, parallel_workers=%d", workers)
 		}
-		catchups = append(catchups, contender{name, func() (time.Duration, error) {
-			if err := loadSbtest(ctx, dump, dst, threads); err != nil {
-				return 0, err
-			}
-			d, err := dtleCatchUp(ctx, src, dst, workers, start, end)
-			if err == nil {
-				err = sameChecksum(ctx, src, dst)
-			}
-			return d, err
-		}})
+		catchups = append(catchups, contender{name: name,
+			setup: func() error { return loadSbtest(ctx, dump, dst, threads) },
+			run:   func() (time.Duration, error) { return dtleCatchUp(ctx, src, dst, workers, start, end) },
+			check: func() error { return sameChecksum(ctx, src, dst) }})
 	}
-	catchups = append(catchups, contender{fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads), func() (time.Duration, error) {
-		if err := loadSbtest(ctx, dump, replica, threads); err != nil {
-			return 0, err
-		}
-		d, err := replicaCatchUp(ctx, src, replica, threads, start, end)
-		if err == nil {
-			err = sameChecksum(ctx, src, replica)
-		}
-		return d, err
-	}})
+	catchups = append(catchups, contender{name: fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads),
+		setup: func() error { return loadSbtest(ctx, dump, replica, threads) },
+		run:   func() (time.Duration, error) { return replicaCatchUp(ctx, src, replica, threads, start, end) },
+		check: func() error { return sameChecksum(ctx, src, replica) }})
 	if r.catchups, err = inRounds(catchups, writes); err != nil {
 		return nil, err
 	}
@@ -197,10 +169,26 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 // interleaved with the others, and its best run is the one compared.
 var rounds = 3
 
-// contender is one way of doing the measured work, timed by itself.
+// contender is one way of doing the measured work: setup (untimed, may be
+// nil), run (returns its own timing), check of the result (may be nil).
 type contender struct {
-	name string
-	run  func() (time.Duration, error)
+	name  string
+	setup func() error
+	run   func() (time.Duration, error)
+	check func() error
+}
+
+func (c contender) measure() (time.Duration, error) {
+	if c.setup != nil {
+		if err := c.setup(); err != nil {
+			return 0, err
+		}
+	}
+	d, err := c.run()
+	if err == nil && c.check != nil {
+		err = c.check()
+	}
+	return d, err
 }
 
 // inRounds runs every contender once per round, in turn, and keeps each
@@ -210,7 +198,7 @@ func inRounds(cs []contender, n int) ([]timing, error) {
 	for round := range rounds {
 		for i, c := range cs {
 			step("%s, round %d of %d", c.name, round+1, rounds)
-			d, err := c.run()
+			d, err := c.measure()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
