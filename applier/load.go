@@ -175,13 +175,9 @@ var loadEscapes = [256]byte{0: '0', '\t': 't', '\n': 'n', '\r': 'r', 0x1a: 'Z', 
 // split by tabs, rows ended by newlines, NULL as \N.
 func packedLoad(t *change.Table, rows change.PackedRows) ([]byte, error) {
 	b := make([]byte, 0, len(rows.Data)+len(rows.Data)/8+8*rows.N)
-	err := walkWritten(t, rows, func() {}, func(i int, first bool, x *change.Value) {
+	err := walkWritten(t, rows, func() {}, func(_ int, first bool, x *change.Value) {
 		if !first {
 			b = append(b, '\t')
-		}
-		if x.Kind == change.ValueInt && x.Int == 0 && t.Columns[i].DataType == "year" {
-			b = append(b, "0000"...) // "0" would read as 2000
-			return
 		}
 		b = appendField(b, x)
 	}, func() { b = append(b, '\n') })

@@ -59,12 +59,10 @@ func packAsSource(t *testing.T, tb *change.Table, rows [][]any) change.PackedRow
 			switch v := r[i].(type) {
 			case nil:
 				p.Null()
-			case int:
-				p.Int(int64(v))
 			case []byte:
 				p.Bytes(v)
 			case string:
-				if change.NumericType(c.DataType) {
+				if change.NumericType(c.DataType) || c.DataType == "year" {
 					p.Number([]byte(v))
 				} else {
 					p.Text([]byte(v))
@@ -90,14 +88,14 @@ func allBytes() []byte {
 var loadRows = [][]any{
 	{"1", "-9223372036854775808", "18446744073709551615", "-12345678901234567890123456789012345.123456789012345678901234567890",
 		"1.5", "-2.25e100", []byte{'\t'}, []byte{'\\', '\n', 0, 0, 0x1a, 0, '\r', 'N'}, "1000-01-01", "-838:59:59.000000",
-		"9999-12-31 23:59:59.999999", "1970-01-01 00:00:01.000000", 1901,
+		"9999-12-31 23:59:59.999999", "1970-01-01 00:00:01.000000", "1901",
 		"a\tb", "emoji 😀 tab\there\nnew line \\N back\\slash", "café àé", `\N`,
 		[]byte{0, 0xff, '\t', '\\'}, allBytes(), []byte{0xc3, '\\', 0xe2, 0x82, '\n', 0xf0, '\t', 0x9f},
 		"ü", "x,z", `{"k": [1, "t\tab", "q\"uote"], "n": null}`, nil},
 	{"2", nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil,
 		"", "", "", "", nil, []byte{}, []byte{}, "", "", nil, nil},
 	{"3", "0005", "0", "0.000000000000000000000000000001", "-0.0001", "1e-300", []byte{0xff}, []byte{0, 0, 0, 0, 0, 0, 0, 0},
-		"0000-00-00", "00:00:00.000000", "0000-00-00 00:00:00.000000", nil, 0,
+		"0000-00-00", "00:00:00.000000", "0000-00-00 00:00:00.000000", nil, "0000",
 		"NULL", "\r\n", "\\", "\x1a\x00end", nil, []byte("NULL"), []byte(`\N`), "a", "", "[]", nil},
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,10 +41,6 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 	if err != nil {
 		return "", err
 	}
-	refs, err := foreignKeyRefs(ctx, conn)
-	if err != nil {
-		return "", err
-	}
 	var todo []copyItem
 	sources := map[string]tableinfo.Name{}
 	for _, n := range all {
@@ -57,7 +54,10 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 				"give each its own table_rename", ErrBadRule, other, n, dest, tg.Rule)
 		}
 		sources[dest] = n
-		todo = append(todo, copyItem{n: n, tg: tg, dest: dest, refs: refs[n]})
+		todo = append(todo, copyItem{n: n, tg: tg, dest: dest})
+	}
+	if err := foreignKeyRefs(ctx, conn, todo); err != nil {
+		return "", err
 	}
 	if err := checkRules(ctx, conn, todo); err != nil {
 		return "", err
@@ -228,7 +228,10 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
 	r := chunkReader{e: e, conn: conn, t: ref, size: max(task.ChunkSize, 1), cols: sh.sourceColumns(),
-		from: tableinfo.QuoteName(n.Schema, n.Table)}
+		from: tableinfo.QuoteName(n.Schema, n.Table), kinds: make([]packKind, len(ref.Columns))}
+	for i := range ref.Columns {
+		r.kinds[i] = kindOf(&ref.Columns[i])
+	}
 	if w := it.tg.Where; w != nil {
 		r.where = "(" + w.SQL() + ")"
 	}
@@ -243,25 +246,41 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Pos: pos})
 }
 
-// foreignKeyRefs lists, per table foreign keys refer to, the columns each
-// of them refers to, in order: one query for the whole copy.
-func foreignKeyRefs(ctx context.Context, conn *sql.Conn) (map[tableinfo.Name][][]string, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "+
-		"CONCAT(CONSTRAINT_SCHEMA, '.', CONSTRAINT_NAME), REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "+
-		"WHERE REFERENCED_TABLE_NAME IS NOT NULL ORDER BY 1, 2, 3, POSITION_IN_UNIQUE_CONSTRAINT")
+// foreignKeyRefs sets each item's refs: the columns each foreign key of a
+// table the job copies refers to, in order. One query for the whole copy,
+// limited to the copied tables' schemas.
+func foreignKeyRefs(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
+	if len(todo) == 0 {
+		return nil
+	}
+	copied := map[tableinfo.Name]bool{}
+	var schemas []any
+	for _, it := range todo {
+		if !slices.Contains(schemas, any(it.n.Schema)) {
+			schemas = append(schemas, it.n.Schema)
+		}
+		copied[it.n] = true
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, REFERENCED_TABLE_SCHEMA, REFERENCED_TABLE_NAME, "+
+		"CONSTRAINT_NAME, REFERENCED_COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE "+
+		"WHERE REFERENCED_TABLE_NAME IS NOT NULL AND TABLE_SCHEMA IN (?"+strings.Repeat(", ?", len(schemas)-1)+") "+
+		"ORDER BY 1, 5, POSITION_IN_UNIQUE_CONSTRAINT", schemas...)
 	if err != nil {
-		return nil, fmt.Errorf("foreign keys: %w", err)
+		return fmt.Errorf("foreign keys: %w", err)
 	}
 	defer func() { _ = rows.Close() }()
 	refs := map[tableinfo.Name][][]string{}
-	lastFK := ""
+	var lastFK string
 	for rows.Next() {
-		var n tableinfo.Name
+		var child, n tableinfo.Name
 		var fk, col string
-		if err := rows.Scan(&n.Schema, &n.Table, &fk, &col); err != nil {
-			return nil, fmt.Errorf("foreign keys: %w", err)
+		if err := rows.Scan(&child.Schema, &child.Table, &n.Schema, &n.Table, &fk, &col); err != nil {
+			return fmt.Errorf("foreign keys: %w", err)
 		}
-		if fk != lastFK || len(refs[n]) == 0 {
+		if !copied[child] {
+			continue // not on the destination: it needs no index there
+		}
+		if fk = child.String() + "." + fk; fk != lastFK {
 			refs[n] = append(refs[n], nil)
 			lastFK = fk
 		}
@@ -269,9 +288,12 @@ func foreignKeyRefs(ctx context.Context, conn *sql.Conn) (map[tableinfo.Name][][
 		refs[n][last] = append(refs[n][last], col)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("foreign keys: %w", err)
+		return fmt.Errorf("foreign keys: %w", err)
 	}
-	return refs, nil
+	for i := range todo {
+		todo[i].refs = refs[todo[i].n]
+	}
+	return nil
 }
 
 // refersToPlainIndex reports whether one of the foreign keys referring to t
@@ -392,12 +414,6 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	if r.kinds == nil {
-		r.kinds = make([]packKind, len(r.t.Columns))
-		for i := range r.t.Columns {
-			r.kinds[i] = kindOf(&r.t.Columns[i])
-		}
-	}
 	var p change.RowPacker
 	lastRow := 0 // where the last row packed starts
 	flush := func() error {
@@ -421,9 +437,7 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 		lastRow = p.Size()
 		p.Row(len(raw))
 		for i, b := range raw {
-			if err := r.pack(&p, r.kinds[i], b); err != nil {
-				return n, err
-			}
+			pack(&p, r.kinds[i], b)
 		}
 		n++
 		if inChunk++; inChunk >= r.size || p.Size() >= maxChunkBytes {
@@ -448,7 +462,7 @@ type packKind byte
 const (
 	packText   packKind = iota
 	packBytes           // binary strings, BIT
-	packYear            // YEAR as a number: '0' as text would mean 2000
+	packYear            // YEAR: as a number, its zero in four digits
 	packNumber          // integers and decimals, written unquoted
 )
 
@@ -465,32 +479,23 @@ func kindOf(c *change.Column) packKind {
 }
 
 // pack appends one column of a scanned row.
-func (r *chunkReader) pack(p *change.RowPacker, k packKind, b sql.RawBytes) error {
+func pack(p *change.RowPacker, k packKind, b sql.RawBytes) {
 	switch {
 	case b == nil:
 		p.Null()
 	case k == packBytes:
 		p.Bytes(b)
-	case k == packYear:
-		y, err := r.year(b)
-		if err != nil {
-			return err
-		}
-		p.Int(y)
 	case k == packNumber:
+		p.Number(b)
+	case k == packYear && string(b) == "0":
+		// The server writes year zero as "0", which as text (a quoted
+		// literal, a LOAD DATA field) means 2000.
+		p.Number([]byte("0000"))
+	case k == packYear:
 		p.Number(b)
 	default:
 		p.Text(b)
 	}
-	return nil
-}
-
-func (r *chunkReader) year(b []byte) (int64, error) {
-	y, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("read %s: year %q: %w", r.from, b, err)
-	}
-	return y, nil
 }
 
 func (r *chunkReader) send(ctx context.Context, rows change.PackedRows, lo, hi change.Row) error {
