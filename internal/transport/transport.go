@@ -33,7 +33,8 @@ type hello struct {
 }
 
 type reply struct {
-	// Protocol is the destination's; 0 from one older than the field.
+	// Protocol is the destination's, in hello replies; 0 from one older
+	// than the field.
 	Protocol   int                `json:"protocol,omitempty"`
 	OK         bool               `json:"ok"`
 	Resync     bool               `json:"resync,omitempty"`
@@ -113,9 +114,16 @@ func (r *Receiver) Close() {
 }
 
 func (r *Receiver) respond(m *nats.Msg, rep reply) {
-	rep.Protocol = Protocol
 	b, _ := json.Marshal(rep)
 	_ = m.Respond(b)
+}
+
+// report delivers err on Errors, unless one waits there already.
+func (r *Receiver) report(err error) {
+	select {
+	case r.errs <- err:
+	default:
+	}
 }
 
 func (r *Receiver) onHello(m *nats.Msg) {
@@ -129,23 +137,20 @@ func (r *Receiver) onHello(m *nats.Msg) {
 		// An older source sends no protocol and retries on any error, so the
 		// destination fails too, with the reason.
 		err := &IncompatibleError{Source: h.Protocol, Dest: Protocol}
-		r.respond(m, reply{Error: err.Error()})
-		select {
-		case r.errs <- err:
-		default:
-		}
+		r.report(err)
+		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
 	cp, err := r.h.Checkpoint(r.ctx)
 	if err != nil {
-		r.respond(m, reply{Error: err.Error()})
+		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
 	r.sessNo++
 	r.session = fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.sessNo)
 	r.next = 1
 	cp.Session = r.session
-	r.respond(m, reply{OK: true, Checkpoint: cp})
+	r.respond(m, reply{Protocol: Protocol, OK: true, Checkpoint: cp})
 }
 
 func (r *Receiver) onData(m *nats.Msg) {
@@ -163,11 +168,8 @@ func (r *Receiver) onData(m *nats.Msg) {
 	r.next++
 	if err := r.h.Handle(r.ctx, msg); err != nil {
 		r.session = "" // nothing more from this session
+		r.report(err)
 		r.respond(m, reply{Error: err.Error()})
-		select {
-		case r.errs <- err:
-		default:
-		}
 		return
 	}
 	r.respond(m, reply{OK: true})
