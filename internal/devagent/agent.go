@@ -154,7 +154,7 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if opt.Role == Client && len(opt.Servers) == 0 {
 		return nil, errors.New("devagent: a client needs the servers to join")
 	}
-	ports := make([]int, 5)
+	ports := make([]int, 4)
 	for i := range ports {
 		if ports[i], err = sandbox.FreePort(); err != nil {
 			return nil, err
@@ -181,7 +181,11 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 		a.NatsAddr = ""
 	}
 	if opt.APIAddr == "" && opt.API {
-		opt.APIAddr = fmt.Sprintf("127.0.0.1:%d", ports[4])
+		port, err := sandbox.FreePort()
+		if err != nil {
+			return nil, err
+		}
+		opt.APIAddr = fmt.Sprintf("127.0.0.1:%d", port)
 	}
 	if opt.APIAddr != "" {
 		a.APIURL = "http://" + opt.APIAddr
@@ -356,13 +360,11 @@ func HasEvent(st *nomad.TaskState, substr string) bool {
 	return CountEvents(st, substr) > 0
 }
 
-// HasEventSince reports whether an event at or after since includes substr
-// in its type, message or driver error: what happened after a kill, say,
-// rather than before it.
+// HasEventSince reports whether an event at or after since includes
+// substr: what happened after a kill, say, rather than before it.
 func HasEventSince(st *nomad.TaskState, substr string, since time.Time) bool {
 	for _, e := range st.Events {
-		if e.Time >= since.UnixNano() && (strings.Contains(e.Type, substr) || strings.Contains(e.DisplayMessage, substr) ||
-			strings.Contains(e.Message, substr) || strings.Contains(e.DriverError, substr)) {
+		if e.Time >= since.UnixNano() && eventHas(e, substr) {
 			return true
 		}
 	}
@@ -373,12 +375,17 @@ func HasEventSince(st *nomad.TaskState, substr string, since time.Time) bool {
 func CountEvents(st *nomad.TaskState, substr string) int {
 	n := 0
 	for _, e := range st.Events {
-		if strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
-			strings.Contains(e.DriverError, substr) {
+		if eventHas(e, substr) {
 			n++
 		}
 	}
 	return n
+}
+
+// eventHas reports whether an event's message or driver error includes substr.
+func eventHas(e *nomad.TaskEvent, substr string) bool {
+	return strings.Contains(e.DisplayMessage, substr) || strings.Contains(e.Message, substr) ||
+		strings.Contains(e.DriverError, substr)
 }
 
 // Exited closes when the agent's process has exited.
