@@ -129,18 +129,29 @@ func dtleCopy(ctx context.Context, src, dst *sandbox.Server, threads int) (time.
 		return 0, err
 	}
 	defer func() { _ = db.Close() }()
-	for {
+	err = j.poll(ctx, func() (bool, error) {
 		var pending int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dtle.deferred_indexes WHERE job_id = ?", j.id).Scan(&pending); err != nil {
-			return 0, err
-		}
-		if pending == 0 {
-			return time.Since(begin), nil
+		err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM dtle.deferred_indexes WHERE job_id = ?", j.id).Scan(&pending)
+		return pending == 0, err
+	})
+	return time.Since(begin), err
+}
+
+// poll calls done every 20 ms until it reports true, fails, the job ends
+// or ctx does.
+func (j *job) poll(ctx context.Context, done func() (bool, error)) error {
+	for {
+		if ok, err := done(); ok || err != nil {
+			return err
 		}
 		if err := j.ended(); err != nil {
-			return 0, err
+			return err
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
@@ -162,23 +173,19 @@ func dtleCatchUp(ctx context.Context, src, dst *sandbox.Server, workers int, sta
 	}
 	defer j.stop()
 	var first time.Duration // until the first transaction is applied: the start-up
-	for {
+	err = j.poll(ctx, func() (bool, error) {
 		var set string
-		err := db.QueryRowContext(ctx, "SELECT gtid_set FROM dtle.checkpoint").Scan(&set)
-		if err == nil && set != start && first == 0 {
+		if db.QueryRowContext(ctx, "SELECT gtid_set FROM dtle.checkpoint").Scan(&set) != nil {
+			return false, nil // not written yet
+		}
+		if set != start && first == 0 {
 			first = time.Since(begin)
 		}
-		if err == nil && set == end {
-			step("dtle catch-up: first transaction applied after %.2fs", first.Seconds())
-			return time.Since(begin), nil
-		}
-		if err := j.ended(); err != nil {
-			return 0, err
-		}
-		select {
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
+		return set == end, nil
+	})
+	if err != nil {
+		return 0, err
 	}
+	step("dtle catch-up: first transaction applied after %.2fs", first.Seconds())
+	return time.Since(begin), nil
 }

@@ -69,6 +69,10 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if err := sysbench(ctx, src, "prepare", rows, threads, 0); err != nil {
 		return nil, err
 	}
+	prepared, err := checksum(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 
 	if onlyCopy {
 		stop, err := startProfile(profilePath)
@@ -80,7 +84,7 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := sameChecksum(ctx, src, dst); err != nil {
+		if err := sameChecksum(ctx, prepared, dst); err != nil {
 			return nil, err
 		}
 		step("dtle full copy: %.1fs, %.0f rows/s, same checksum", d.Seconds(), float64(rows)/d.Seconds())
@@ -108,7 +112,7 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	// Full copy: every contender into an empty destination, checked.
 	copies := []contender{
 		{name: "dtle", run: func() (time.Duration, error) { return dtleCopy(ctx, src, dst, threads) },
-			check: func() error { return sameChecksum(ctx, src, dst) }},
+			check: func() error { return sameChecksum(ctx, prepared, dst) }},
 		{name: "mydumper + myloader", run: func() (time.Duration, error) { return mydumperCopy(ctx, dir, src, dst, threads) },
 			check: func() error { return sameCount(ctx, src, dst, rows) }},
 		{name: "mysqldump | mysql", run: func() (time.Duration, error) { return mysqldumpCopy(ctx, src, dst) },
@@ -142,6 +146,10 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	written, err := checksum(ctx, src)
+	if err != nil {
+		return nil, err
+	}
 	var catchups []contender
 	for _, workers := range []int{1, threads} {
 		name := "dtle, parallel_workers=1 (group commit)"
@@ -151,12 +159,12 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		catchups = append(catchups, contender{name: name,
 			setup: func() error { return loadSbtest(ctx, dump, dst, threads) },
 			run:   func() (time.Duration, error) { return dtleCatchUp(ctx, src, dst, workers, start, end) },
-			check: func() error { return sameChecksum(ctx, src, dst) }})
+			check: func() error { return sameChecksum(ctx, written, dst) }})
 	}
 	catchups = append(catchups, contender{name: fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads),
 		setup: func() error { return loadSbtest(ctx, dump, replica, threads) },
 		run:   func() (time.Duration, error) { return replicaCatchUp(ctx, src, replica, threads, start, end) },
-		check: func() error { return sameChecksum(ctx, src, replica) }})
+		check: func() error { return sameChecksum(ctx, written, replica) }})
 	if r.catchups, err = inRounds(catchups, writes); err != nil {
 		return nil, err
 	}
@@ -378,28 +386,28 @@ func sameCount(ctx context.Context, src, dst *sandbox.Server, want int) error {
 }
 
 // sameChecksum compares CHECKSUM TABLE (same server version on both sides).
-func sameChecksum(ctx context.Context, src, dst *sandbox.Server) error {
-	sum := func(s *sandbox.Server) (string, error) {
-		db, err := mysqlconn.Open(ctx, s.RootConnection())
-		if err != nil {
-			return "", err
-		}
-		defer func() { _ = db.Close() }()
-		var name string
-		var v sql.NullString
-		err = db.QueryRowContext(ctx, "CHECKSUM TABLE sbtest.sbtest1").Scan(&name, &v)
-		return v.String, err
+// checksum is CHECKSUM TABLE of the sysbench table on s.
+func checksum(ctx context.Context, s *sandbox.Server) (string, error) {
+	db, err := mysqlconn.Open(ctx, s.RootConnection())
+	if err != nil {
+		return "", err
 	}
-	a, err := sum(src)
+	defer func() { _ = db.Close() }()
+	var name string
+	var v sql.NullString
+	err = db.QueryRowContext(ctx, "CHECKSUM TABLE sbtest.sbtest1").Scan(&name, &v)
+	return v.String, err
+}
+
+// sameChecksum compares dst's checksum with the source's, computed once
+// per phase by the caller (the source does not change within one).
+func sameChecksum(ctx context.Context, want string, dst *sandbox.Server) error {
+	got, err := checksum(ctx, dst)
 	if err != nil {
 		return err
 	}
-	b, err := sum(dst)
-	if err != nil {
-		return err
-	}
-	if a != b {
-		return fmt.Errorf("checksum of sbtest1: source %s, %s %s", a, dst.Name, b)
+	if got != want {
+		return fmt.Errorf("checksum of sbtest1: source %s, %s %s", want, dst.Name, got)
 	}
 	return nil
 }
@@ -479,7 +487,11 @@ func catchUpProfile(ctx context.Context, dir string, src, dst *sandbox.Server, t
 	if err != nil {
 		return nil, err
 	}
-	if err := sameChecksum(ctx, src, dst); err != nil {
+	want, err := checksum(ctx, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := sameChecksum(ctx, want, dst); err != nil {
 		return nil, err
 	}
 	step("dtle catch-up: %.1fs, %.0f tx/s, same checksum", d.Seconds(), float64(writes)/d.Seconds())
