@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
@@ -119,7 +120,7 @@ func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
 			if job.load, err = a.planLoad(ctx, tb); err != nil || job.load == nil {
 				t.Fatalf("no LOAD DATA plan for a table without AUTO_INCREMENT (error %v); local_infile is on", err)
 			}
-			if !strings.Contains(job.load.into, "@v") {
+			if !strings.Contains(job.load.into, "`l1` = CONVERT(") {
 				t.Fatalf("the latin1 column is not converted: %s", job.load.into)
 			}
 		}
@@ -130,16 +131,11 @@ func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
 	if n := sandbox.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
 		t.Fatalf("%d LOAD DATA statements ran, want 1", n)
 	}
-	ins, ld := selectAll(t, db, loadSchema+".ins"), selectAll(t, db, loadSchema+".ld")
-	if len(ins) != len(loadRows) {
+	if ins := tableRows(t, db, "ins"); len(ins) != len(loadRows) {
 		t.Fatalf("INSERT wrote %d rows, want %d", len(ins), len(loadRows))
 	}
-	for i := range ins {
-		for j := range ins[i] {
-			if !bytes.Equal(ins[i][j], ld[i][j]) || (ins[i][j] == nil) != (ld[i][j] == nil) {
-				t.Errorf("row %d column %d: INSERT wrote %q, LOAD DATA %q", i, j, ins[i][j], ld[i][j])
-			}
-		}
+	if err := rowdiff.Queries(ctx, db, "SELECT * FROM "+loadSchema+".ins", db, "SELECT * FROM "+loadSchema+".ld"); err != nil {
+		t.Fatalf("LOAD DATA wrote other rows than INSERT: %v", err)
 	}
 	// And what both wrote is what was sent.
 	var vb, l1, tx []byte
@@ -159,24 +155,24 @@ func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
 		"CREATE TABLE " + loadSchema + ".ai (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v INT)",
 		"CREATE TABLE " + loadSchema + ".geo (id INT NOT NULL PRIMARY KEY, g GEOMETRY)",
 		"CREATE TABLE " + loadSchema + ".plain (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"})
-	var mode int
-	if err := db.QueryRowContext(ctx, "SELECT @@innodb_autoinc_lock_mode").Scan(&mode); err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range []struct {
-		table string
-		want  bool
-	}{{"ai", mode == 2}, {"geo", false}, {"plain", true}} {
-		tb, err := tableinfo.Load(ctx, db, loadSchema, c.table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		plan, err := a.planLoad(ctx, tb)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (plan != nil) != c.want {
-			t.Errorf("table %s (innodb_autoinc_lock_mode %d): LOAD DATA planned %v, want %v", c.table, mode, plan != nil, c.want)
+	// Under each innodb_autoinc_lock_mode, whatever the test server's is.
+	for _, autoIncFree := range []bool{false, true} {
+		a.load = &loadSupport{localInfile: true, autoIncFree: autoIncFree, charset: "utf8mb4"}
+		for _, c := range []struct {
+			table string
+			want  bool
+		}{{"ai", autoIncFree}, {"geo", false}, {"plain", true}} {
+			tb, err := tableinfo.Load(ctx, db, loadSchema, c.table)
+			if err != nil {
+				t.Fatal(err)
+			}
+			plan, err := a.planLoad(ctx, tb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (plan != nil) != c.want {
+				t.Errorf("table %s (lock mode 2: %v): LOAD DATA planned %v, want %v", c.table, autoIncFree, plan != nil, c.want)
+			}
 		}
 	}
 }
@@ -211,7 +207,7 @@ func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already exist") {
 		t.Fatalf("a chunk overlapping rows the job did not write: %v, want a duplicate-key failure", err)
 	}
-	if got := selectAll(t, db, loadSchema+".t"); len(got) != 1 || string(got[0][1]) != "theirs" {
+	if got := tableRows(t, db, "t"); !reflect.DeepEqual(got, []string{`"1","theirs"`}) {
 		t.Fatalf("the failed chunk left rows behind: %q", got)
 	}
 	// A resumed table expects the overlap: REPLACE.
@@ -219,7 +215,7 @@ func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 		t.Fatal(err)
 	}
-	if got := selectAll(t, db, loadSchema+".t"); len(got) != 2 || string(got[0][1]) != "ours" {
+	if got := tableRows(t, db, "t"); !reflect.DeepEqual(got, []string{`"1","ours"`, `"2","ours"`}) {
 		t.Fatalf("REPLACE wrote %q", got)
 	}
 }
@@ -241,7 +237,7 @@ func TestRefusedLoadDataFallsBackToInsert(t *testing.T) {
 	if !a.loadRefused.Load() {
 		t.Fatal("the refusal was not remembered")
 	}
-	if got := selectAll(t, db, loadSchema+".t"); len(got) != 2 || got[1][1] != nil {
+	if got := tableRows(t, db, "t"); !reflect.DeepEqual(got, []string{`"1","a"`, `"2",NULL`}) {
 		t.Fatalf("wrote %q", got)
 	}
 	if plan, err := a.planLoad(ctx, tb); err != nil || plan != nil {
@@ -253,40 +249,14 @@ func TestRefusedLoadDataFallsBackToInsert(t *testing.T) {
 	}
 }
 
-// selectAll reads a table ordered by its first column, NULL as nil.
-func selectAll(t *testing.T, db *sql.DB, table string) [][]sql.RawBytes {
+// tableRows reads a table of loadSchema as rowdiff renders rows, sorted.
+func tableRows(t *testing.T, db *sql.DB, table string) []string {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), fmt.Sprintf("SELECT * FROM %s ORDER BY 1", table))
+	rows, err := rowdiff.Rows(context.Background(), db, "SELECT * FROM "+loadSchema+"."+table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() { _ = rows.Close() }()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out [][]sql.RawBytes
-	for rows.Next() {
-		raw := make([]sql.RawBytes, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range raw {
-			ptrs[i] = &raw[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := make([]sql.RawBytes, len(cols))
-		for i, v := range raw {
-			if v != nil {
-				row[i] = append(sql.RawBytes{}, v...)
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return rows
 }
 
 // The destination's column decides the conversion: here a latin1 column
@@ -306,8 +276,12 @@ func TestLoadDataConvertsToTheDestinationsCharset(t *testing.T) {
 	src := newLoadSource()
 	defer src.close()
 	job := chunkJob{table: &srcTable, rows: packAsSource(t, &srcTable, [][]any{{"1", "café"}}), load: plan}
+	loadsBefore := sandbox.GlobalStatus(t, db, "Com_load")
 	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 		t.Fatal(err)
+	}
+	if n := sandbox.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
+		t.Fatalf("%d LOAD DATA statements ran, want 1", n)
 	}
 	var stored string
 	if err := db.QueryRowContext(ctx, "SELECT HEX(v) FROM "+loadSchema+".t").Scan(&stored); err != nil {

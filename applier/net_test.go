@@ -73,10 +73,12 @@ func TestBatchOpsFoldsKeyedTablesOnly(t *testing.T) {
 		{GTID: "0-1-1", Changes: []change.RowChange{
 			{Op: change.OpInsert, Schema: "db", Table: "k", After: change.Row{int64(1), "a"}},
 			{Op: change.OpInsert, Schema: "db", Table: "n", After: change.Row{"x"}},
+			{Op: change.OpInsert, Schema: "db", Table: "n", After: change.Row{"y"}},
 		}},
 		{GTID: "0-1-2", Changes: []change.RowChange{
 			{Op: change.OpUpdate, Schema: "db", Table: "k", Before: change.Row{int64(1), "a"}, After: change.Row{int64(1), "b"}},
 			{Op: change.OpDelete, Schema: "db", Table: "n", Before: change.Row{"x"}},
+			{Op: change.OpDelete, Schema: "db", Table: "n", Before: change.Row{"y"}},
 		}},
 	}
 	ops, rows, err := a.batchOps(context.Background(), nil, batch)
@@ -85,14 +87,17 @@ func TestBatchOpsFoldsKeyedTablesOnly(t *testing.T) {
 	}
 	var got []string
 	for _, o := range ops {
-		got = append(got, fmt.Sprintf("%d %s %v", o.kind, o.t.Name, o.rows))
+		got = append(got, fmt.Sprintf("%d %s %v %s %v", o.kind, o.t.Name, o.rows, o.query, o.args))
 	}
+	// Ready statements (keyless deletes) never merge: each keeps its own.
+	del := "DELETE FROM `db`.`n` WHERE `v` <=> ? LIMIT 1"
 	want := []string{
-		fmt.Sprintf("%d n [[x]]", opInsert),
-		fmt.Sprintf("%d n []", opRaw),
-		fmt.Sprintf("%d k [[1 b]]", opReplace),
+		fmt.Sprintf("%d n [[x] [y]]  []", opInsert),
+		fmt.Sprintf("%d n [] %s [x]", opRaw, del),
+		fmt.Sprintf("%d n [] %s [y]", opRaw, del),
+		fmt.Sprintf("%d k [[1 b]]  []", opReplace),
 	}
-	if rows != 4 || !reflect.DeepEqual(got, want) {
+	if rows != 6 || !reflect.DeepEqual(got, want) {
 		t.Fatalf("%d rows, got %q\nwant %q", rows, got, want)
 	}
 }
@@ -113,5 +118,25 @@ func TestNetChangesSplitStatements(t *testing.T) {
 	}
 	if want := []int{1000, 1000, 500, 1, 1}; !reflect.DeepEqual(sizes, want) {
 		t.Fatalf("statements of %v rows, want %v", sizes, want)
+	}
+}
+
+// takeQueued stops at maxN items, or once their sizes reach maxBytes (the
+// item that reaches it included), and never waits for more.
+func TestTakeQueuedLimits(t *testing.T) {
+	queue := make(chan int, 10)
+	for i := 2; i <= 10; i++ {
+		queue <- i
+	}
+	size := func(n *int) int { return *n }
+	if got := takeQueued(1, queue, 4, nil, 0); !reflect.DeepEqual(got, []int{1, 2, 3, 4}) {
+		t.Fatalf("by count: %v", got)
+	}
+	// 100+5+6 = 111 < 112; with 7, 118 reaches it.
+	if got := takeQueued(100, queue, 100, size, 112); !reflect.DeepEqual(got, []int{100, 5, 6, 7}) {
+		t.Fatalf("by size: %v", got)
+	}
+	if got := takeQueued(0, queue, 100, size, 1000); !reflect.DeepEqual(got, []int{0, 8, 9, 10}) {
+		t.Fatalf("what is queued: %v", got)
 	}
 }

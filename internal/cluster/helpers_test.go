@@ -366,6 +366,8 @@ func waitRecovered(t *testing.T, job string, since time.Time, victims ...*Node) 
 			waitTask(t, job, "dest", 2*time.Minute, func(p placed) bool {
 				return inStage(v, "job_stage_incr")(p) && devagent.HasEventSince(p.state, "job_stage_incr", since)
 			})
+		default:
+			t.Fatalf("waitRecovered: node %s runs neither task of the job", v.Name)
 		}
 	}
 	waitReplicating(t, job)

@@ -57,6 +57,61 @@ var typesRows = []string{
 	`INSERT INTO types (dt, dtm, yr) VALUES ('0000-00-00', '0000-00-00 00:00:00', 0)`,
 }
 
+// binlogPos is where a server's binlog is now ("file:pos").
+func binlogPos(t *testing.T, db *sql.DB) [2]string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "SHOW MASTER STATUS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, _ := rows.Columns()
+	v := make([]sql.RawBytes, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range v {
+		ptrs[i] = &v[i]
+	}
+	if !rows.Next() {
+		t.Fatal("the destination writes no binlog")
+	}
+	if err := rows.Scan(ptrs...); err != nil {
+		t.Fatal(err)
+	}
+	pos := [2]string{string(v[0]), string(v[1])}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
+
+// loadedTables lists the tables LOAD DATA statements wrote to since from,
+// as their row events' annotations name them ("`schema`.`table`").
+func loadedTables(t *testing.T, db *sql.DB, from [2]string) map[string]bool {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "SHOW BINLOG EVENTS IN '"+from[0]+"' FROM "+from[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	loaded := map[string]bool{}
+	for rows.Next() {
+		var file, typ, info string
+		var pos, server, end int64
+		if err := rows.Scan(&file, &pos, &typ, &server, &end, &info); err != nil {
+			t.Fatal(err)
+		}
+		if _, rest, ok := strings.Cut(info, "LOAD DATA LOCAL INFILE"); ok {
+			if _, into, ok := strings.Cut(rest, " INTO TABLE "); ok {
+				loaded[strings.Fields(into)[0]] = true
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return loaded
+}
+
 // typesColumns are the written columns of typesTable.
 const typesColumns = "id,ti,tiu,si,siu,mi,miu,i,iu,bi,biu,d,f,db,b1,b64,dt,tm,dtm,ts,yr,c,vc,l1,tx,bn,vb,bl,e,st,js"
 
@@ -73,7 +128,7 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 	// innodb_autoinc_lock_mode is 2).
 	exec(t, src, "SET SESSION sql_mode = ''", "USE "+schema, "CREATE TABLE types_ld LIKE types", "ALTER TABLE types_ld MODIFY id INT NOT NULL",
 		"INSERT INTO types_ld ("+typesColumns+") SELECT "+typesColumns+" FROM types")
-	loadsBefore := sandbox.GlobalStatus(t, dst, "Com_load")
+	binlogFrom := binlogPos(t, dst)
 	for i := range 300 {
 		exec(t, src, fmt.Sprintf("INSERT INTO %s.w VALUES (%d, %d, 'seed')", schema, -i-1, i),
 			fmt.Sprintf("INSERT INTO %s.ck VALUES ('k%d', %d, REPEAT('x', %d))", schema, i%7, i, i))
@@ -89,12 +144,22 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 	s := startSrc(t, natsURL, job, srcTask)
 	waitEvent(t, dest, "job_stage_full")
 	waitEvent(t, dest, "job_stage_incr")
-	var localInfile bool
-	if err := dst.QueryRowContext(context.Background(), "SELECT @@GLOBAL.local_infile").Scan(&localInfile); err != nil {
+	// Which tables' chunks came by LOAD DATA, from the statements the
+	// destination's binlog annotates its row events with (MariaDB).
+	var localInfile, annotated bool
+	var lockMode int
+	if err := dst.QueryRowContext(context.Background(), "SELECT @@GLOBAL.local_infile, @@GLOBAL.innodb_autoinc_lock_mode").Scan(&localInfile, &lockMode); err != nil {
 		t.Fatal(err)
 	}
-	if n := sandbox.GlobalStatus(t, dst, "Com_load") - loadsBefore; localInfile && n == 0 {
-		t.Fatal("local_infile is on, yet no chunk was written with LOAD DATA")
+	_ = dst.QueryRowContext(context.Background(), "SELECT @@GLOBAL.binlog_annotate_row_events").Scan(&annotated)
+	if localInfile && annotated {
+		loaded := loadedTables(t, dst, binlogFrom)
+		if !loaded["`"+schema+"`.`types_ld`"] {
+			t.Errorf("types_ld was not written with LOAD DATA (loaded: %v)", loaded)
+		}
+		if lockMode != 2 && loaded["`"+schema+"`.`types`"] {
+			t.Error("types, with an AUTO_INCREMENT column, was written with LOAD DATA under innodb_autoinc_lock_mode 1")
+		}
 	}
 
 	// Binlog: the same type coverage arriving as row events, then updates and deletes.
@@ -787,13 +852,21 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	srcTask.ChunkSize = 100
 	dest := startDest(t, natsURL, job, destTask)
 	seen := map[string][]string{} // table -> the destination's indexes when its last chunk was sent
+	ddlSent := make(chan struct{})
 	s := startSrcWith(t, natsURL, job, srcTask, func(inner extractor.Sender) extractor.Sender {
-		return &indexWatcher{Sender: inner, dst: dst, schema: schema, seen: seen, before: holdAuto}
+		return &indexWatcher{Sender: inner, dst: dst, schema: schema, seen: seen, before: holdAuto, ddlSent: ddlSent}
 	})
 	waitEvent(t, dest, "job_stage_incr")
 	// zlast's indexes wait behind auto's: the DDL must find them built.
 	exec(t, src, "USE "+schema, "ALTER TABLE zlast DROP INDEX k", "INSERT INTO zlast VALUES (2, 2)")
-	time.Sleep(time.Second)
+	// Released only once the DDL is on its way, and given time to arrive:
+	// the destination must hold it back, not run it after the release.
+	select {
+	case <-ddlSent:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the source never sent the DDL")
+	}
+	time.Sleep(500 * time.Millisecond)
 	if _, err := hold.ExecContext(context.Background(), "COMMIT"); err != nil {
 		t.Fatal(err)
 	}
@@ -816,6 +889,9 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 	if got := firstColumn(t, dst, "SELECT COUNT(*) FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = '"+schema+"' AND TABLE_NAME = 'theirs' AND INDEX_NAME = 'k'"); got != "0" {
 		t.Fatalf("the job added an index to a table it did not create")
 	}
+	if err := rowdiff.Queries(context.Background(), src, "SELECT * FROM "+schema+".theirs", dst, "SELECT * FROM "+schema+".theirs"); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // indexWatcher records the destination's indexes of a table as the source
@@ -827,6 +903,9 @@ type indexWatcher struct {
 	schema string
 	seen   map[string][]string
 	before func(table string) error
+	// ddlSent closes as the first DDL is handed on.
+	ddlSent chan struct{}
+	sentDDL bool
 }
 
 func (w *indexWatcher) Send(ctx context.Context, m *change.Message) error {
@@ -840,6 +919,12 @@ func (w *indexWatcher) Send(ctx context.Context, m *change.Message) error {
 			return err
 		}
 		w.seen[m.Table.Name] = names
+	}
+	for _, txn := range m.Txns {
+		if txn.DDL != nil && !w.sentDDL {
+			w.sentDDL = true
+			close(w.ddlSent)
+		}
 	}
 	return w.Sender.Send(ctx, m)
 }

@@ -113,11 +113,11 @@ func Lines(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, er
 // destination shaped by rules (renamed, some columns, some rows) against
 // what the rules say it should hold.
 func Queries(ctx context.Context, a *sql.DB, qa string, b *sql.DB, qb string) error {
-	x, err := queryRows(ctx, a, qa)
+	x, err := Rows(ctx, a, qa)
 	if err != nil {
 		return fmt.Errorf("%s: %w", qa, err)
 	}
-	y, err := queryRows(ctx, b, qb)
+	y, err := Rows(ctx, b, qb)
 	if err != nil {
 		return fmt.Errorf("%s: %w", qb, err)
 	}
@@ -172,15 +172,15 @@ func Count(ctx context.Context, src, dst *sql.DB, schema, table string) (Counts,
 	return c, nil
 }
 
-// rows reads a table as sorted text lines (see queryRows).
+// rows reads a table as sorted text lines (see Rows).
 func rows(ctx context.Context, db *sql.DB, schema, table string) ([]string, error) {
-	return queryRows(ctx, db, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
+	return Rows(ctx, db, "SELECT * FROM "+tableinfo.QuoteName(schema, table))
 }
 
-// queryRows reads a query's rows as sorted text lines, one per row: quoted
+// Rows reads a query's rows as sorted text lines, one per row: quoted
 // bytes, NULL distinct from the empty string. db must be a mysqlconn pool,
 // whose connections read in UTC.
-func queryRows(ctx context.Context, db *sql.DB, q string) ([]string, error) {
+func Rows(ctx context.Context, db *sql.DB, q string) ([]string, error) {
 	r, err := db.QueryContext(ctx, q)
 	if err != nil {
 		return nil, err
