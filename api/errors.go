@@ -19,6 +19,12 @@ const (
 	CodeInternal         = "internal"
 )
 
+// ErrNoHealthyDriver is why a job is refused (503, CodeUnavailable) while no
+// ready node in the cluster has a healthy dtle driver: Nomad could not place
+// it. It happens for a few seconds after an agent starts, before the
+// plugin's embedded NATS server listens; retry shortly.
+var ErrNoHealthyDriver = errors.New("no ready node in the cluster has a healthy dtle driver yet")
+
 // Error is an API failure with its HTTP status and error code.
 type Error struct {
 	Status int
@@ -54,6 +60,11 @@ func nomadError(what string, err error) *Error {
 		}
 	}
 	return &Error{Status: http.StatusBadGateway, Code: CodeNomadUnavailable, Err: fmt.Errorf("%s: %w", what, err)}
+}
+
+// unavailable is a 503: the request may succeed when retried later.
+func unavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Err: err}
 }
 
 func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }

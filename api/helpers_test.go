@@ -22,6 +22,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var (
@@ -43,7 +44,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	sandbox.RunTests(m, &pair, func() {
+	sandboxtest.RunTests(m, &pair, func() {
 		if agent != nil {
 			agent.Stop()
 			if os.Getenv("DTLE_KEEP_AGENT") == "" {
@@ -170,14 +171,14 @@ func mustOK(t *testing.T, r reply) map[string]any {
 
 func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	sandbox.Exec(t, db, stmts, jobPassword)
+	sandboxtest.Exec(t, db, stmts, jobPassword)
 }
 
 // prepare gives both servers the job's account, empties schema on both and
 // creates it on the source with stmts.
 func prepare(t *testing.T, schema string, stmts ...string) (src, dst *sql.DB) {
 	t.Helper()
-	return pair.Prepare(t, jobUser, jobPassword, schema, stmts...)
+	return sandboxtest.Prepare(t, pair, jobUser, jobPassword, schema, stmts...)
 }
 
 // conn is a mysql_connection_config for the job's account on server c.

@@ -38,7 +38,7 @@ func checkJobType(t string) error {
 // createJob godoc
 //
 //	@Summary		Create or update a job
-//	@Description	Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to "<job_name>-<type>". Updating a paused job keeps it paused.
+//	@Description	Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to "<job_name>-<type>". Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.
 //	@Tags			job
 //	@Accept			json
 //	@Produce		json
@@ -48,6 +48,7 @@ func checkJobType(t string) error {
 //	@Failure		400		{object}	ErrorResponse
 //	@Failure		401		{object}	ErrorResponse
 //	@Failure		502		{object}	ErrorResponse
+//	@Failure		503		{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/job/{type} [post]
 func (s *Server) createJob(c echo.Context) error {
@@ -69,6 +70,9 @@ func (s *Server) createJob(c echo.Context) error {
 	src, dest := j.tasks()
 	q, cancel := s.query(c)
 	defer cancel()
+	if err := s.requireHealthyDriver(c, q); err != nil {
+		return err
+	}
 	if err := s.checkNodes(q, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
 		return err
 	}
@@ -190,7 +194,8 @@ func (s *Server) jobParam(c echo.Context) (string, *nomad.Job, error) {
 }
 
 // changeJob applies f to a job and registers it, unless it is already so.
-func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string) error {
+// With places, the change starts tasks, so it needs a healthy dtle driver.
+func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string, places bool) error {
 	id, job, err := s.jobParam(c)
 	if err != nil {
 		return err
@@ -200,6 +205,14 @@ func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string)
 	}
 	if !f(job) {
 		return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
+	}
+	if places {
+		q, cancel := s.query(c)
+		err := s.requireHealthyDriver(c, q)
+		cancel()
+		if err != nil {
+			return err
+		}
 	}
 	w, cancel := s.write(c)
 	defer cancel()
@@ -230,13 +243,13 @@ func (s *Server) pauseJob(c echo.Context) error {
 		}
 		pause(job)
 		return true
-	}, "pause")
+	}, "pause", false)
 }
 
 // resumeJob godoc
 //
 //	@Summary		Resume a paused job
-//	@Description	Starts the job's tasks again; they continue exactly where the destination's checkpoint says. Resuming a running job does nothing.
+//	@Description	Starts the job's tasks again; they continue exactly where the destination's checkpoint says. Resuming a running job does nothing. While no ready node has a healthy dtle driver it answers 503 with Retry-After.
 //	@Tags			job
 //	@Accept			x-www-form-urlencoded,json
 //	@Produce		json
@@ -244,6 +257,7 @@ func (s *Server) pauseJob(c echo.Context) error {
 //	@Success		200		{object}	MessageResponse
 //	@Failure		400		{object}	ErrorResponse
 //	@Failure		404		{object}	ErrorResponse
+//	@Failure		503		{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/job/resume [post]
 func (s *Server) resumeJob(c echo.Context) error {
@@ -253,7 +267,7 @@ func (s *Server) resumeJob(c echo.Context) error {
 		}
 		resume(job)
 		return true
-	}, "resume")
+	}, "resume", true)
 }
 
 // deleteJob godoc

@@ -35,7 +35,7 @@ func (s *Server) setLogLevel(c echo.Context) error {
 		return badRequest("dtle_log_level: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR", level)
 	}
 	if s.cfg.Local == nil {
-		return &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable, Err: errorf("no plugin to set the level of")}
+		return unavailable(errorf("no plugin to set the level of"))
 	}
 	if err := s.cfg.Local.SetLogLevel(level); err != nil {
 		return badRequest("dtle_log_level: %w", err)

@@ -37,6 +37,8 @@ var checkpointDDL = []string{
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 }
 
+// ensureCheckpointTables creates dtle's tables on the destination, where
+// missing.
 func ensureCheckpointTables(ctx context.Context, db *sql.DB) error {
 	for _, q := range checkpointDDL {
 		if _, err := db.ExecContext(ctx, q); err != nil {
@@ -46,8 +48,8 @@ func ensureCheckpointTables(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-// loadCheckpoint reads what the destination has committed for the job.
-func loadCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkpoint, error) {
+// readCheckpoint reads what the destination has committed for the job.
+func readCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkpoint, error) {
 	cp := &change.Checkpoint{}
 	err := db.QueryRowContext(ctx, "SELECT flavor, stage, gtid_set FROM `"+CheckpointSchema+"`.`checkpoint` WHERE job_id = ?", job).
 		Scan(&cp.Flavor, &cp.Stage, &cp.GTIDSet)
@@ -61,7 +63,7 @@ func loadCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkp
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var p change.TableProgress
-		if err := rows.Scan(&p.Schema, &p.Table, &p.Done, &p.Pos); err != nil {
+		if err := rows.Scan(&p.Schema, &p.Table, &p.Done, &p.Snapshot); err != nil {
 			return nil, fmt.Errorf("read copy progress: %w", err)
 		}
 		cp.Tables = append(cp.Tables, p)
@@ -77,20 +79,20 @@ func loadCheckpoint(ctx context.Context, db *sql.DB, job string) (*change.Checkp
 		if p.Done {
 			continue
 		}
-		prefix, _, err := committedPrefix(ctx, db, job, p.Schema, p.Table)
+		prefix, _, err := committedPrefix(ctx, db, job, p.Name())
 		if err != nil {
 			return nil, err
 		}
-		p.Resume = prefix
+		p.CopiedUpTo = prefix
 	}
 	return cp, nil
 }
 
 // committedPrefix follows the chunk chain of a table from the start and
 // returns the last key reached, and the ids of the chunk rows on the chain.
-func committedPrefix(ctx context.Context, q querier, job, schema, table string) ([]byte, []int64, error) {
+func committedPrefix(ctx context.Context, q querier, job string, table change.TableName) ([]byte, []int64, error) {
 	rows, err := q.QueryContext(ctx, "SELECT id, lo, hi FROM `"+CheckpointSchema+"`.`copy_chunks` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		job, schema, table)
+		job, table.Schema, table.Table)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read copied chunks: %w", err)
 	}
@@ -128,7 +130,8 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-func saveCheckpoint(ctx context.Context, ex execer, job, flavor, stage, gtidSet string) error {
+// writeCheckpoint records, through ex, the job's stage and applied set.
+func writeCheckpoint(ctx context.Context, ex execer, job, flavor, stage, gtidSet string) error {
 	_, err := ex.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`checkpoint` (job_id, flavor, stage, gtid_set) VALUES (?, ?, ?, ?) "+
 		"ON DUPLICATE KEY UPDATE flavor = VALUES(flavor), stage = VALUES(stage), gtid_set = VALUES(gtid_set)",
 		job, flavor, stage, gtidSet)
@@ -138,18 +141,20 @@ func saveCheckpoint(ctx context.Context, ex execer, job, flavor, stage, gtidSet 
 	return nil
 }
 
-func markTableDone(ctx context.Context, ex execer, job, schema, table string) error {
+// markTableDone records that the copy of table is complete.
+func markTableDone(ctx context.Context, ex execer, job string, table change.TableName) error {
 	_, err := ex.ExecContext(ctx, "UPDATE `"+CheckpointSchema+"`.`copy_progress` SET done = 1 WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		job, schema, table)
+		job, table.Schema, table.Table)
 	if err != nil {
 		return &ApplyError{What: "copy progress", Err: err}
 	}
 	return nil
 }
 
-func saveTableProgress(ctx context.Context, ex execer, job string, p change.TableProgress) error {
+// writeTableProgress records where the copy of a table starts.
+func writeTableProgress(ctx context.Context, ex execer, job string, p change.TableProgress) error {
 	_, err := ex.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_progress` (job_id, table_schema, table_name, done, pos) VALUES (?, ?, ?, ?, ?) "+
-		"ON DUPLICATE KEY UPDATE done = VALUES(done), pos = VALUES(pos)", job, p.Schema, p.Table, p.Done, p.Pos)
+		"ON DUPLICATE KEY UPDATE done = VALUES(done), pos = VALUES(pos)", job, p.Schema, p.Table, p.Done, p.Snapshot)
 	if err != nil {
 		return &ApplyError{What: "copy progress", Err: err}
 	}

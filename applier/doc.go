@@ -1,11 +1,12 @@
 // Package applier is the destination side of a MySQL-to-MySQL job: it takes
-// the messages of internal/transport and writes them to the destination
-// server.
+// the source's messages, handed to it by internal/pipeline, and writes them
+// to the destination server. It imports neither NATS nor the transport.
 //
 // Contract:
 //   - Consumes change.Messages, one at a time and in order, through
-//     transport.Handler. Handle returns once the message is durable or queued
-//     to a chunk writer whose failure fails the task.
+//     Checkpoint and Handle. Handle returns once the message is durable or
+//     queued to background work (a chunk writer, the binlog queue) whose
+//     failure fails the task.
 //   - Full copy: KindTable creates the table (and resets one whose copy an
 //     earlier attempt left half done), KindChunk rows are written as batched
 //     multi-row INSERTs rendered from the packed rows by a pool of writers,
@@ -18,5 +19,24 @@
 //     crash the checkpoint says precisely what is applied.
 //   - Row events of a table inside the snapshot it was copied at are skipped:
 //     the copied rows already hold them.
-//   - Run(ctx) returns nil when ctx is cancelled, or the first fatal error.
+//   - Run(ctx) runs the background work (chunk writers, deferred index
+//     builds, the binlog queue's workers) in one errgroup; it returns nil
+//     when ctx is cancelled, or the first failure of that work, which ends
+//     the rest of it. From then on Checkpoint and Handle return that failure
+//     (or ctx's cause), and none of their waits waits for the stopped work.
+//     Checkpoint waits until Run has started it. Tick reports the copy's
+//     progress as an event. Close releases the connections, after Run.
+//
+// Layout: Applier (applier.go; stage.go for the steps between stages) holds
+// the two halves, which share dest (dest.go: the server, the table cache,
+// the figures, the stop signal of stop.go):
+//   - copier, the full copy: copy.go (tables), chunks.go (the chunk
+//     writers), load.go (LOAD DATA plans), indexes.go (deferred indexes);
+//   - replayer, the binlog: binlog.go (transactions, DDL), applied.go (the
+//     applied set), queue.go (the queue interface, implemented by group.go's
+//     grouper and parallel.go's parallel, whose writesets are writeset.go),
+//     rowop.go and net.go (row changes into statements).
+//
+// checkpoint.go holds dtle's tables on the destination; backlog.go counts
+// the work queued for background workers.
 package applier

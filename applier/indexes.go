@@ -6,7 +6,10 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
@@ -22,6 +25,20 @@ import (
 // tables the job created. They are built in the background, one table at a
 // time on a connection of their own (an online ALTER: the copy of the next
 // tables and the binlog go on), so that no message waits on a long build.
+
+// indexBuilder builds the deferred indexes of copied tables, in the
+// background (run) and, for a DDL on one of them, on the listener's
+// session first (buildPending).
+type indexBuilder struct {
+	*dest
+	// woken wakes run; mu keeps builds one at a time.
+	woken chan struct{}
+	mu    sync.Mutex
+}
+
+func newIndexBuilder(d *dest) *indexBuilder {
+	return &indexBuilder{dest: d, woken: make(chan struct{}, 1)}
+}
 
 // deferIndexes splits SHOW CREATE TABLE text into the statement without its
 // plain secondary indexes and those indexes' definitions. It defers nothing
@@ -62,7 +79,7 @@ func deferIndexes(create string) (string, []string) {
 // createDeferred returns the statement creating a table the job is about
 // to copy, its plain indexes recorded to be added when the copy is
 // complete; all of them stay for a table foreign keys refer to.
-func (a *Applier) createDeferred(ctx context.Context, m *change.Message) (string, error) {
+func (b *indexBuilder) createDeferred(ctx context.Context, m *change.Message) (string, error) {
 	t := m.Table
 	full := createIfNotExists(t.CreateSQL)
 	if m.Referenced {
@@ -73,16 +90,16 @@ func (a *Applier) createDeferred(ctx context.Context, m *change.Message) (string
 		return full, nil
 	}
 	var exists, recorded bool
-	if err := a.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?), "+
+	if err := b.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?), "+
 		"EXISTS (SELECT 1 FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?)",
-		t.Schema, t.Name, a.cfg.JobID, t.Schema, t.Name).Scan(&exists, &recorded); err != nil {
+		t.Schema, t.Name, b.job, t.Schema, t.Name).Scan(&exists, &recorded); err != nil {
 		return "", &ApplyError{What: "look for table " + t.Schema + "." + t.Name, Err: err}
 	}
 	if exists && !recorded {
 		return full, nil // someone else's table: left as it is
 	}
-	if _, err := a.conn.ExecContext(ctx, "REPLACE INTO `"+CheckpointSchema+"`.`deferred_indexes` (job_id, table_schema, table_name, definitions) VALUES (?, ?, ?, ?)",
-		a.cfg.JobID, t.Schema, t.Name, strings.Join(deferred, "\n")); err != nil {
+	if _, err := b.conn.ExecContext(ctx, "REPLACE INTO `"+CheckpointSchema+"`.`deferred_indexes` (job_id, table_schema, table_name, definitions) VALUES (?, ?, ?, ?)",
+		b.job, t.Schema, t.Name, strings.Join(deferred, "\n")); err != nil {
 		return "", &ApplyError{What: "record deferred indexes", Err: err}
 	}
 	return create, nil
@@ -90,16 +107,40 @@ func (a *Applier) createDeferred(ctx context.Context, m *change.Message) (string
 
 // addDeferred adds the indexes recorded for a table whose copy is complete,
 // those it does not have yet, in one ALTER TABLE.
-func (a *Applier) addDeferred(ctx context.Context, conn *sql.Conn, t tableinfo.Name) error {
+func (b *indexBuilder) addDeferred(ctx context.Context, conn *sql.Conn, t change.TableName) error {
 	var defs string
 	err := conn.QueryRowContext(ctx, "SELECT definitions FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		a.cfg.JobID, t.Schema, t.Table).Scan(&defs)
+		b.job, t.Schema, t.Table).Scan(&defs)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
 	if err != nil {
 		return &ApplyError{What: "read deferred indexes", Err: err}
 	}
+	// A build an earlier start began may still run on the server (a stop
+	// ends the client's wait, not the ALTER); ours waits behind it and then
+	// finds its indexes there. Read them again and add what is missing.
+	for attempt := 1; ; attempt++ {
+		err := b.addMissing(ctx, conn, t, defs)
+		if err == nil {
+			break
+		}
+		var me *mysql.MySQLError
+		if attempt >= 3 || !errors.As(err, &me) || me.Number != erDupKeyName {
+			return err
+		}
+		b.log.Info("an earlier build added some of the indexes meanwhile; looking again", "table", t.String())
+	}
+	if _, err := conn.ExecContext(ctx, "DELETE FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
+		b.job, t.Schema, t.Table); err != nil {
+		return &ApplyError{What: "clear deferred indexes", Err: err}
+	}
+	return nil
+}
+
+// addMissing adds the indexes of defs (one definition a line) the table
+// does not have yet, in one ALTER TABLE.
+func (b *indexBuilder) addMissing(ctx context.Context, conn *sql.Conn, t change.TableName, defs string) error {
 	have, err := indexNames(ctx, conn, t.Schema, t.Table)
 	if err != nil {
 		return err
@@ -110,18 +151,15 @@ func (a *Applier) addDeferred(ctx context.Context, conn *sql.Conn, t tableinfo.N
 			adds = append(adds, "ADD "+d)
 		}
 	}
-	if len(adds) > 0 {
-		begin := time.Now()
-		a.log.Info("building secondary indexes", "table", t.String(), "indexes", len(adds))
-		if _, err := conn.ExecContext(ctx, "ALTER TABLE "+tableinfo.QuoteName(t.Schema, t.Table)+" "+strings.Join(adds, ", ")); err != nil {
-			return &ApplyError{What: "add secondary indexes to " + t.String(), Err: err}
-		}
-		a.log.Info("secondary indexes built", "table", t.String(), "took", time.Since(begin).Round(time.Millisecond))
+	if len(adds) == 0 {
+		return nil
 	}
-	if _, err := conn.ExecContext(ctx, "DELETE FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?",
-		a.cfg.JobID, t.Schema, t.Table); err != nil {
-		return &ApplyError{What: "clear deferred indexes", Err: err}
+	begin := time.Now()
+	b.log.Info("building secondary indexes", "table", t.String(), "indexes", len(adds))
+	if _, err := conn.ExecContext(ctx, "ALTER TABLE "+tableinfo.QuoteName(t.Schema, t.Table)+" "+strings.Join(adds, ", ")); err != nil {
+		return &ApplyError{What: "add secondary indexes to " + t.String(), Err: err}
 	}
+	b.log.Info("secondary indexes built", "table", t.String(), "took", time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
@@ -163,10 +201,10 @@ func leadsWith(line, col string) bool {
 	return col != "" && first == col
 }
 
-// buildIndexes runs until ctx ends, building the deferred indexes of the
-// copied tables whenever woken (wakeIndexBuilder); a failure fails the task,
-// and the next start builds what is left.
-func (a *Applier) buildIndexes(ctx context.Context) {
+// run builds the deferred indexes of the copied tables whenever woken, until
+// ctx ends (nil) or a build fails (the error). A build under way when ctx
+// ends is interrupted; the next start resumes it.
+func (b *indexBuilder) run(ctx context.Context) error {
 	var conn *sql.Conn
 	defer func() {
 		if conn != nil {
@@ -176,50 +214,49 @@ func (a *Applier) buildIndexes(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			return
-		case <-a.indexWake:
+			return nil
+		case <-b.woken:
 		}
-		var err error
 		if conn == nil {
-			conn, err = a.session(ctx)
+			var err error
+			if conn, err = b.session(ctx); err != nil {
+				return err
+			}
 		}
-		if err == nil {
-			err = a.buildPending(ctx, conn)
-		}
-		if err != nil && ctx.Err() == nil {
-			a.fail(err)
+		if err := b.buildPending(ctx, conn); err != nil {
+			return err
 		}
 	}
 }
 
-// wakeIndexBuilder tells the builder that a table may wait for its indexes.
-func (a *Applier) wakeIndexBuilder() {
+// wake tells the builder that a table may wait for its indexes.
+func (b *indexBuilder) wake() {
 	select {
-	case a.indexWake <- struct{}{}:
+	case b.woken <- struct{}{}:
 	default: // already woken
 	}
 }
 
 // buildPending adds the deferred indexes of every table whose copy is done,
-// or of those among only ("schema.table") when only is not empty. Builds run
+// or of those among only when only is not empty. Builds run
 // one at a time: a DDL calls it first for its tables, so it waits for a
 // build of one of them under way and finds the table with every index it
 // should have; a DDL on other tables does not wait.
-func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn, only ...string) error {
+func (b *indexBuilder) buildPending(ctx context.Context, conn *sql.Conn, only ...change.TableName) error {
 	if len(only) > 0 {
-		names, err := a.pendingIndexes(ctx, conn, only)
+		names, err := b.pendingIndexes(ctx, conn, only)
 		if err != nil || len(names) == 0 {
 			return err
 		}
 	}
-	a.indexMu.Lock()
-	defer a.indexMu.Unlock()
-	names, err := a.pendingIndexes(ctx, conn, only)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	names, err := b.pendingIndexes(ctx, conn, only)
 	if err != nil {
 		return err
 	}
 	for _, n := range names {
-		if err := retry(ctx, a.log, "index build", func() error { return a.addDeferred(ctx, conn, n) }); err != nil {
+		if err := retryTransient(ctx, b.log, "index build", func() error { return b.addDeferred(ctx, conn, n) }); err != nil {
 			return err
 		}
 	}
@@ -229,21 +266,23 @@ func (a *Applier) buildPending(ctx context.Context, conn *sql.Conn, only ...stri
 // pendingIndexes lists the copied tables whose deferred indexes wait, of
 // only those among only when it is not empty (names compared without
 // regard to case: building one too many is harmless).
-func (a *Applier) pendingIndexes(ctx context.Context, conn *sql.Conn, only []string) ([]tableinfo.Name, error) {
+func (b *indexBuilder) pendingIndexes(ctx context.Context, conn *sql.Conn, only []change.TableName) ([]change.TableName, error) {
 	rows, err := conn.QueryContext(ctx, "SELECT d.table_schema, d.table_name FROM `"+CheckpointSchema+"`.`deferred_indexes` d "+
 		"JOIN `"+CheckpointSchema+"`.`copy_progress` p ON p.job_id = d.job_id AND p.table_schema = d.table_schema AND p.table_name = d.table_name "+
-		"WHERE d.job_id = ? AND p.done = 1", a.cfg.JobID)
+		"WHERE d.job_id = ? AND p.done = 1", b.job)
 	if err != nil {
 		return nil, &ApplyError{What: "read deferred indexes", Err: err}
 	}
 	defer func() { _ = rows.Close() }()
-	var names []tableinfo.Name
+	var names []change.TableName
 	for rows.Next() {
-		var n tableinfo.Name
+		var n change.TableName
 		if err := rows.Scan(&n.Schema, &n.Table); err != nil {
 			return nil, &ApplyError{What: "read deferred indexes", Err: err}
 		}
-		if len(only) == 0 || slices.ContainsFunc(only, func(s string) bool { return strings.EqualFold(s, n.String()) }) {
+		if len(only) == 0 || slices.ContainsFunc(only, func(o change.TableName) bool {
+			return strings.EqualFold(o.Schema, n.Schema) && strings.EqualFold(o.Table, n.Table)
+		}) {
 			names = append(names, n)
 		}
 	}

@@ -58,13 +58,13 @@ type loadSupport struct {
 }
 
 // probeLoad reads the destination's settings; an error leaves LOAD DATA off.
-func (a *Applier) probeLoad(ctx context.Context) loadSupport {
+func (c *copier) probeLoad(ctx context.Context) loadSupport {
 	var s loadSupport
 	var mode int
-	err := a.conn.QueryRowContext(ctx, "SELECT @@GLOBAL.local_infile, @@GLOBAL.innodb_autoinc_lock_mode, @@SESSION.character_set_client").
+	err := c.conn.QueryRowContext(ctx, "SELECT @@GLOBAL.local_infile, @@GLOBAL.innodb_autoinc_lock_mode, @@SESSION.character_set_client").
 		Scan(&s.localInfile, &mode, &s.charset)
 	if err != nil {
-		a.log.Debug("full copy writes INSERT: no LOAD DATA settings", "error", err)
+		c.log.Debug("full copy writes INSERT: no LOAD DATA settings", "error", err)
 		return loadSupport{}
 	}
 	s.autoIncFree = mode == 2
@@ -78,17 +78,17 @@ type loadPlan struct {
 }
 
 // planLoad returns the table's plan, or nil when its chunks go as INSERT.
-func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, error) {
-	if a.load == nil {
-		s := a.probeLoad(ctx)
-		a.load = &s
+func (c *copier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, error) {
+	if c.load == nil {
+		s := c.probeLoad(ctx)
+		c.load = &s
 	}
-	if !a.load.localInfile || a.loadRefused.Load() {
+	if !c.load.localInfile || c.loadRefused.Load() {
 		return nil, nil
 	}
 	// What the server converts to is the destination's column, which may
 	// differ from the source's (skip_create_db_table, an existing table).
-	dt, err := a.tables.get(ctx, a.conn, t.Schema, t.Name)
+	dt, err := c.tables.get(ctx, c.conn, t.TableName())
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("read the columns of %s.%s", t.Schema, t.Name), Err: err}
 	}
@@ -96,25 +96,25 @@ func (a *Applier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, err
 	for i := range dt.Columns {
 		byName[strings.ToLower(dt.Columns[i].Name)] = &dt.Columns[i]
 	}
-	dest := make([]*change.Column, len(t.Columns))
-	for i, c := range t.Columns {
-		if c.Generated {
+	into := make([]*change.Column, len(t.Columns))
+	for i, col := range t.Columns {
+		if col.Generated {
 			continue
 		}
-		d := byName[strings.ToLower(c.Name)]
-		if d == nil || !loadTypes[c.DataType] || !loadTypes[d.DataType] {
+		d := byName[strings.ToLower(col.Name)]
+		if d == nil || !loadTypes[col.DataType] || !loadTypes[d.DataType] {
 			return nil, nil
 		}
-		dest[i] = d
+		into[i] = d
 	}
-	if !a.load.autoIncFree {
-		for _, c := range dt.Columns {
-			if c.AutoIncrement {
+	if !c.load.autoIncFree {
+		for _, col := range dt.Columns {
+			if col.AutoIncrement {
 				return nil, nil
 			}
 		}
 	}
-	return &loadPlan{into: loadInto(t, dest, a.load.charset)}, nil
+	return &loadPlan{into: loadInto(t, into, c.load.charset)}, nil
 }
 
 // loadInto renders the part of the statement after the file name; dest
@@ -158,7 +158,7 @@ func needsConvert(c *change.Column, charset string) bool {
 	return true
 }
 
-// loadStatement is the LOAD DATA statement reading file name.
+// statement is the LOAD DATA statement reading file name.
 func (p *loadPlan) statement(name string, replace bool) string {
 	q := "LOAD DATA LOCAL INFILE 'Reader::" + name + "'"
 	if replace {

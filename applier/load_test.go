@@ -12,12 +12,13 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
 var pair *sandbox.Pair
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 const loadSchema = "applier_load"
 
@@ -33,7 +34,7 @@ const loadColumns = `(id INT NOT NULL PRIMARY KEY,
 func newTestApplier(t *testing.T) *Applier {
 	t.Helper()
 	ctx := context.Background()
-	a, err := New(ctx, Config{JobID: "load-test", Task: &config.Task{ConnectionConfig: pair.Dest}, Logger: sandbox.Logger(t, "dest")})
+	a, err := New(ctx, Config{JobID: "load-test", Task: &config.Task{ConnectionConfig: pair.Dest}, Logger: sandboxtest.Logger(t, "dest")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +46,7 @@ func newTestApplier(t *testing.T) *Applier {
 		_ = a.db.Close()
 	})
 	// MySQL 8 turns it off by default.
-	sandbox.Exec(t, sandbox.OpenDB(t, pair.Dest), []string{"SET GLOBAL local_infile = 1"})
+	sandboxtest.Exec(t, sandboxtest.OpenDB(t, pair.Dest), []string{"SET GLOBAL local_infile = 1"})
 	return a
 }
 
@@ -103,13 +104,13 @@ var loadRows = [][]any{
 func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
-	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+	db := sandboxtest.OpenDB(t, pair.Dest)
+	sandboxtest.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
 		"CREATE TABLE " + loadSchema + ".ins " + loadColumns, "CREATE TABLE " + loadSchema + ".ld " + loadColumns})
 
 	src := newLoadSource()
 	defer src.close()
-	loadsBefore := sandbox.GlobalStatus(t, db, "Com_load")
+	loadsBefore := sandboxtest.GlobalStatus(t, db, "Com_load")
 	for _, name := range []string{"ins", "ld"} {
 		tb, err := tableinfo.Load(ctx, db, loadSchema, name)
 		if err != nil {
@@ -117,18 +118,18 @@ func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
 		}
 		job := chunkJob{table: tb, rows: packAsSource(t, tb, loadRows)}
 		if name == "ld" {
-			if job.load, err = a.planLoad(ctx, tb); err != nil || job.load == nil {
+			if job.load, err = a.copier.planLoad(ctx, tb); err != nil || job.load == nil {
 				t.Fatalf("no LOAD DATA plan for a table without AUTO_INCREMENT (error %v); local_infile is on", err)
 			}
 			if !strings.Contains(job.load.into, "`l1` = CONVERT(") {
 				t.Fatalf("the latin1 column is not converted: %s", job.load.into)
 			}
 		}
-		if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+		if err := a.copier.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
-	if n := sandbox.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
+	if n := sandboxtest.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
 		t.Fatalf("%d LOAD DATA statements ran, want 1", n)
 	}
 	if ins := tableRows(t, db, "ins"); len(ins) != len(loadRows) {
@@ -150,14 +151,14 @@ func TestLoadDataWritesWhatInsertWrites(t *testing.T) {
 func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
-	sandbox.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+	db := sandboxtest.OpenDB(t, pair.Dest)
+	sandboxtest.Exec(t, db, []string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
 		"CREATE TABLE " + loadSchema + ".ai (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, v INT)",
 		"CREATE TABLE " + loadSchema + ".geo (id INT NOT NULL PRIMARY KEY, g GEOMETRY)",
 		"CREATE TABLE " + loadSchema + ".plain (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"})
 	// Under each innodb_autoinc_lock_mode, whatever the test server's is.
 	for _, autoIncFree := range []bool{false, true} {
-		a.load = &loadSupport{localInfile: true, autoIncFree: autoIncFree, charset: "utf8mb4"}
+		a.copier.load = &loadSupport{localInfile: true, autoIncFree: autoIncFree, charset: "utf8mb4"}
 		for _, c := range []struct {
 			table string
 			want  bool
@@ -166,7 +167,7 @@ func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			plan, err := a.planLoad(ctx, tb)
+			plan, err := a.copier.planLoad(ctx, tb)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -182,13 +183,13 @@ func TestLoadDataIsOnlyPlannedWhereItPays(t *testing.T) {
 func plainTable(t *testing.T, a *Applier, db *sql.DB, stmts ...string) (*change.Table, *loadPlan) {
 	t.Helper()
 	ctx := context.Background()
-	sandbox.Exec(t, db, append([]string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
+	sandboxtest.Exec(t, db, append([]string{"DROP DATABASE IF EXISTS " + loadSchema, "CREATE DATABASE " + loadSchema,
 		"CREATE TABLE " + loadSchema + ".t (id INT NOT NULL PRIMARY KEY, v VARCHAR(10))"}, stmts...))
 	tb, err := tableinfo.Load(ctx, db, loadSchema, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan, err := a.planLoad(ctx, tb)
+	plan, err := a.copier.planLoad(ctx, tb)
 	if err != nil || plan == nil {
 		t.Fatalf("no plan: %v", err)
 	}
@@ -198,12 +199,12 @@ func plainTable(t *testing.T, a *Applier, db *sql.DB, stmts ...string) (*change.
 func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
+	db := sandboxtest.OpenDB(t, pair.Dest)
 	tb, plan := plainTable(t, a, db, "INSERT INTO "+loadSchema+".t VALUES (1, 'theirs')")
 	src := newLoadSource()
 	defer src.close()
 	job := chunkJob{table: tb, rows: packAsSource(t, tb, [][]any{{"1", "ours"}, {"2", "ours"}}), load: plan}
-	err := a.writeGroup(ctx, a.conn, src, []chunkJob{job})
+	err := a.copier.writeGroup(ctx, a.conn, src, []chunkJob{job})
 	if err == nil || !strings.Contains(err.Error(), "already exist") {
 		t.Fatalf("a chunk overlapping rows the job did not write: %v, want a duplicate-key failure", err)
 	}
@@ -212,7 +213,7 @@ func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 	}
 	// A resumed table expects the overlap: REPLACE.
 	job.replace = true
-	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+	if err := a.copier.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 		t.Fatal(err)
 	}
 	if got := tableRows(t, db, "t"); !reflect.DeepEqual(got, []string{`"1","ours"`, `"2","ours"`}) {
@@ -223,28 +224,28 @@ func TestLoadDataKeepsInsertsDuplicateKeyFailure(t *testing.T) {
 func TestRefusedLoadDataFallsBackToInsert(t *testing.T) {
 	ctx := context.Background()
 	a, fresh := newTestApplier(t), newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
+	db := sandboxtest.OpenDB(t, pair.Dest)
 	tb, plan := plainTable(t, a, db)
 	// The server turns LOAD DATA LOCAL off after the plan was made.
-	sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 0"})
-	defer sandbox.Exec(t, db, []string{"SET GLOBAL local_infile = 1"})
+	sandboxtest.Exec(t, db, []string{"SET GLOBAL local_infile = 0"})
+	defer sandboxtest.Exec(t, db, []string{"SET GLOBAL local_infile = 1"})
 	src := newLoadSource()
 	defer src.close()
 	job := chunkJob{table: tb, rows: packAsSource(t, tb, [][]any{{"1", "a"}, {"2", nil}}), load: plan}
-	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+	if err := a.copier.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 		t.Fatalf("refused LOAD DATA: %v, want the chunk written with INSERT", err)
 	}
-	if !a.loadRefused.Load() {
+	if !a.copier.loadRefused.Load() {
 		t.Fatal("the refusal was not remembered")
 	}
 	if got := tableRows(t, db, "t"); !reflect.DeepEqual(got, []string{`"1","a"`, `"2",NULL`}) {
 		t.Fatalf("wrote %q", got)
 	}
-	if plan, err := a.planLoad(ctx, tb); err != nil || plan != nil {
+	if plan, err := a.copier.planLoad(ctx, tb); err != nil || plan != nil {
 		t.Fatalf("after a refusal: plan %v, error %v; want INSERT", plan, err)
 	}
 	// An applier that has not read the setting yet plans INSERT from the start.
-	if plan, err := fresh.planLoad(ctx, tb); err != nil || plan != nil {
+	if plan, err := fresh.copier.planLoad(ctx, tb); err != nil || plan != nil {
 		t.Fatalf("with local_infile off: plan %v, error %v; want INSERT", plan, err)
 	}
 }
@@ -264,23 +265,23 @@ func tableRows(t *testing.T, db *sql.DB, table string) []string {
 func TestLoadDataConvertsToTheDestinationsCharset(t *testing.T) {
 	ctx := context.Background()
 	a := newTestApplier(t)
-	db := sandbox.OpenDB(t, pair.Dest)
+	db := sandboxtest.OpenDB(t, pair.Dest)
 	tb, _ := plainTable(t, a, db, "ALTER TABLE "+loadSchema+".t MODIFY v VARCHAR(10) CHARACTER SET latin1")
 	srcTable := *tb
 	srcTable.Columns = append([]change.Column(nil), tb.Columns...)
 	srcTable.Columns[1].Charset = "utf8mb4"
-	plan, err := a.planLoad(ctx, &srcTable)
+	plan, err := a.copier.planLoad(ctx, &srcTable)
 	if err != nil || plan == nil || !strings.Contains(plan.into, "CONVERT") {
 		t.Fatalf("plan %+v, error %v: want the latin1 column converted", plan, err)
 	}
 	src := newLoadSource()
 	defer src.close()
 	job := chunkJob{table: &srcTable, rows: packAsSource(t, &srcTable, [][]any{{"1", "café"}}), load: plan}
-	loadsBefore := sandbox.GlobalStatus(t, db, "Com_load")
-	if err := a.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
+	loadsBefore := sandboxtest.GlobalStatus(t, db, "Com_load")
+	if err := a.copier.writeGroup(ctx, a.conn, src, []chunkJob{job}); err != nil {
 		t.Fatal(err)
 	}
-	if n := sandbox.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
+	if n := sandboxtest.GlobalStatus(t, db, "Com_load") - loadsBefore; n != 1 {
 		t.Fatalf("%d LOAD DATA statements ran, want 1", n)
 	}
 	var stored string

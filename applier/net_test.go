@@ -67,8 +67,8 @@ func TestAppendKeyIsUnambiguous(t *testing.T) {
 func TestBatchOpsFoldsKeyedTablesOnly(t *testing.T) {
 	keyed := &change.Table{Schema: "db", Name: "k", Key: []int{0}, Columns: []change.Column{{Name: "id"}, {Name: "v"}}}
 	keyless := &change.Table{Schema: "db", Name: "n", Columns: []change.Column{{Name: "v"}}}
-	a := &Applier{tables: newTableCache()}
-	a.tables.m["db.k"], a.tables.m["db.n"] = keyed, keyless
+	r := &replayer{dest: &dest{tables: newTableCache()}}
+	r.tables.m[keyed.TableName()], r.tables.m[keyless.TableName()] = keyed, keyless
 	batch := []change.Txn{
 		{GTID: "0-1-1", Changes: []change.RowChange{
 			{Op: change.OpInsert, Schema: "db", Table: "k", After: change.Row{int64(1), "a"}},
@@ -81,7 +81,7 @@ func TestBatchOpsFoldsKeyedTablesOnly(t *testing.T) {
 			{Op: change.OpDelete, Schema: "db", Table: "n", Before: change.Row{"y"}},
 		}},
 	}
-	ops, rows, err := a.batchOps(context.Background(), nil, batch)
+	ops, rows, err := r.batchOps(context.Background(), nil, batch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package applier
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
@@ -118,4 +119,98 @@ func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
 		}
 	}
 	return flush()
+}
+
+// applyChange applies one row change in tx.
+func (r *replayer) applyChange(ctx context.Context, tx *sql.Tx, gtid string, c *change.RowChange) error {
+	ops, err := r.rowOps(ctx, tx, gtid, c)
+	if err != nil {
+		return err
+	}
+	if err := execOps(ctx, tx, ops); err != nil {
+		return &ApplyError{What: fmt.Sprintf("%s on %s.%s", opName(c.Op), c.Schema, c.Table), Err: err}
+	}
+	r.stats.RowsApplied.Add(1)
+	return nil
+}
+
+// rowOps turns one row change into operations; none when the table's copy
+// already holds it.
+func (r *replayer) rowOps(ctx context.Context, q querier, gtid string, c *change.RowChange) ([]rowOp, error) {
+	if r.copies.Load() != nil { // the key is built only while snapshots remain
+		if skip, err := r.skip(gtid, c.Name()); err != nil || skip {
+			return nil, err
+		}
+	}
+	t, err := r.tables.get(ctx, q, c.Name())
+	if err != nil {
+		return nil, err
+	}
+	before, err := change.InterpretRow(t, c.Before)
+	if err != nil {
+		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+	}
+	after, err := change.InterpretRow(t, c.After)
+	if err != nil {
+		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
+	}
+	switch {
+	case c.Op == change.OpInsert && t.HasKey():
+		// REPLACE makes replaying a span the copy already holds harmless.
+		return []rowOp{{kind: opReplace, t: t, rows: []change.Row{after}}}, nil
+	case c.Op == change.OpInsert:
+		return []rowOp{{kind: opInsert, t: t, rows: []change.Row{after}}}, nil
+	case c.Op == change.OpDelete && t.HasKey():
+		return []rowOp{{kind: opDeleteKey, t: t, rows: []change.Row{before}}}, nil
+	case c.Op == change.OpDelete:
+		q, args := deleteRow(t, before)
+		return []rowOp{{kind: opRaw, t: t, query: q, args: args}}, nil
+	case c.Op == change.OpUpdate && t.HasKey():
+		var ops []rowOp
+		if keyChanged(t, before, after) {
+			ops = append(ops, rowOp{kind: opDeleteKey, t: t, rows: []change.Row{before}})
+		}
+		return append(ops, rowOp{kind: opReplace, t: t, rows: []change.Row{after}}), nil
+	case c.Op == change.OpUpdate:
+		q, args := updateRow(t, before, after)
+		return []rowOp{{kind: opRaw, t: t, query: q, args: args}}, nil
+	default:
+		return nil, fmt.Errorf("row change of unknown kind %d", c.Op)
+	}
+}
+
+func opName(op change.Op) string {
+	switch op {
+	case change.OpInsert:
+		return "insert"
+	case change.OpUpdate:
+		return "update"
+	default:
+		return "delete"
+	}
+}
+
+// batchOps turns a batch's row changes into operations: each row's final
+// state for tables whose keys fold (netChanges), the rest in order with
+// adjacent operations merged.
+func (r *replayer) batchOps(ctx context.Context, q querier, batch []change.Txn) ([]rowOp, int, error) {
+	var ops []rowOp
+	var net netChanges
+	rows := 0
+	for i := range batch {
+		t := &batch[i]
+		for j := range t.Changes {
+			tops, err := r.rowOps(ctx, q, t.GTID, &t.Changes[j])
+			if err != nil {
+				return nil, 0, err
+			}
+			for _, o := range tops {
+				if !net.add(o) {
+					ops = merge(ops, o)
+				}
+			}
+			rows++
+		}
+	}
+	return append(ops, net.ops()...), rows, nil
 }

@@ -14,11 +14,11 @@ import (
 // position being applied. DDL forgets the tables it touches.
 type tableCache struct {
 	mu sync.Mutex
-	m  map[string]*change.Table
+	m  map[change.TableName]*change.Table
 }
 
 func newTableCache() *tableCache {
-	return &tableCache{m: map[string]*change.Table{}}
+	return &tableCache{m: map[change.TableName]*change.Table{}}
 }
 
 // querier is a *sql.DB, *sql.Conn or *sql.Tx.
@@ -26,32 +26,32 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func (c *tableCache) get(ctx context.Context, q querier, schema, table string) (*change.Table, error) {
-	key := schema + "." + table
+// get returns the definition of table, read through q the first time.
+func (c *tableCache) get(ctx context.Context, q querier, table change.TableName) (*change.Table, error) {
 	c.mu.Lock()
-	t, ok := c.m[key]
+	t, ok := c.m[table]
 	c.mu.Unlock()
 	if ok {
 		return t, nil
 	}
-	t, err := tableinfo.Load(ctx, q, schema, table)
+	t, err := tableinfo.Load(ctx, q, table.Schema, table.Table)
 	if err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
-	c.m[key] = t
+	c.m[table] = t
 	c.mu.Unlock()
 	return t, nil
 }
 
-func (c *tableCache) forget(schema, table string) {
+func (c *tableCache) forget(table change.TableName) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.m, schema+"."+table)
+	delete(c.m, table)
 }
 
 func (c *tableCache) forgetAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.m = map[string]*change.Table{}
+	c.m = map[change.TableName]*change.Table{}
 }

@@ -10,17 +10,17 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dtle-io/dtle/internal/config"
-	"github.com/dtle-io/dtle/internal/localjob"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
-// job is a dtle job running in this process (internal/localjob), with the
+// job is a dtle job running in this process (internal/pipeline, as the driver runs it), with the
 // destination's stage events.
 type job struct {
 	id        string
 	nats      interface{ Shutdown() }
-	src, dest *localjob.Task
+	src, dest *pipeline.Running
 	stage     chan string
 }
 
@@ -31,7 +31,7 @@ func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid s
 // startJobWith runs a job from src's sbtest schema to destTask.
 func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTask *config.Task) (*job, error) {
 	const token = "bench"
-	srv, err := localjob.StartNATS(token)
+	srv, err := pipeline.StartLocalServer(token)
 	if err != nil {
 		return nil, err
 	}
@@ -45,27 +45,21 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 		quiet = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug, TimeFormat: "15:04:05.000"})
 	}
 	j := &job{id: id, nats: srv, stage: make(chan string, 16)}
-	j.dest, err = localjob.Dest{URL: srv.ClientURL(), Token: token, JobID: id, Task: destTask, Logger: quiet,
-		Event: func(m string) {
-			select {
-			case j.stage <- m:
-			default:
-			}
-		}}.Start(ctx)
-	if err != nil {
-		srv.Shutdown()
-		return nil, err
-	}
-	j.src, err = localjob.Source{URL: srv.ClientURL(), Token: token, JobID: id, Task: srcTask, Logger: quiet}.Start(ctx)
-	if err != nil {
-		j.stop()
-		return nil, err
-	}
+	j.dest = pipeline.Go(ctx, pipeline.Dest{URL: srv.ClientURL(), Token: token, Name: "dest",
+		SinkConfig: pipeline.SinkConfig{JobID: id, Task: destTask, Logger: quiet,
+			Event: func(m string) {
+				select {
+				case j.stage <- m:
+				default:
+				}
+			}}}.Run)
+	j.src = pipeline.Go(ctx, pipeline.Source{Locate: pipeline.At(srv.ClientURL()), Token: token, JobID: id,
+		AllocID: "local-" + id, Task: srcTask, Logger: quiet}.Run)
 	return j, nil
 }
 
 func (j *job) stop() {
-	for _, t := range []*localjob.Task{j.src, j.dest} {
+	for _, t := range []*pipeline.Running{j.src, j.dest} {
 		if t == nil {
 			continue
 		}

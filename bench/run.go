@@ -47,6 +47,10 @@ type timing struct {
 
 func (t timing) rate() float64 { return float64(t.n) / t.d.Seconds() }
 
+// run starts the servers, fills the source and measures every part: the
+// full copy, the full copy into Kafka, then the catch-up. With -copy-only,
+// -kafka-only or -catchup-only it measures that part alone and returns
+// errOnePart.
 func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	dir, err := os.MkdirTemp("", "dtle-bench-")
 	if err != nil {
@@ -55,82 +59,147 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	defer func() { _ = os.RemoveAll(dir) }()
 	r := &result{rows: rows, threads: threads, writes: writes, machine: machine()}
 
-	var servers []*sandbox.Server
-	for _, name := range []string{"source", "dest", "replica"} {
-		s, err := sandbox.Start(ctx, dir, sandbox.Options{Name: name, Args: serverArgs})
-		if err != nil {
-			return nil, err
-		}
-		defer s.Stop()
-		servers = append(servers, s)
-	}
-	src, dst, replica := servers[0], servers[1], servers[2]
-	step("sysbench prepare: %d rows", rows)
-	if err := sysbench(ctx, src, "prepare", rows, threads, 0); err != nil {
+	tb := &testbed{dir: dir, rows: rows, threads: threads, writes: writes}
+	stop, err := tb.startServers(ctx)
+	if err != nil {
 		return nil, err
 	}
-	prepared, err := checksum(ctx, src)
+	defer stop()
+	prepared, err := tb.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
 
-	if onlyCopy {
-		stop, err := startProfile(profilePath)
-		if err != nil {
-			return nil, err
-		}
-		d, err := dtleCopy(ctx, src, dst, threads)
-		stop()
-		if err != nil {
-			return nil, err
-		}
-		if err := sameChecksum(ctx, prepared, dst); err != nil {
-			return nil, err
-		}
-		step("dtle full copy: %.1fs, %.0f rows/s, same checksum", d.Seconds(), float64(rows)/d.Seconds())
-		return nil, errOnePart
+	switch {
+	case onlyCopy:
+		return nil, tb.copyOnly(ctx, prepared)
+	case onlyKafka:
+		return nil, tb.kafkaOnly(ctx)
+	case onlyCatchUp:
+		return catchUpProfile(ctx, dir, tb.src, tb.dst, threads, writes)
 	}
 
-	if onlyKafka {
-		stop, err := startProfile(profilePath)
-		if err != nil {
-			return nil, err
-		}
-		d, err := kafkaCopy(ctx, src, rows)
-		stop()
-		if err != nil {
-			return nil, err
-		}
-		step("dtle full copy into Kafka: %.1fs, %.0f row events/s, memory high-water mark %.0f MiB",
-			d.Seconds(), float64(rows)/d.Seconds(), float64(memHighWater())/(1<<20))
-		return nil, errOnePart
+	if r.copies, err = tb.fullCopies(ctx, prepared); err != nil {
+		return nil, err
 	}
-	if onlyCatchUp {
-		return catchUpProfile(ctx, dir, src, dst, threads, writes)
+	if r.kafka, err = tb.kafkaCopies(ctx); err != nil {
+		return nil, err
 	}
+	if r.catchups, err = tb.catchUps(ctx); err != nil {
+		return nil, err
+	}
+	r.memHWM = memHighWater()
+	return r, nil
+}
 
-	// Full copy: every contender into an empty destination, checked.
+// testbed is what every part of a run works on: the scratch directory, the
+// servers (the source, dtle's and the peers' destination, and the native
+// replica) and the size of the load.
+type testbed struct {
+	dir                   string
+	src, dst, replica     *sandbox.Server
+	rows, threads, writes int
+}
+
+// startServers starts the three servers with the same serverArgs; stop
+// stops them, last started first. When one fails to start, those already
+// started are stopped.
+func (tb *testbed) startServers(ctx context.Context) (stop func(), err error) {
+	var servers []*sandbox.Server
+	stop = func() {
+		for i := len(servers) - 1; i >= 0; i-- {
+			servers[i].Stop()
+		}
+	}
+	for _, name := range []string{"source", "dest", "replica"} {
+		s, err := sandbox.Start(ctx, tb.dir, sandbox.Options{Name: name, Args: serverArgs})
+		if err != nil {
+			stop()
+			return nil, err
+		}
+		servers = append(servers, s)
+	}
+	tb.src, tb.dst, tb.replica = servers[0], servers[1], servers[2]
+	return stop, nil
+}
+
+// prepare fills the source with the sysbench table and returns its checksum.
+func (tb *testbed) prepare(ctx context.Context) (string, error) {
+	step("sysbench prepare: %d rows", tb.rows)
+	if err := sysbench(ctx, tb.src, "prepare", tb.rows, tb.threads, 0); err != nil {
+		return "", err
+	}
+	return checksum(ctx, tb.src)
+}
+
+// copyOnly measures dtle's full copy once, under the CPU profile, checks it
+// against the source's checksum (prepared) and returns errOnePart.
+func (tb *testbed) copyOnly(ctx context.Context, prepared string) error {
+	stop, err := startProfile(profilePath)
+	if err != nil {
+		return err
+	}
+	d, err := dtleCopy(ctx, tb.src, tb.dst, tb.threads)
+	stop()
+	if err != nil {
+		return err
+	}
+	if err := sameChecksum(ctx, prepared, tb.dst); err != nil {
+		return err
+	}
+	step("dtle full copy: %.1fs, %.0f rows/s, same checksum", d.Seconds(), float64(tb.rows)/d.Seconds())
+	return errOnePart
+}
+
+// kafkaOnly measures dtle's full copy into Kafka once, under the CPU
+// profile, and returns errOnePart.
+func (tb *testbed) kafkaOnly(ctx context.Context) error {
+	stop, err := startProfile(profilePath)
+	if err != nil {
+		return err
+	}
+	d, err := kafkaCopy(ctx, tb.src, tb.rows)
+	stop()
+	if err != nil {
+		return err
+	}
+	step("dtle full copy into Kafka: %.1fs, %.0f row events/s, memory high-water mark %.0f MiB",
+		d.Seconds(), float64(tb.rows)/d.Seconds(), float64(memHighWater())/(1<<20))
+	return errOnePart
+}
+
+// fullCopies times every contender's full copy into an empty destination,
+// each checked against the source (prepared: its checksum).
+func (tb *testbed) fullCopies(ctx context.Context, prepared string) ([]timing, error) {
+	src, dst, rows, threads := tb.src, tb.dst, tb.rows, tb.threads
 	copies := []contender{
 		{name: "dtle", run: func() (time.Duration, error) { return dtleCopy(ctx, src, dst, threads) },
 			check: func() error { return sameChecksum(ctx, prepared, dst) }},
-		{name: "mydumper + myloader", run: func() (time.Duration, error) { return mydumperCopy(ctx, dir, src, dst, threads) },
+		{name: "mydumper + myloader", run: func() (time.Duration, error) { return mydumperCopy(ctx, tb.dir, src, dst, threads) },
 			check: func() error { return sameCount(ctx, src, dst, rows) }},
 		{name: "mysqldump | mysql", run: func() (time.Duration, error) { return mysqldumpCopy(ctx, src, dst) },
 			check: func() error { return sameCount(ctx, src, dst, rows) }},
 	}
-	if r.copies, err = inRounds(copies, rows); err != nil {
-		return nil, err
-	}
-	kafka, err := inRounds([]contender{{name: "dtle into Kafka (kfake), Debezium JSON",
-		run: func() (time.Duration, error) { return kafkaCopy(ctx, src, rows) }}}, rows)
-	if err != nil {
-		return nil, err
-	}
-	r.kafka = kafka[0]
+	return inRounds(copies, rows)
+}
 
-	// Incremental: every follower starts from the same dump, at the same GTID.
+// kafkaCopies times dtle's full copy into Kafka.
+func (tb *testbed) kafkaCopies(ctx context.Context) (timing, error) {
+	kafka, err := inRounds([]contender{{name: "dtle into Kafka (kfake), Debezium JSON",
+		run: func() (time.Duration, error) { return kafkaCopy(ctx, tb.src, tb.rows) }}}, tb.rows)
+	if err != nil {
+		return timing{}, err
+	}
+	return kafka[0], nil
+}
+
+// catchUps times the incremental part: every follower starts from the same
+// dump, at the same GTID, and applies the same sysbench writes, checked
+// against the source's checksum once they are written.
+func (tb *testbed) catchUps(ctx context.Context) ([]timing, error) {
+	src, dst, replica, threads := tb.src, tb.dst, tb.replica, tb.threads
 	step("catch-up setup")
-	dump, err := dumpSbtest(ctx, dir, src, threads)
+	dump, err := dumpSbtest(ctx, tb.dir, src, threads)
 	if err != nil {
 		return nil, err
 	}
@@ -138,8 +207,8 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	step("sysbench write-only: %d transactions", writes)
-	if err := sysbench(ctx, src, "run", rows, threads, writes); err != nil {
+	step("sysbench write-only: %d transactions", tb.writes)
+	if err := sysbench(ctx, src, "run", tb.rows, threads, tb.writes); err != nil {
 		return nil, err
 	}
 	end, err := gtidPos(ctx, src)
@@ -165,11 +234,7 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		setup: func() error { return loadSbtest(ctx, dump, replica, threads) },
 		run:   func() (time.Duration, error) { return replicaCatchUp(ctx, src, replica, threads, start, end) },
 		check: func() error { return sameChecksum(ctx, written, replica) }})
-	if r.catchups, err = inRounds(catchups, writes); err != nil {
-		return nil, err
-	}
-	r.memHWM = memHighWater()
-	return r, nil
+	return inRounds(catchups, tb.writes)
 }
 
 // rounds is how many times each contender runs; the machine's speed varies

@@ -173,7 +173,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Starts the job's tasks again; they continue exactly where the destination's checkpoint says. Resuming a running job does nothing.",
+                "description": "Starts the job's tasks again; they continue exactly where the destination's checkpoint says. Resuming a running job does nothing. While no ready node has a healthy dtle driver it answers 503 with Retry-After.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -212,6 +212,12 @@ const docTemplate = `{
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
                     }
                 }
             }
@@ -223,7 +229,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to \"\u003cjob_name\u003e-\u003ctype\u003e\". Updating a paused job keeps it paused.",
+                "description": "Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to \"\u003cjob_name\u003e-\u003ctype\u003e\". Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.",
                 "consumes": [
                     "application/json"
                 ],
@@ -278,6 +284,12 @@ const docTemplate = `{
                     },
                     "502": {
                         "description": "Bad Gateway",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "Service Unavailable",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/retry"
 )
 
 // apiState is what the running API server was started with; a change of
@@ -43,18 +44,16 @@ func (d *Driver) serveAPI(ctx context.Context, cfg api.Config) {
 		d.logger.Error("API not started", "error", err)
 		return
 	}
-	backoff := 200 * time.Millisecond
+	backoff := retry.New(200*time.Millisecond, 10*time.Second)
 	for {
 		err := srv.Serve(ctx)
 		if ctx.Err() != nil {
 			return
 		}
-		d.logger.Warn("API server stopped; retrying", "error", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
+		wait := backoff.Next()
+		d.logger.Warn("API server stopped; retrying", "error", err, "retry_in", wait)
+		if retry.Sleep(ctx, wait) != nil {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 }

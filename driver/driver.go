@@ -15,9 +15,9 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers/fsisolation"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 
-	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/secret"
 )
 
@@ -67,6 +67,7 @@ type Driver struct {
 
 // New returns the driver; Nomad configures it with SetConfig.
 func New(logger hclog.Logger) *Driver {
+	ignoreBrokenPipes()
 	ctx, cancel := context.WithCancel(context.Background())
 	logger = logger.Named(PluginName)
 	return &Driver{
@@ -229,7 +230,7 @@ func (d *Driver) launch(h *taskHandle, checked bool) {
 	d.tasks.Set(h.cfg.ID, h)
 	go h.run(ctx, func(ctx context.Context) error {
 		err := d.work(ctx, h, checked)
-		if extractor.Fatal(err) && ctx.Err() == nil {
+		if pipeline.Fatal(err) && ctx.Err() == nil {
 			rememberFatal(h, err)
 		}
 		return err

@@ -21,11 +21,12 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/preflight"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var pair *sandbox.Pair
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 // newHarness returns a configured driver behind Nomad's gRPC plugin harness.
 func newHarness(t *testing.T) (*dtestutil.DriverHarness, *Driver) {

@@ -13,16 +13,23 @@ const (
 	attrVersion       = "driver.dtle.version"
 	attrNatsAdvertise = "driver.dtle.nats_advertise"
 	attrAPIAddr       = "driver.dtle.api_addr"
+	// attrHealthy makes the driver's health part of the node's computed
+	// class: when the driver turns healthy the class changes, and Nomad
+	// unblocks the evaluations that found the old class ineligible.
+	attrHealthy = "driver.dtle.healthy"
 )
 
 // Fingerprint reports the driver's health and node attributes now and every
-// fingerprintPeriod until ctx ends.
+// fingerprintPeriod until ctx ends. Each turn to healthy also has Nomad
+// evaluate again the dtle jobs it blocked meanwhile (see healthWatch).
 func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, error) {
 	ch := make(chan *drivers.Fingerprint)
 	go func() {
 		defer close(ch)
 		t := time.NewTimer(0)
 		defer t.Stop()
+		var watch healthWatch
+		defer watch.stop()
 		for {
 			select {
 			case <-ctx.Done():
@@ -32,6 +39,7 @@ func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, 
 			case <-t.C:
 			}
 			fp := d.fingerprint()
+			watch.observe(ctx, d, fp)
 			// Look again soon while unhealthy, so recovery shows quickly.
 			if fp.Health == drivers.HealthStateHealthy {
 				t.Reset(fingerprintPeriod)
@@ -71,5 +79,6 @@ func (d *Driver) fingerprint() *drivers.Fingerprint {
 		fp.Health = drivers.HealthStateUnhealthy
 		fp.HealthDescription = "embedded NATS server on " + cfg.NatsBind + ": " + err.Error()
 	}
+	fp.Attributes[attrHealthy] = structs.NewBoolAttribute(fp.Health == drivers.HealthStateHealthy)
 	return fp
 }

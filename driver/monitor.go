@@ -6,14 +6,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
 	"github.com/dtle-io/dtle/api"
-	"github.com/dtle-io/dtle/applier"
-	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/progress"
-	"github.com/dtle-io/dtle/kafka"
 )
 
 // Stage texts of the monitor, in the words MySQL replicas use where one fits.
@@ -27,18 +23,9 @@ const (
 	stageApplying   = "Applying binlog transactions"
 )
 
-// live is what a running task's monitor reads: its stage's figures and its
-// NATS connection. A task holds one at a time; each resume replaces it.
-type live struct {
-	ext *extractor.Extractor
-	app *applier.Applier
-	snk *kafka.Sink
-	nc  *nats.Conn
-}
-
 // liveStats is the monitor side of a task handle.
 type liveStats struct {
-	cur      atomic.Pointer[live]
+	cur      atomic.Pointer[pipeline.Live]
 	failures atomic.Int64
 
 	mu       sync.Mutex
@@ -97,7 +84,7 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 		ThroughputStatus:   &api.ThroughputStatus{},
 		ProgressPCT:        "0.0",
 		ETA:                "",
-		Backlog:            fmt.Sprintf("0/%d", h.task.ReplChanBufferSize),
+		Backlog:            "0/0",
 		Stage:              stageStarting,
 		Timestamp:          time.Now().UnixNano(),
 		ErrorCount:         h.live.failures.Load(),
@@ -106,36 +93,34 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 	if l == nil {
 		return m
 	}
-	if l.nc != nil {
-		s := l.nc.Stats()
+	if l.NATS != nil {
+		s := l.NATS.Stats()
 		m.NatsMessageStatus = &api.NatsMessageStatus{InMessages: s.InMsgs, OutMessages: s.OutMsgs,
 			InBytes: s.InBytes, OutBytes: s.OutBytes, Reconnects: s.Reconnects}
 	}
 	switch {
-	case l.ext != nil:
-		h.sourceFigures(m, &l.ext.Stats)
-	case l.app != nil:
-		h.destFigures(m, &l.app.Stats)
-	case l.snk != nil:
-		h.destFigures(m, &l.snk.Stats)
+	case l.Source != nil:
+		h.sourceFigures(m, l.Source)
+	case l.Dest != nil:
+		h.destFigures(m, l.Dest)
 	}
 	return m
 }
 
-func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
+func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *progress.Source) {
 	pending := s.Pending.Load()
 	m.CurrentCoordinates.File = progress.Load(&s.BinlogFile)
 	m.CurrentCoordinates.Position = s.BinlogPos.Load()
 	m.CurrentCoordinates.GtidSet = progress.Load(&s.GTIDSet)
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsRead.Load(), s.TxnsRead.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = m.ReadMasterRowCount, m.ReadMasterTxCount-pending
-	m.Backlog = fmt.Sprintf("%d/%d", pending, h.task.ReplChanBufferSize)
+	m.Backlog = fmt.Sprintf("%d/%d", pending, max(h.task.GroupMaxSize, 1))
 	m.BufferStatus.ExtractorTxQueueSize = pending
 	m.BufferStatus.SendByTimeout, m.BufferStatus.SendBySizeFull = s.SentByTimeout.Load(), s.SentBySizeFull.Load()
 	m.ThroughputStatus = h.live.throughput("read", m.ReadMasterRowCount, m.ReadMasterTxCount)
 	m.DelayCount.Num = pending
-	switch s.Stage.Load() {
-	case extractor.StageFullCopy:
+	switch progress.Load(&s.Stage) {
+	case change.StageFull:
 		m.Stage = stageCopying
 		done, all := s.TablesDone.Load(), s.TablesAll.Load()
 		pct := 0.0
@@ -147,7 +132,7 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *extractor.Stats) {
 		pct = min(pct, 99.9)
 		m.ProgressPCT = fmt.Sprintf("%.1f", pct)
 		m.ETA = eta(pct, m.ThroughputStatus.Rows, s.RowsEstimate.Load()-m.ReadMasterRowCount)
-	case extractor.StageBinlog:
+	case change.StageIncr:
 		m.ProgressPCT, m.ETA, m.Stage = "100.0", "0s", stageSourceIdle
 		if pending > 0 {
 			m.Stage = stageReading
@@ -164,7 +149,7 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
 	m.CopiedRowCount = s.RowsCopied.Load()
-	m.Backlog = fmt.Sprintf("%d/%d", queued, h.task.ReplChanBufferSize)
+	m.Backlog = fmt.Sprintf("%d/%d", queued, s.QueueTxns)
 	m.DelayCount.Num = queued
 	m.BufferStatus.ApplierTxQueueSize = queued
 	m.BufferStatus.ApplierQueueBytes = s.QueueBytes.Load()

@@ -3,13 +3,14 @@ package driver
 import (
 	"context"
 	"fmt"
-	"net"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+
+	"github.com/dtle-io/dtle/internal/pipeline"
+	"github.com/dtle-io/dtle/internal/retry"
 )
 
 // natsServer runs the embedded NATS server that carries job streams between
@@ -31,16 +32,16 @@ func newNatsServer(logger hclog.Logger) *natsServer {
 // run starts the server and keeps retrying until it is up or ctx ends; on
 // ctx's end it shuts the server down.
 func (n *natsServer) run(ctx context.Context, bind, token string) {
-	opts, err := natsOptions(bind, token)
+	opts, err := pipeline.ServerOptions(bind, token)
 	if err != nil {
 		n.setErr(err)
 		return
 	}
-	backoff := 200 * time.Millisecond
+	backoff := retry.New(200*time.Millisecond, 10*time.Second)
 	var srv *natsserver.Server
 	for {
 		var err error
-		srv, err = startNats(opts)
+		srv, err = pipeline.StartServer(opts)
 		if err == nil {
 			n.mu.Lock()
 			n.srv, n.lastErr = srv, nil
@@ -49,13 +50,11 @@ func (n *natsServer) run(ctx context.Context, bind, token string) {
 			break
 		}
 		n.setErr(err)
-		n.logger.Warn("embedded NATS server failed to start; retrying", "error", err, "retry_in", backoff)
-		select {
-		case <-ctx.Done():
+		wait := backoff.Next()
+		n.logger.Warn("embedded NATS server failed to start; retrying", "error", err, "retry_in", wait)
+		if retry.Sleep(ctx, wait) != nil {
 			return
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 10*time.Second)
 	}
 	<-ctx.Done()
 	// A restart may already have put its own server in n.srv: stop ours only.
@@ -66,42 +65,6 @@ func (n *natsServer) run(ctx context.Context, bind, token string) {
 	n.mu.Unlock()
 	srv.Shutdown()
 	srv.WaitForShutdown()
-}
-
-func natsOptions(bind, token string) (*natsserver.Options, error) {
-	host, port, err := net.SplitHostPort(bind)
-	if err != nil {
-		return nil, fmt.Errorf("nats_bind: %w", err)
-	}
-	p, err := strconv.Atoi(port)
-	if err != nil {
-		return nil, fmt.Errorf("nats_bind: port: %w", err)
-	}
-	return &natsserver.Options{
-		ServerName:            "dtle",
-		Host:                  host,
-		Port:                  p,
-		Authorization:         token,
-		NoSigs:                true,
-		NoLog:                 true,
-		MaxPayload:            8 << 20,
-		MaxPending:            64 << 20,
-		WriteDeadline:         10 * time.Second,
-		DisableShortFirstPing: true,
-	}, nil
-}
-
-func startNats(opts *natsserver.Options) (*natsserver.Server, error) {
-	srv, err := natsserver.NewServer(opts)
-	if err != nil {
-		return nil, fmt.Errorf("nats server: %w", err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(5 * time.Second) {
-		srv.Shutdown()
-		return nil, fmt.Errorf("nats server: not listening on %s:%d after 5s (is the port in use?)", opts.Host, opts.Port)
-	}
-	return srv, nil
 }
 
 func (n *natsServer) setErr(err error) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/progress"
 )
 
 // maxMessageBytes caps the row data of one message; a bigger transaction
@@ -24,10 +25,11 @@ const maxMessageBytes = 4 << 20
 // extractor.
 const binlogEventBuffer = 128
 
-// stream reads the binlog after gtidSet and sends whole transactions, in
+// stream reads the binlog after from and sends whole transactions, in
 // groups of up to group_max_size, waiting at most group_timeout to fill one.
-func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
+func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 	c := e.cfg.Task.ConnectionConfig
+	gtidSet := from.String()
 	set, err := gomysql.ParseGTIDSet(e.flavor, gtidSet)
 	if err != nil {
 		return fmt.Errorf("binlog start %q: %w", gtidSet, err)
@@ -57,11 +59,8 @@ func (e *Extractor) stream(ctx context.Context, gtidSet string) error {
 	}
 	e.log.Info("reading binlog", "from", gtidSet, "server_id", e.serverID())
 	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
-	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout}
-	if read, err := change.ParseGTIDSet(e.flavor, gtidSet); err == nil {
-		g.read = read
-		e.Stats.GTIDSet.Store(&gtidSet)
-	}
+	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout, read: from.Clone()}
+	progress.Set(&e.Stats.GTIDSet, gtidSet)
 	for {
 		ev, err := e.next(ctx, streamer, g.due)
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {

@@ -33,12 +33,3 @@ func (e *BinlogGoneError) Error() string {
 		"(expire_logs_days / binlog_expire_logs_seconds), then start a new job with a full copy, or one with "+
 		"gtid set to a position the source still has after bringing the destination to it", e.GTIDSet, e.Reason)
 }
-
-// Fatal reports whether err means the job cannot go on as configured, so
-// retrying is pointless: the binlog it needs is gone, the source changed
-// flavor, or a rule does not fit the source.
-func Fatal(err error) bool {
-	var gone *BinlogGoneError
-	return errors.As(err, &gone) || errors.Is(err, ErrFlavorChanged) || errors.Is(err, ErrBadRule) ||
-		errors.Is(err, ErrSchemaAhead)
-}

@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"hash/fnv"
-	"sync/atomic"
-	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/progress"
 )
 
 // Sender delivers messages to the destination (internal/transport.Sender).
@@ -31,36 +30,8 @@ type Config struct {
 	Logger  hclog.Logger
 }
 
-// Stages of an extractor, in Stats.Stage.
-const (
-	StageStarting int32 = iota
-	StageFullCopy
-	StageBinlog
-)
-
 // Stats are live figures of an extractor.
-type Stats struct {
-	Stage      atomic.Int32
-	RowsRead   atomic.Int64
-	TxnsRead   atomic.Int64
-	TablesDone atomic.Int64
-	TablesAll  atomic.Int64
-	// RowsEstimate is the server's estimate of the rows this copy reads.
-	RowsEstimate atomic.Int64
-	BinlogFile   atomic.Pointer[string]
-	BinlogPos    atomic.Int64
-	// GTIDSet is what has been read, refreshed at most once a second.
-	GTIDSet atomic.Pointer[string]
-	// LastCommitTS is the source commit time of the last transaction read,
-	// unix seconds.
-	LastCommitTS atomic.Int64
-	// Pending is how many complete transactions wait to be sent.
-	Pending atomic.Int64
-	// SentByTimeout and SentBySizeFull count the groups sent because
-	// group_timeout passed or group_max_size was reached.
-	SentByTimeout  atomic.Int64
-	SentBySizeFull atomic.Int64
-}
+type Stats = progress.Source
 
 // Extractor reads one job's source.
 type Extractor struct {
@@ -115,14 +86,14 @@ func (e *Extractor) Run(ctx context.Context) error {
 	}
 	e.log.Info("resuming from the destination checkpoint", "stage", cp.Stage, "gtid_set", cp.GTIDSet, "tables_done", countDone(cp))
 	if cp.Stage != change.StageIncr {
-		e.Stats.Stage.Store(StageFullCopy)
+		progress.Set(&e.Stats.Stage, change.StageFull)
 		start := e.cfg.Task.Gtid
 		if start == "" || cp.Stage == change.StageFull {
 			if start, err = e.fullCopy(ctx, cp); err != nil {
 				return err
 			}
 		}
-		if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindCopyDone, Flavor: e.flavor, Pos: start}); err != nil {
+		if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindCopyDone, Flavor: e.flavor, Snapshot: start}); err != nil {
 			return err
 		}
 		// The destination now knows where the binlog starts for each table.
@@ -130,8 +101,12 @@ func (e *Extractor) Run(ctx context.Context) error {
 			return err
 		}
 	}
-	e.Stats.Stage.Store(StageBinlog)
-	return e.stream(ctx, cp.GTIDSet)
+	progress.Set(&e.Stats.Stage, change.StageIncr)
+	from, err := change.ParseGTIDSet(e.flavor, cp.GTIDSet)
+	if err != nil {
+		return fmt.Errorf("destination checkpoint: %w", err)
+	}
+	return e.stream(ctx, from)
 }
 
 func countDone(cp *change.Checkpoint) int {
@@ -155,27 +130,4 @@ func (e *Extractor) serverID() uint32 {
 	_, _ = h.Write([]byte(e.cfg.JobID + "/" + e.cfg.AllocID))
 	id := h.Sum32() | 0x40000000 // stay clear of small, hand-picked ids
 	return id
-}
-
-// RunResuming calls Run until ctx ends, saying hello again whenever the
-// destination asks to resync (it restarted) or cannot be reached for a
-// while. Other errors end it.
-func (e *Extractor) RunResuming(ctx context.Context, retryable func(error) bool) error {
-	backoff := 500 * time.Millisecond
-	for {
-		err := e.Run(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if err == nil || !retryable(err) {
-			return err
-		}
-		e.log.Info("resuming from the destination checkpoint again", "reason", err)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 10*time.Second)
-	}
 }

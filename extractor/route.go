@@ -103,18 +103,18 @@ func (e *Extractor) routeTableDDL(ctx context.Context, stmt, defaultSchema strin
 		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
 	}
 	var first *filter.Target
-	var names []string
+	var names []change.TableName
 	renamed := false
 	for _, t := range info.tables {
 		tg := e.rules.Table(t[0], t[1])
 		if tg == nil {
-			names = append(names, t[0]+"."+t[1])
+			names = append(names, change.TableName{Schema: t[0], Table: t[1]})
 			continue
 		}
 		if first == nil {
 			first = tg
 		}
-		names = append(names, tg.Schema+"."+tg.Table)
+		names = append(names, change.TableName{Schema: tg.Schema, Table: tg.Table})
 		renamed = renamed || tg.Schema != t[0] || tg.Table != t[1]
 	}
 	if first == nil || e.ignored(first, info.event, stmt) {
@@ -195,7 +195,7 @@ func (e *Extractor) destSchema(schema string) string {
 
 // createFromSource replaces a CREATE TABLE ... LIKE by the new table's
 // definition read from the source, reshaped by its target.
-func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *filter.Target, names []string) (*change.DDL, error) {
+func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *filter.Target, names []change.TableName) (*change.DDL, error) {
 	create, err := tableinfo.ShowCreate(ctx, e.db, name[0], name[1])
 	if err != nil {
 		return nil, err

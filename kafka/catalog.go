@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ type tableDef struct {
 	Charset string   `json:"charset,omitempty"`
 }
 
-func (t *tableDef) id() string { return t.Schema + "." + t.Name }
+func (t *tableDef) name() change.TableName { return change.TableName{Schema: t.Schema, Table: t.Name} }
 
 func (t *tableDef) column(name string) int {
 	return slices.IndexFunc(t.Columns, func(c colDef) bool { return strings.EqualFold(c.Name, name) })
@@ -58,12 +59,14 @@ func (t *tableDef) keyIndexes() []int {
 
 // catalog tracks the definitions of the replicated tables.
 type catalog struct {
-	tables map[string]*tableDef // schema.table
+	tables map[change.TableName]*tableDef
 }
 
-func newCatalog() *catalog { return &catalog{tables: map[string]*tableDef{}} }
+func newCatalog() *catalog { return &catalog{tables: map[change.TableName]*tableDef{}} }
 
-func (c *catalog) get(schema, table string) *tableDef { return c.tables[schema+"."+table] }
+func (c *catalog) get(schema, table string) *tableDef {
+	return c.tables[change.TableName{Schema: schema, Table: table}]
+}
 
 func parseOne(sql string) (ast.StmtNode, error) {
 	stmts, _, err := parser.New().Parse(sql, "", "")
@@ -205,9 +208,9 @@ func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
 }
 
 // apply changes the catalog by one DDL statement run with defaultSchema
-// and returns the ids (schema.table) of the definitions it changed or
-// removed. A statement that changes no definition returns none.
-func (c *catalog) apply(defaultSchema, sql string) ([]string, error) {
+// and returns the names of the definitions it changed or removed. A
+// statement that changes no definition returns none.
+func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 	st, err := parseOne(sql)
 	if err != nil {
 		return nil, fmt.Errorf("parse DDL: %w", err)
@@ -225,19 +228,19 @@ func (c *catalog) apply(defaultSchema, sql string) ([]string, error) {
 			d := *src
 			d.Columns = slices.Clone(src.Columns)
 			d.Schema, d.Name = schemaOf(s.Table, defaultSchema), s.Table.Name.O
-			c.tables[d.id()] = &d
-			return []string{d.id()}, nil
+			c.tables[d.name()] = &d
+			return []change.TableName{d.name()}, nil
 		}
 		d := fromCreate(s, defaultSchema)
 		if s.IfNotExists && c.get(d.Schema, d.Name) != nil {
 			return nil, nil
 		}
-		c.tables[d.id()] = d
-		return []string{d.id()}, nil
+		c.tables[d.name()] = d
+		return []change.TableName{d.name()}, nil
 	case *ast.DropTableStmt:
-		var out []string
+		var out []change.TableName
 		for _, t := range s.Tables {
-			id := schemaOf(t, defaultSchema) + "." + t.Name.O
+			id := change.TableName{Schema: schemaOf(t, defaultSchema), Table: t.Name.O}
 			if _, ok := c.tables[id]; ok {
 				delete(c.tables, id)
 				out = append(out, id)
@@ -245,21 +248,23 @@ func (c *catalog) apply(defaultSchema, sql string) ([]string, error) {
 		}
 		return out, nil
 	case *ast.RenameTableStmt:
-		var out []string
+		var out []change.TableName
 		for _, tt := range s.TableToTables {
 			out = append(out, c.rename(schemaOf(tt.OldTable, defaultSchema), tt.OldTable.Name.O,
 				schemaOf(tt.NewTable, defaultSchema), tt.NewTable.Name.O)...)
 		}
 		return out, nil
 	case *ast.DropDatabaseStmt:
-		var out []string
+		var out []change.TableName
 		for id, t := range c.tables {
 			if t.Schema == s.Name.O {
 				delete(c.tables, id)
 				out = append(out, id)
 			}
 		}
-		slices.Sort(out)
+		slices.SortFunc(out, func(a, b change.TableName) int {
+			return cmp.Or(strings.Compare(a.Schema, b.Schema), strings.Compare(a.Table, b.Table))
+		})
 		return out, nil
 	case *ast.AlterTableStmt:
 		return c.alter(s, defaultSchema)
@@ -267,24 +272,24 @@ func (c *catalog) apply(defaultSchema, sql string) ([]string, error) {
 	return nil, nil
 }
 
-func (c *catalog) rename(fromSchema, from, toSchema, to string) []string {
+func (c *catalog) rename(fromSchema, from, toSchema, to string) []change.TableName {
 	d := c.get(fromSchema, from)
 	if d == nil {
 		return nil
 	}
-	delete(c.tables, d.id())
-	old := d.id()
+	old := d.name()
+	delete(c.tables, old)
 	d.Schema, d.Name = toSchema, to
-	c.tables[d.id()] = d
-	return []string{old, d.id()}
+	c.tables[d.name()] = d
+	return []change.TableName{old, d.name()}
 }
 
-func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]string, error) {
+func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]change.TableName, error) {
 	d := c.get(schemaOf(s.Table, defaultSchema), s.Table.Name.O)
 	if d == nil {
 		return nil, nil
 	}
-	old := d.id()
+	old := d.name()
 	next := *d
 	next.Columns = slices.Clone(d.Columns)
 	next.Key = slices.Clone(d.Key)
@@ -295,11 +300,11 @@ func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]string, 
 	}
 	next.markKeyNotNull()
 	delete(c.tables, old)
-	c.tables[next.id()] = &next
-	if next.id() != old {
-		return []string{old, next.id()}, nil
+	c.tables[next.name()] = &next
+	if next.name() != old {
+		return []change.TableName{old, next.name()}, nil
 	}
-	return []string{old}, nil
+	return []change.TableName{old}, nil
 }
 
 func (d *tableDef) alterOne(spec *ast.AlterTableSpec, defaultSchema string) error {

@@ -3,8 +3,9 @@
 // (JSON converter, schemas enabled) in Kafka.
 //
 // Contract:
-//   - Consumes change.Messages one at a time, in order, through
-//     transport.Handler, like the MySQL applier.
+//   - Consumes change.Messages one at a time, in order, through Checkpoint
+//     and Handle, called by internal/pipeline, like the MySQL applier. It
+//     imports neither NATS nor the transport.
 //   - Emits, per table, to "<kafka_topic>.<db>.<table>": a key with the
 //     primary key columns (null without a key) and a value envelope with
 //     before, after, source, op (r for full-copy rows, c, u, d) and ts_ms. A
@@ -21,5 +22,7 @@
 //     transactions of message_group_max_size bytes or message_group_timeout
 //     milliseconds, whichever comes first; a source transaction is never
 //     split across two.
-//   - Run(ctx) returns nil when ctx is cancelled, or the first fatal error.
+//   - Tick commits a transaction open longer than message_group_timeout.
+//   - Run(ctx) waits for ctx and then aborts the open transaction; it
+//     returns nil. Close closes the Kafka client, after Run.
 package kafka

@@ -163,7 +163,7 @@ func (tc *tableCodec) appendValue(dst []byte, i int, v any) ([]byte, error) {
 	}
 	out, err := tc.fields[i].conv(dst, v)
 	if err != nil {
-		return dst, &ValueError{Table: tc.def.id(), Column: tc.fields[i].col.Name, Err: err}
+		return dst, &ValueError{Table: tc.def.name().String(), Column: tc.fields[i].col.Name, Err: err}
 	}
 	return out, nil
 }

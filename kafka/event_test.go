@@ -188,3 +188,26 @@ func BenchmarkSnapshotEvent(b *testing.B) {
 		}
 	}
 }
+
+// Tables whose names hold dots stay apart: `a.b`.`c` and `a`.`b.c` were one
+// entry while definitions were keyed by "schema.table", and their records
+// in the schemas topic had one key.
+func TestCatalogKeepsDottedNamesApart(t *testing.T) {
+	c := newCatalog()
+	for _, ddl := range []string{"CREATE TABLE `a.b`.`c` (x INT)", "CREATE TABLE `a`.`b.c` (y INT, z INT)"} {
+		if _, err := c.apply("db", ddl); err != nil {
+			t.Fatalf("%s: %v", ddl, err)
+		}
+	}
+	one, two := c.get("a.b", "c"), c.get("a", "b.c")
+	if one == nil || two == nil || len(one.Columns) != 1 || len(two.Columns) != 2 {
+		t.Fatalf("definitions: %+v and %+v", one, two)
+	}
+	if k1, k2 := quotedID(one.name()), quotedID(two.name()); k1 == k2 {
+		t.Fatalf("both tables have the record key %s", k1)
+	}
+	dropped, err := c.apply("db", "DROP DATABASE `a.b`")
+	if err != nil || len(dropped) != 1 || dropped[0] != one.name() || c.get("a", "b.c") == nil {
+		t.Fatalf("DROP DATABASE `a.b` dropped %v (%v); `a`.`b.c` left: %v", dropped, err, c.get("a", "b.c") != nil)
+	}
+}

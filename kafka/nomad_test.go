@@ -16,6 +16,7 @@ import (
 
 	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/devagent"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // TestSubscriptionThroughNomadSurvivesKill9 runs a subscription job the way
@@ -30,7 +31,7 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 		user     = "sub_user"
 		password = "sub-Secret-Pw-2718"
 	)
-	src, _ := pair.Prepare(t, user, password, schema, twoTables(schema)...)
+	src, _ := sandboxtest.Prepare(t, pair, user, password, schema, twoTables(schema)...)
 
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))
 	if err != nil {

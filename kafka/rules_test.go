@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/dtle-io/dtle/internal/config"
-	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // TestSubscriptionAppliesRules: a schema and table rename, a column map
@@ -19,8 +19,8 @@ import (
 func TestSubscriptionAppliesRules(t *testing.T) {
 	const schema = "sub_rules"
 	const where = "status = 'active' AND amount >= 10"
-	src := sandbox.OpenDB(t, pair.Source)
-	sandbox.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema, "USE " + schema,
+	src := sandboxtest.OpenDB(t, pair.Source)
+	sandboxtest.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema, "USE " + schema,
 		"CREATE TABLE people (id INT NOT NULL PRIMARY KEY, name VARCHAR(20), secret VARCHAR(20), age INT)",
 		"CREATE TABLE orders (id INT NOT NULL PRIMARY KEY, status VARCHAR(10), amount INT)",
 		"CREATE TABLE skipped (id INT NOT NULL PRIMARY KEY)",
@@ -36,7 +36,7 @@ func TestSubscriptionAppliesRules(t *testing.T) {
 	j.startDest()
 	j.startSrc()
 	j.waitEvent("job_stage_incr")
-	sandbox.Exec(t, src, []string{"USE " + schema,
+	sandboxtest.Exec(t, src, []string{"USE " + schema,
 		"INSERT INTO people VALUES (3, 'cy', 'x', 5)", "UPDATE people SET name = 'ann2', secret = 'z' WHERE id = 1",
 		"DELETE FROM people WHERE id = 2",
 		"UPDATE orders SET amount = 15 WHERE id = 2",       // moves in

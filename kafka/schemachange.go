@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/dtle-io/dtle/internal/change"
 )
 
 const schemaChangeKeyHead = `{"schema":{"type":"struct","fields":[{"type":"string","optional":false,"field":"databaseName"}],` +
@@ -76,12 +78,14 @@ var jdbcTypes = map[string]int{
 	"enum": 1, "set": 1, "json": 1111,
 }
 
-func quotedID(id string) string {
-	db, table, _ := strings.Cut(id, ".")
-	return strconv.Quote(db) + "." + strconv.Quote(table)
+// quotedID is a table's id in schema-change events, "db"."table"; it is
+// also the key of the table's record in the job's schemas topic, where,
+// unlike db.table, it cannot be the same for two tables.
+func quotedID(n change.TableName) string {
+	return strconv.Quote(n.Schema) + "." + strconv.Quote(n.Table)
 }
 
-func describe(kind, id string, d *tableDef) tableChange {
+func describe(kind string, id change.TableName, d *tableDef) tableChange {
 	tc := tableChange{Type: kind, ID: quotedID(id)}
 	if d == nil {
 		return tc

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // TestSubscriptionFullCopyThenBinlog: every type through the full copy and
@@ -16,8 +17,8 @@ import (
 // and DDL; a read_committed consumer ends up holding the source exactly.
 func TestSubscriptionFullCopyThenBinlog(t *testing.T) {
 	const schema = "sub_exact"
-	src := sandbox.OpenDB(t, pair.Source)
-	sandbox.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema})
+	src := sandboxtest.OpenDB(t, pair.Source)
+	sandboxtest.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema})
 	setup := append([]string{"SET SESSION sql_mode = ''", "USE " + schema}, typesTable...)
 	setup = append(setup, typesRows...)
 	setup = append(setup,
@@ -27,7 +28,7 @@ func TestSubscriptionFullCopyThenBinlog(t *testing.T) {
 	for i := range 40 {
 		setup = append(setup, fmt.Sprintf("INSERT INTO w VALUES (%d, %d, 'seed')", i, i))
 	}
-	sandbox.Exec(t, src, setup)
+	sandboxtest.Exec(t, src, setup)
 
 	j := newJob(t, schema)
 	j.startDest()
@@ -51,8 +52,8 @@ func TestSubscriptionFullCopyThenBinlog(t *testing.T) {
 		"RENAME TABLE late TO later", // each name has its own topic: rows go where the table is
 		"INSERT INTO later VALUES ('a', '{\"x\": 1}'), ('b', NULL), ('c', '[1]')",
 		"UPDATE later SET k = 'z' WHERE k = 'a'")
-	sandbox.Exec(t, src, binlog)
-	sandbox.Exec(t, src, []string{"BEGIN", "INSERT INTO " + schema + ".w VALUES (600, 6, NULL)", "DELETE FROM " + schema + ".w WHERE id = 600", "COMMIT"})
+	sandboxtest.Exec(t, src, binlog)
+	sandboxtest.Exec(t, src, []string{"BEGIN", "INSERT INTO " + schema + ".w VALUES (600, 6, NULL)", "DELETE FROM " + schema + ".w WHERE id = 600", "COMMIT"})
 
 	ddl := checkSame(t, src, j.brokers, schema)
 	all := strings.Join(ddl[schema], "\n")
@@ -70,8 +71,8 @@ func TestSubscriptionFullCopyThenBinlog(t *testing.T) {
 // read_committed consumer then sees no event twice and none missing.
 func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	const schema = "sub_restart"
-	src := sandbox.OpenDB(t, pair.Source)
-	sandbox.Exec(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, twoTables(schema)...))
+	src := sandboxtest.OpenDB(t, pair.Source)
+	sandboxtest.Exec(t, src, append([]string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema}, twoTables(schema)...))
 
 	// The workload runs from before the copy to after the restarts: rows
 	// change inside the copy's snapshots as well as after them.
@@ -97,7 +98,7 @@ func TestSubscriptionRestartsAreExactlyOnce(t *testing.T) {
 	stop(t, j.dstTask) // mid-copy
 	// b changes shape while the destination is down in the middle of the
 	// copy, with rows still changing.
-	sandbox.Exec(t, src, []string{"ALTER TABLE " + schema + ".b ADD COLUMN extra INT NOT NULL DEFAULT 7"})
+	sandboxtest.Exec(t, src, []string{"ALTER TABLE " + schema + ".b ADD COLUMN extra INT NOT NULL DEFAULT 7"})
 	j.startDest()
 	j.waitEvent("job_stage_incr")
 	stop(t, j.dstTask) // mid-binlog

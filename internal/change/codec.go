@@ -55,7 +55,7 @@ func Encode(m *Message) ([]byte, error) {
 	}
 	w.uvarint(uint64(m.Rows.N))
 	w.bytes(m.Rows.Data)
-	w.string(m.Pos)
+	w.string(m.Snapshot)
 	w.uvarint(uint64(len(m.Txns)))
 	for i := range m.Txns {
 		if err := w.txn(&m.Txns[i]); err != nil {
@@ -70,7 +70,7 @@ func Encode(m *Message) ([]byte, error) {
 			}
 		}
 	}
-	w.bool(m.Resume)
+	w.bool(m.KeepRows)
 	w.bool(m.DropFirst)
 	w.bool(m.SkipCreate)
 	w.bool(m.Referenced)
@@ -113,7 +113,7 @@ func Decode(data []byte) (*Message, error) {
 		m.Table = r.table()
 	}
 	m.Rows = r.packedRows()
-	m.Pos = r.string()
+	m.Snapshot = r.string()
 	if n := r.count(); n > 0 {
 		m.Txns = make([]Txn, n)
 		for i := range m.Txns {
@@ -126,7 +126,7 @@ func Decode(data []byte) (*Message, error) {
 	if r.bool() {
 		m.Hi = r.row()
 	}
-	m.Resume = r.bool()
+	m.KeepRows = r.bool()
 	m.DropFirst = r.bool()
 	m.SkipCreate = r.bool()
 	m.Referenced = r.bool()
@@ -170,10 +170,11 @@ func (w *writer) byte(b byte)      { w.buf = append(w.buf, b) }
 func (w *writer) uvarint(v uint64) { w.buf = binary.AppendUvarint(w.buf, v) }
 func (w *writer) string(s string)  { w.uvarint(uint64(len(s))); w.buf = append(w.buf, s...) }
 func (w *writer) bytes(b []byte)   { w.uvarint(uint64(len(b))); w.buf = append(w.buf, b...) }
-func (w *writer) strings(s []string) {
+func (w *writer) tableNames(s []TableName) {
 	w.uvarint(uint64(len(s)))
 	for _, x := range s {
-		w.string(x)
+		w.string(x.Schema)
+		w.string(x.Table)
 	}
 }
 
@@ -267,7 +268,7 @@ func (w *writer) txn(t *Txn) error {
 	if t.DDL != nil {
 		w.string(t.DDL.Schema)
 		w.string(t.DDL.SQL)
-		w.strings(t.DDL.Tables)
+		w.tableNames(t.DDL.Tables)
 	}
 	w.bool(t.More)
 	w.string(t.LogFile)
@@ -343,14 +344,14 @@ func (r *reader) raw() []byte {
 
 func (r *reader) string() string { return string(r.raw()) }
 
-func (r *reader) strings() []string {
+func (r *reader) tableNames() []TableName {
 	n := r.count()
 	if n == 0 {
 		return nil
 	}
-	out := make([]string, n)
+	out := make([]TableName, n)
 	for i := range out {
-		out[i] = r.string()
+		out[i] = TableName{Schema: r.string(), Table: r.string()}
 	}
 	return out
 }
@@ -426,7 +427,7 @@ func (r *reader) txn(t *Txn) {
 		}
 	}
 	if r.bool() {
-		t.DDL = &DDL{Schema: r.string(), SQL: r.string(), Tables: r.strings()}
+		t.DDL = &DDL{Schema: r.string(), SQL: r.string(), Tables: r.tableNames()}
 	}
 	t.More = r.bool()
 	t.LogFile = r.string()

@@ -15,16 +15,16 @@ func sample() *Message {
 		Table: &Table{Schema: "db", Name: "t", Key: []int{0},
 			Columns:   []Column{{Name: "id", DataType: "bigint", Unsigned: true}, {Name: "b", DataType: "blob", Binary: true}},
 			CreateSQL: "CREATE TABLE t (id bigint unsigned primary key, b blob)"},
-		Rows: mustPack([]Row{{uint64(math.MaxUint64), []byte{0, 1, 255}}, {nil, ""}}),
-		Pos:  "0-1-5",
+		Rows:     mustPack([]Row{{uint64(math.MaxUint64), []byte{0, 1, 255}}, {nil, ""}}),
+		Snapshot: "0-1-5",
 		Txns: []Txn{{GTID: "0-1-6", Timestamp: 1700000000, LogFile: "mysql-bin.000001", LogPos: 1234,
 			Changes: []RowChange{
 				{Op: OpInsert, Schema: "db", Table: "t", After: Row{int64(math.MinInt64), float32(1.5), math.Inf(1), "😀"}},
 				{Op: OpUpdate, Schema: "db", Table: "t", Before: Row{int64(1)}, After: Row{int64(2)}},
 				{Op: OpDelete, Schema: "db", Table: "t", Before: Row{[]byte{}}},
 			}},
-			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []string{"db.t"}}, More: true}},
-		Lo: Row{"a", int64(1)}, Hi: Row{"b", int64(2)}, Resume: true,
+			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []TableName{{"db", "t"}, {"a.b", "c"}, {"a", "b.c"}}}, More: true}},
+		Lo: Row{"a", int64(1)}, Hi: Row{"b", int64(2)}, KeepRows: true,
 		DropFirst: true, Referenced: true,
 	}
 }

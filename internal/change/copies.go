@@ -9,23 +9,23 @@ import "fmt"
 // own snapshot is already in its copy and must be skipped, rows and DDL
 // alike. A CopySnapshots is never changed; a nil one holds nothing.
 type CopySnapshots struct {
-	pos    map[string]GTIDSet // schema.table -> the snapshot it was copied at
-	latest GTIDSet            // contains every snapshot in pos
+	pos    map[TableName]GTIDSet // the snapshot each table was copied at
+	latest GTIDSet               // contains every snapshot in pos
 }
 
 // NewCopySnapshots collects the snapshots of the done tables; nil when
 // there are none or executed (may be nil) contains them all.
 func NewCopySnapshots(flavor string, tables []TableProgress, executed GTIDSet) (*CopySnapshots, error) {
-	c := &CopySnapshots{pos: map[string]GTIDSet{}}
+	c := &CopySnapshots{pos: map[TableName]GTIDSet{}}
 	for _, p := range tables {
 		if !p.Done {
 			continue
 		}
-		set, err := ParseGTIDSet(flavor, p.Pos)
+		set, err := ParseGTIDSet(flavor, p.Snapshot)
 		if err != nil {
 			return nil, fmt.Errorf("copy position of %s.%s: %w", p.Schema, p.Table, err)
 		}
-		c.pos[p.Schema+"."+p.Table] = set
+		c.pos[p.Name()] = set
 		if c.latest == nil || Before(c.latest, set) {
 			c.latest = set
 		}
@@ -36,9 +36,8 @@ func NewCopySnapshots(flavor string, tables []TableProgress, executed GTIDSet) (
 	return c, nil
 }
 
-// Holds reports whether the copy of table ("schema.table") holds
-// transaction gtid.
-func (c *CopySnapshots) Holds(table, gtid string) (bool, error) {
+// Holds reports whether the copy of table holds transaction gtid.
+func (c *CopySnapshots) Holds(table TableName, gtid string) (bool, error) {
 	if c == nil {
 		return false, nil
 	}
@@ -51,7 +50,7 @@ func (c *CopySnapshots) Holds(table, gtid string) (bool, error) {
 
 // HoldsAll reports whether the copies of all tables hold transaction gtid;
 // false without tables.
-func (c *CopySnapshots) HoldsAll(tables []string, gtid string) (bool, error) {
+func (c *CopySnapshots) HoldsAll(tables []TableName, gtid string) (bool, error) {
 	if c == nil || len(tables) == 0 {
 		return false, nil
 	}
@@ -67,4 +66,26 @@ func (c *CopySnapshots) HoldsAll(tables []string, gtid string) (bool, error) {
 // binlog event is in a copy any more.
 func (c *CopySnapshots) PassedBy(executed GTIDSet) bool {
 	return c == nil || executed != nil && executed.ContainsSet(c.latest)
+}
+
+// BinlogStart is where the binlog is applied from once the full copy is
+// done: the copy's final snapshot (copyDone, the KindCopyDone message's
+// position), or the earliest snapshot a table was copied at when a resumed
+// copy took several. Events inside a table's own snapshot are skipped by
+// CopySnapshots.
+func BinlogStart(flavor, copyDone string, tables []TableProgress) (GTIDSet, error) {
+	start, err := ParseGTIDSet(flavor, copyDone)
+	if err != nil {
+		return nil, fmt.Errorf("copy done: %w", err)
+	}
+	for _, p := range tables {
+		set, err := ParseGTIDSet(flavor, p.Snapshot)
+		if err != nil {
+			return nil, fmt.Errorf("copy position of %s.%s: %w", p.Schema, p.Table, err)
+		}
+		if Before(set, start) {
+			start = set
+		}
+	}
+	return start, nil
 }

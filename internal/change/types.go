@@ -16,6 +16,15 @@ type Column struct {
 	AutoIncrement bool
 }
 
+// TableName names a table. It is the key of every map by table: schema and
+// table names may hold any character, dots included, so no string joining
+// them is.
+type TableName struct{ Schema, Table string }
+
+// String is schema.table, for messages (ambiguous with dots in names: never
+// a key).
+func (n TableName) String() string { return n.Schema + "." + n.Table }
+
 // Table is the definition of a source table as the pipeline needs it.
 type Table struct {
 	Schema, Name string
@@ -31,6 +40,9 @@ type Table struct {
 	CreateSQL string
 }
 
+// TableName is the table's name.
+func (t *Table) TableName() TableName { return TableName{t.Schema, t.Name} }
+
 // HasKey reports whether rows can be addressed by a key.
 func (t *Table) HasKey() bool { return len(t.Key) > 0 }
 
@@ -44,8 +56,16 @@ const (
 	OpDelete
 )
 
-// Row holds one value per column, in table order: nil, int64, uint64,
-// float32, float64, string (text) or []byte (binary).
+// Row holds one value per column, in table order. What a value means
+// depends on where the row comes from:
+//   - a binlog row image (RowChange) is as the binlog holds it, not yet
+//     interpreted: nil, int64 for integers (an unsigned column's large
+//     values arrive negative), uint64 where the decoder gives one, float32,
+//     float64, string for DECIMAL and temporal values, and []byte for text
+//     and binary alike, text in its column's character set. The destination
+//     reads it against its column with InterpretRow;
+//   - a full-copy row (PackedRows, chunk bounds Lo and Hi) is decoded from
+//     the packed form, values as the destination writes them.
 type Row []any
 
 // RowChange is one row event. Insert has After, Delete has Before, Update
@@ -60,8 +80,8 @@ type RowChange struct {
 type DDL struct {
 	Schema string
 	SQL    string
-	// Tables are the schema.table names the statement touches, when known.
-	Tables []string
+	// Tables are the tables the statement touches, when known.
+	Tables []TableName
 }
 
 // Txn is one source transaction, or a part of one: a transaction larger
@@ -107,11 +127,13 @@ type Message struct {
 	// above Lo (nil: from the start) up to Hi, the last row's key. Chunks of
 	// a table follow each other: each Lo is the previous Hi.
 	Lo, Hi Row
-	Pos    string // KindTable, KindTableDone, KindCopyDone: a GTID set
-	// Resume (KindTable): the copy continues after the key the destination
+	// Snapshot (KindTable, KindTableDone, KindCopyDone) is the GTID set of
+	// the consistent snapshot the rows were read at.
+	Snapshot string
+	// KeepRows (KindTable): the copy continues after the key the destination
 	// reported, so it keeps the rows it has.
-	Resume bool
-	Txns   []Txn // KindTxns
+	KeepRows bool
+	Txns     []Txn // KindTxns
 
 	DropFirst  bool // KindTable: drop_table_if_exists
 	SkipCreate bool // KindTable: skip_create_db_table
@@ -120,28 +142,37 @@ type Message struct {
 	Referenced bool
 }
 
+// Name is the table's name.
+func (c *RowChange) Name() TableName { return TableName{c.Schema, c.Table} }
+
 // TableProgress is how far the full copy of one table got on the destination.
 type TableProgress struct {
 	Schema, Table string
 	Done          bool
-	// Pos is the earliest snapshot any of the table's rows were copied at:
-	// binlog events inside it are already in every copied row.
-	Pos string
-	// Resume, for a keyed table not done, is the encoded key (EncodeRow)
+	// Snapshot is the GTID set of the earliest snapshot any of the table's
+	// rows were copied at: binlog events inside it are already in every
+	// copied row. (Its JSON name, in a Kafka job's offsets topic, is older.)
+	Snapshot string `json:"Pos"`
+	// CopiedUpTo, for a keyed table not done, is the encoded key (EncodeRow)
 	// up to which every chunk is committed; nil: from the start.
-	Resume []byte `json:",omitempty"`
+	CopiedUpTo []byte `json:"Resume,omitempty"`
 }
+
+// Name is the table's name.
+func (p *TableProgress) Name() TableName { return TableName{p.Schema, p.Table} }
 
 // Checkpoint is what the destination has committed, handed to the source
 // so it resumes exactly there.
+// The Kafka sink also stores it, as JSON without a session, in the job's
+// offsets topic: the JSON names are kept stable.
 type Checkpoint struct {
-	Session string
-	Flavor  string
+	Session string `json:"session,omitempty"`
+	Flavor  string `json:"flavor"`
 	// Stage is "" (nothing yet), "full" (copying) or "incr" (binlog).
-	Stage string
+	Stage string `json:"stage"`
 	// GTIDSet: in "incr", every transaction applied so far.
-	GTIDSet string
-	Tables  []TableProgress
+	GTIDSet string          `json:"gtid_set"`
+	Tables  []TableProgress `json:"tables,omitempty"`
 }
 
 // Stages of a job, also the task events the destination emits.

@@ -14,6 +14,7 @@ import (
 	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // Each fault strikes while the source is being written to, with the job in
@@ -192,7 +193,7 @@ func TestHugeTransactionBoundedMemory(t *testing.T) {
 	rows := mb * 16 // 64 KiB each
 	src, dst := dbs(t)
 	seed(t, schema, 100)
-	sandbox.Exec(t, src, []string{"CREATE TABLE " + schema + ".big (id INT PRIMARY KEY, b LONGBLOB)"})
+	sandboxtest.Exec(t, src, []string{"CREATE TABLE " + schema + ".big (id INT PRIMARY KEY, b LONGBLOB)"})
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
 	job := createJob(t, "huge", schema, false, n1, n2)
 	waitReplicating(t, job)
@@ -203,7 +204,7 @@ func TestHugeTransactionBoundedMemory(t *testing.T) {
 	ctx := context.Background()
 	// 64 KiB of hex per row, different in every row.
 	insert := fmt.Sprintf("INSERT INTO %s.big SELECT seq, REPEAT(SHA2(seq, 512), 512) FROM %s.seq_1_to_%d", schema, schema, rows)
-	sandbox.Exec(t, src, []string{insert})
+	sandboxtest.Exec(t, src, []string{insert})
 	t.Logf("source: one transaction of %d rows, %d MiB, written in %s", rows, mb, time.Since(started).Round(time.Second))
 
 	// Watch the destination: the count is 0 until the whole transaction
@@ -253,7 +254,7 @@ func TestHugeTransactionBoundedMemory(t *testing.T) {
 	if err := rowdiff.Tables(ctx, src, dst, schema, "t", "nokey"); err != nil {
 		t.Error(err)
 	}
-	sandbox.Exec(t, src, []string{"DROP DATABASE " + schema})
+	sandboxtest.Exec(t, src, []string{"DROP DATABASE " + schema})
 }
 
 // peakRSS is a process's high-water mark of resident memory (VmHWM).
@@ -289,14 +290,14 @@ func TestPurgedBinlogFailsTheJob(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Stop)
-	src, dst := sandbox.OpenDB(t, s.RootConnection()), sandbox.OpenDB(t, dest.RootConnection())
-	sandbox.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
-	sandbox.Exec(t, src, []string{"CREATE DATABASE " + schema, "CREATE TABLE " + schema + ".t (id INT PRIMARY KEY)",
+	src, dst := sandboxtest.OpenDB(t, s.RootConnection()), sandboxtest.OpenDB(t, dest.RootConnection())
+	sandboxtest.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
+	sandboxtest.Exec(t, src, []string{"CREATE DATABASE " + schema, "CREATE TABLE " + schema + ".t (id INT PRIMARY KEY)",
 		"INSERT INTO " + schema + ".t VALUES (1)"})
 	n1, n2 := cl.Nodes[0], cl.Nodes[1]
 	job := createJobFrom(t, s, "purged", schema, true, n1, n2)
 	waitTask(t, job, "dest", 2*time.Minute, inStage(n2, "job_stage_incr"))
-	sandbox.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (2)"})
+	sandboxtest.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (2)"})
 	if err := waitRows(ctx, dst, schema+".t", 2, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +313,7 @@ func TestPurgedBinlogFailsTheJob(t *testing.T) {
 	waitTask(t, job, "src", time.Minute, func(p placed) bool { return p.state.State == "dead" })
 
 	// Meanwhile the source moves on and purges what the job has not read.
-	sandbox.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (3)", "FLUSH BINARY LOGS"})
+	sandboxtest.Exec(t, src, []string{"INSERT INTO " + schema + ".t VALUES (3)", "FLUSH BINARY LOGS"})
 	var file string
 	if err := src.QueryRowContext(ctx, "SHOW MASTER STATUS").Scan(&file, new(any), new(any), new(any)); err != nil {
 		t.Fatal(err)
@@ -321,7 +322,7 @@ func TestPurgedBinlogFailsTheJob(t *testing.T) {
 	// warning): purge until the older files are gone.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		sandbox.Exec(t, src, []string{"PURGE BINARY LOGS TO '" + file + "'"})
+		sandboxtest.Exec(t, src, []string{"PURGE BINARY LOGS TO '" + file + "'"})
 		var first string
 		if err := src.QueryRowContext(ctx, "SHOW BINARY LOGS").Scan(&first, new(any)); err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // The cluster and its two MariaDB servers are shared by the package's
@@ -80,7 +81,7 @@ func dbs(t *testing.T) (src, dst *sql.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		var err error
-		// Not sandbox.OpenDB: these pools live with the package, not a test.
+		// Not sandboxtest.OpenDB: these pools live with the package, not a test.
 		if srcDB, err = mysqlconn.Open(ctx, source.RootConnection()); err != nil {
 			t.Fatal(err)
 		}
@@ -96,8 +97,8 @@ func dbs(t *testing.T) (src, dst *sql.DB) {
 func seed(t *testing.T, schema string, rows int) {
 	t.Helper()
 	src, dst := dbs(t)
-	sandbox.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
-	sandbox.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema,
+	sandboxtest.Exec(t, dst, []string{"DROP DATABASE IF EXISTS " + schema})
+	sandboxtest.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema,
 		"CREATE TABLE " + schema + ".t (id INT PRIMARY KEY, v VARCHAR(40), n INT)",
 		"CREATE TABLE " + schema + ".nokey (a INT, b VARCHAR(10))"})
 	for start := 0; start < rows; start += 1000 {
@@ -109,7 +110,7 @@ func seed(t *testing.T, schema string, rows int) {
 			}
 			fmt.Fprintf(&b, "(%d, 'seed %d', %d)", id, id, id%97)
 		}
-		sandbox.Exec(t, src, []string{b.String(),
+		sandboxtest.Exec(t, src, []string{b.String(),
 			fmt.Sprintf("INSERT INTO %s.nokey VALUES (%d, 'x'), (%d, 'x')", schema, start, start)})
 	}
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dtle-io/dtle/api"
-	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // A subscription job with src on node 1 and dest (the Kafka sink) on node
@@ -25,7 +25,7 @@ import (
 func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 	const schema, rows = "cl_sub", 2000
 	src, _ := dbs(t)
-	sandbox.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema,
+	sandboxtest.Exec(t, src, []string{"DROP DATABASE IF EXISTS " + schema, "CREATE DATABASE " + schema,
 		"CREATE TABLE " + schema + ".t (id INT PRIMARY KEY, n INT NOT NULL)",
 		"INSERT INTO " + schema + ".t SELECT seq, 0 FROM " + schema + ".seq_1_to_" + fmt.Sprint(rows)})
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))

@@ -15,6 +15,7 @@ import (
 	"github.com/dtle-io/dtle/internal/devagent"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var (
@@ -23,7 +24,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	sandbox.RunTests(m, &pair, stopAgent)
+	sandboxtest.RunTests(m, &pair, stopAgent)
 }
 
 func stopAgent() {
@@ -73,7 +74,7 @@ const (
 // creates it on the source with stmts.
 func prepare(t *testing.T, schema string, stmts ...string) (src, dst *sql.DB) {
 	t.Helper()
-	return pair.Prepare(t, jobUser, jobPassword, schema, stmts...)
+	return sandboxtest.Prepare(t, pair, jobUser, jobPassword, schema, stmts...)
 }
 
 func runJob(t *testing.T, a *devagent.Agent, jobID string, src, dest string, srcPort, destPort int, extra ...string) {
@@ -218,7 +219,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 	t.Cleanup(s.Stop)
 
 	const jobID = "e2e-nobinlog-migration"
-	sandbox.CreateUser(t, sandbox.OpenDB(t, pair.Dest), jobUser, jobPassword)
+	sandboxtest.CreateUser(t, sandboxtest.OpenDB(t, pair.Dest), jobUser, jobPassword)
 	runJob(t, a, jobID, s.Host, pair.Dest.Host, s.Port, pair.Dest.Port)
 	st := waitTask(t, a, jobID, "src", 2*time.Minute, func(st *nomad.TaskState) bool {
 		return st.State == "dead" && st.Failed
@@ -236,7 +237,7 @@ func TestJobOnSourceWithoutBinlogFailsWithReason(t *testing.T) {
 
 func execAll(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	sandbox.Exec(t, db, stmts)
+	sandboxtest.Exec(t, db, stmts)
 }
 
 func waitIdentical(t *testing.T, src, dst *sql.DB, schema string) {

@@ -10,11 +10,12 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var pair *sandbox.Pair
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 func ctx(t *testing.T) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -12,21 +12,22 @@ import (
 
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
-	"github.com/dtle-io/dtle/internal/localjob"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var pair *sandbox.Pair
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 const natsToken = "repltest-token"
 
 func startNATS(t *testing.T) string {
 	t.Helper()
-	srv, err := localjob.StartNATS(natsToken)
+	srv, err := pipeline.StartLocalServer(natsToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func startNATS(t *testing.T) string {
 // task is one side of a job running in the background, with the
 // destination's events.
 type task struct {
-	*localjob.Task
+	*pipeline.Running
 	events chan string
 }
 
@@ -48,23 +49,21 @@ func (tk *task) stop(t *testing.T) {
 	}
 }
 
-func logger(t *testing.T, name string) hclog.Logger { return sandbox.Logger(t, name) }
+func logger(t *testing.T, name string) hclog.Logger { return sandboxtest.Logger(t, name) }
 
 func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 	t.Helper()
 	events := make(chan string, 16)
-	lt, err := localjob.Dest{URL: natsURL, Token: natsToken, JobID: job, Task: dest, Logger: logger(t, "dest"),
-		Event: func(m string) {
-			select {
-			case events <- m:
-			default:
-			}
-		}}.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: natsURL, Token: natsToken, Name: "dest",
+		SinkConfig: pipeline.SinkConfig{JobID: job, Task: dest, Logger: logger(t, "dest"),
+			Event: func(m string) {
+				select {
+				case events <- m:
+				default:
+				}
+			}}}.Run)
 	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
-	return &task{Task: lt, events: events}
+	return &task{Running: lt, events: events}
 }
 
 func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
@@ -75,14 +74,12 @@ func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
 // startSrcWith runs the source with its sender wrapped (to count or inject faults).
 func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func(extractor.Sender) extractor.Sender) *task {
 	t.Helper()
-	lt, err := localjob.Source{URL: natsURL, Token: natsToken, JobID: job, Task: src, Logger: logger(t, "src"),
+	lt := pipeline.Go(context.Background(), pipeline.Source{Locate: pipeline.At(natsURL), Token: natsToken, JobID: job,
+		AllocID: "local-" + job, Task: src, Logger: logger(t, "src"),
 		RequestTimeout: 5 * time.Second, // a stopped destination never answers
-		Wrap:           wrap}.Start(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+		Wrap:           wrap}.Run)
 	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
-	return &task{Task: lt}
+	return &task{Running: lt}
 }
 
 func tasks(schema string) (src, dest *config.Task) {
@@ -106,7 +103,7 @@ func open(t *testing.T, c *config.MySQLConnection) *sql.DB {
 // exec runs stmts in order on one connection (see sandbox.ExecErr).
 func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	t.Helper()
-	sandbox.Exec(t, db, stmts)
+	sandboxtest.Exec(t, db, stmts)
 }
 
 // freshSchema drops and creates schema on both servers.

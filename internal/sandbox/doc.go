@@ -4,4 +4,7 @@
 //
 // Servers are started as children that die with the starting process
 // (Pdeathsig), so a crashed test leaves none behind.
+//
+// Sandbox does not import testing, so the demo and the benchmark do not link
+// it; helpers that take a *testing.M or a testing.TB live in sandboxtest.
 package sandbox

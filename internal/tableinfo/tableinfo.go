@@ -28,10 +28,8 @@ var binaryTypes = map[string]bool{
 	"geometrycollection": true, "geomcollection": true, "vector": true,
 }
 
-// Name is schema.table.
-type Name struct{ Schema, Table string }
-
-func (n Name) String() string { return n.Schema + "." + n.Table }
+// Name is a table's name (change.TableName).
+type Name = change.TableName
 
 // ListTables lists the base tables of every non-system schema.
 func ListTables(ctx context.Context, db *sql.DB) ([]Name, error) {

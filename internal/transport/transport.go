@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/retry"
 )
 
 // DefaultRequestTimeout bounds one message's round trip, applying
@@ -25,7 +26,7 @@ func dataSubject(job string) string  { return "dtle." + job + ".data" }
 // Protocol is the version of what a job's two tasks exchange: the hello and
 // the encoding of messages (internal/change). Both must speak the same one;
 // bump it with any change the other side could misread.
-const Protocol = 2
+const Protocol = 3
 
 // hello is the source's request.
 type hello struct {
@@ -199,7 +200,7 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	ctx, cancel := context.WithTimeout(ctx, DefaultHelloTimeout)
 	defer cancel()
 	// Both tasks usually start together: retry soon, then less often.
-	backoff := 25 * time.Millisecond
+	backoff := retry.New(25*time.Millisecond, 5*time.Second)
 	req, _ := json.Marshal(hello{Protocol: Protocol})
 	for {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -219,12 +220,9 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 			s.session, s.seq = rep.Checkpoint.Session, 0
 			return rep.Checkpoint, nil
 		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("hello: %w: %w", ErrNoDestination, ctx.Err())
-		case <-time.After(backoff):
+		if err := backoff.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("hello: %w: %w", ErrNoDestination, err)
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/dtle-io/dtle/internal/change"
-	"github.com/dtle-io/dtle/internal/localjob"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -24,7 +24,7 @@ func (stubHandler) Handle(context.Context, *change.Message) error { return nil }
 
 func connect(t *testing.T) *nats.Conn {
 	t.Helper()
-	srv, err := localjob.StartNATS("secret")
+	srv, err := pipeline.StartLocalServer("secret")
 	if err != nil {
 		t.Fatal(err)
 	}

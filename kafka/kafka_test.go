@@ -18,13 +18,14 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/dtle-io/dtle/internal/config"
-	"github.com/dtle-io/dtle/internal/localjob"
+	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 var pair *sandbox.Pair
 
-func TestMain(m *testing.M) { sandbox.RunTests(m, &pair) }
+func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 const natsToken = "kafka-test-token"
 
@@ -70,8 +71,8 @@ type job struct {
 	src     *config.Task
 	dest    *config.Task
 	events  chan string
-	srcTask *localjob.Task
-	dstTask *localjob.Task
+	srcTask *pipeline.Running
+	dstTask *pipeline.Running
 }
 
 func newJob(t *testing.T, schema string) *job {
@@ -81,7 +82,7 @@ func newJob(t *testing.T, schema string) *job {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	srv, err := localjob.StartNATS(natsToken)
+	srv, err := pipeline.StartLocalServer(natsToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,27 +97,23 @@ func newJob(t *testing.T, schema string) *job {
 
 func (j *job) startDest() {
 	j.t.Helper()
-	lt, err := localjob.Dest{URL: j.url, Token: natsToken, JobID: j.id, Task: j.dest, Logger: sandbox.Logger(j.t, "dest"),
-		Event: func(m string) {
-			select {
-			case j.events <- m:
-			default:
-			}
-		}}.Start(context.Background())
-	if err != nil {
-		j.t.Fatal(err)
-	}
+	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: j.url, Token: natsToken, Name: "dest",
+		SinkConfig: pipeline.SinkConfig{JobID: j.id, Task: j.dest, Logger: sandboxtest.Logger(j.t, "dest"),
+			Event: func(m string) {
+				select {
+				case j.events <- m:
+				default:
+				}
+			}}}.Run)
 	j.dstTask = lt
 	j.t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
 }
 
 func (j *job) startSrc() {
 	j.t.Helper()
-	lt, err := localjob.Source{URL: j.url, Token: natsToken, JobID: j.id, Task: j.src, Logger: sandbox.Logger(j.t, "src"),
-		RequestTimeout: 5 * time.Second}.Start(context.Background())
-	if err != nil {
-		j.t.Fatal(err)
-	}
+	lt := pipeline.Go(context.Background(), pipeline.Source{Locate: pipeline.At(j.url), Token: natsToken, JobID: j.id,
+		AllocID: "local-" + j.id, Task: j.src, Logger: sandboxtest.Logger(j.t, "src"),
+		RequestTimeout: 5 * time.Second}.Run)
 	j.srcTask = lt
 	j.t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
 }
@@ -159,7 +156,7 @@ func (j *job) waitTableCopied() {
 	j.t.Fatal("no table copied in 60s")
 }
 
-func stop(t *testing.T, lt *localjob.Task) {
+func stop(t *testing.T, lt *pipeline.Running) {
 	t.Helper()
 	if err := lt.Stop(30 * time.Second); err != nil {
 		t.Fatalf("task ended with %v", err)

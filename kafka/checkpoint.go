@@ -14,15 +14,6 @@ import (
 	"github.com/dtle-io/dtle/internal/change"
 )
 
-// state is what the job has committed to Kafka: the source position its
-// events reach, in the offsets topic.
-type state struct {
-	Flavor  string                 `json:"flavor"`
-	Stage   string                 `json:"stage"`
-	GTIDSet string                 `json:"gtid_set"`
-	Tables  []change.TableProgress `json:"tables,omitempty"`
-}
-
 // topics are the job's own topics: its position and its table definitions.
 type topics struct {
 	offsets, schemas string
@@ -92,9 +83,10 @@ func readTopic(ctx context.Context, seeds []string, opts []kgo.Opt, topic string
 	}
 }
 
-// loadState reads the job's committed position (the last record of its
-// offsets topic) and table definitions (its schemas topic).
-func loadState(ctx context.Context, adm *kadm.Client, seeds []string, opts []kgo.Opt, t topics) (*state, *catalog, error) {
+// readCheckpoint reads the job's committed position (the last record of its
+// offsets topic: a change.Checkpoint in JSON, without a session) and table
+// definitions (its schemas topic).
+func readCheckpoint(ctx context.Context, adm *kadm.Client, seeds []string, opts []kgo.Opt, t topics) (*change.Checkpoint, *catalog, error) {
 	ends, err := adm.ListCommittedOffsets(ctx, t.schemas, t.offsets)
 	if err != nil {
 		return nil, nil, fmt.Errorf("end of %s and %s: %w", t.schemas, t.offsets, err)
@@ -107,23 +99,29 @@ func loadState(ctx context.Context, adm *kadm.Client, seeds []string, opts []kgo
 		}
 		end[name] = o.Offset
 	}
-	cat := newCatalog()
+	// Records are keyed by the table's quoted id; a tombstone drops the
+	// definition under its key.
+	byKey := map[string]*tableDef{}
 	err = readTopic(ctx, seeds, opts, t.schemas, 0, end[t.schemas], func(r *kgo.Record) {
 		if r.Value == nil {
-			delete(cat.tables, string(r.Key))
+			delete(byKey, string(r.Key))
 			return
 		}
 		var d tableDef
 		if json.Unmarshal(r.Value, &d) == nil {
-			cat.tables[string(r.Key)] = &d
+			byKey[string(r.Key)] = &d
 		}
 	})
 	if err != nil {
 		return nil, nil, err
 	}
+	cat := newCatalog()
+	for _, d := range byKey {
+		cat.tables[d.name()] = d
+	}
 	// The last committed record is the position; transaction markers sit
 	// between records, so look back in growing windows.
-	st := &state{}
+	st := &change.Checkpoint{}
 	for window := int64(64); ; window *= 8 {
 		from := max(end[t.offsets]-window, 0)
 		var found []byte

@@ -1,0 +1,58 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dtle-io/dtle/applier"
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/progress"
+	"github.com/dtle-io/dtle/kafka"
+)
+
+// Sink is the destination stage of a job: the MySQL applier or the Kafka
+// sink. Dest.Run drives it; a sink never sees the transport.
+type Sink interface {
+	// Checkpoint returns what is committed, for a new session of the
+	// source, and drops what a session left uncommitted.
+	Checkpoint(ctx context.Context) (*change.Checkpoint, error)
+	// Handle applies one message; messages come one at a time, in order.
+	Handle(ctx context.Context, m *change.Message) error
+	// Run does the sink's own background work (writers, index builds)
+	// until ctx ends, when it returns nil, or until that work fails.
+	Run(ctx context.Context) error
+	// Tick does the sink's periodic work (a commit that is due, a progress
+	// event); it is called every TickInterval, between messages or beside them.
+	Tick(ctx context.Context) error
+	TickInterval() time.Duration
+	// Figures are the sink's live figures.
+	Figures() *progress.Dest
+	// Close releases the sink's connections, after Run has returned.
+	Close() error
+}
+
+// SinkConfig is what building a sink takes.
+type SinkConfig struct {
+	JobID  string
+	Task   *config.Task
+	Logger hclog.Logger
+	// Event reports stage changes and progress as task events.
+	Event func(string)
+}
+
+// NewSink builds the sink the task asks for: Kafka for a task with
+// kafka_broker_addrs, else the MySQL applier.
+func NewSink(ctx context.Context, c SinkConfig) (Sink, error) {
+	if c.Task.IsKafka() {
+		return kafka.New(ctx, kafka.Config{JobID: c.JobID, Task: c.Task, Logger: c.Logger.Named("kafka"), Event: c.Event})
+	}
+	return applier.New(ctx, applier.Config{JobID: c.JobID, Task: c.Task, Logger: c.Logger.Named("applier"), Event: c.Event})
+}
+
+var (
+	_ Sink = (*applier.Applier)(nil)
+	_ Sink = (*kafka.Sink)(nil)
+)

@@ -1,0 +1,183 @@
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// txns writes binlog transactions; the Kafka transaction commits once it
+// holds message_group_max_size bytes, or by the timer.
+func (s *Sink) txns(ctx context.Context, txns []change.Txn) error {
+	if s.st.Stage != change.StageIncr {
+		return fmt.Errorf("%w (stage %q)", ErrNotStarted, s.st.Stage)
+	}
+	for i := range txns {
+		t := &txns[i]
+		s.Stats.TxnsReceived.Add(1)
+		s.Stats.RowsReceived.Add(int64(len(t.Changes)))
+		if err := s.begin(); err != nil {
+			return err
+		}
+		if err := s.txn(ctx, t); err != nil {
+			return fmt.Errorf("transaction %s: %w", t.GTID, err)
+		}
+		s.partial = t.More
+		if t.More {
+			continue
+		}
+		if err := s.executed.Add(t.GTID); err != nil {
+			return err
+		}
+		s.pending.txns++
+		s.last = t
+		s.passCopies()
+	}
+	if !s.partial && s.bytes >= max(s.cfg.Task.MessageGroupMaxSize, 1) {
+		return s.commit(ctx)
+	}
+	return nil
+}
+
+func (s *Sink) txn(ctx context.Context, t *change.Txn) error {
+	now := time.Now()
+	o := &origin{snapshot: "false", tsMS: int64(t.Timestamp) * 1000, gtid: t.GTID, file: t.LogFile, pos: int64(t.LogPos),
+		serverID: serverOf(t.GTID)}
+	if t.DDL != nil {
+		// A table's definition came from its copy: a DDL inside the
+		// copy's snapshot is already in it.
+		if in, err := s.copies.HoldsAll(t.DDL.Tables, t.GTID); err != nil || in {
+			return err
+		}
+		return s.ddl(ctx, t.DDL, o, now)
+	}
+	for i := range t.Changes {
+		c := &t.Changes[i]
+		in, err := s.copies.Holds(c.Name(), t.GTID)
+		if err != nil {
+			return err
+		}
+		if in {
+			continue // the copy holds it
+		}
+		tc, err := s.codec(c.Schema, c.Table)
+		if err != nil {
+			return err
+		}
+		o.row = i
+		if err := s.change(ctx, tc, c, o, now); err != nil {
+			return err
+		}
+		s.pending.rows++
+	}
+	return nil
+}
+
+// change writes one row change: an update that moves the key is a delete
+// and a create, as Debezium sends it.
+func (s *Sink) change(ctx context.Context, tc *tableCodec, c *change.RowChange, o *origin, now time.Time) error {
+	n := len(tc.fields)
+	for _, r := range []change.Row{c.Before, c.After} {
+		if r != nil && len(r) != n {
+			return &RowError{Table: tc.def.name().String(), Have: len(r), Expected: n}
+		}
+	}
+	switch c.Op {
+	case change.OpInsert:
+		return s.event1(ctx, tc, 'c', nil, c.After, o, now)
+	case change.OpDelete:
+		return s.event1(ctx, tc, 'd', c.Before, nil, o, now)
+	}
+	oldKey, err := tc.appendKey(nil, c.Before)
+	if err != nil {
+		return err
+	}
+	newKey, err := tc.appendKey(nil, c.After)
+	if err != nil {
+		return err
+	}
+	if string(oldKey) == string(newKey) {
+		return s.event1(ctx, tc, 'u', c.Before, c.After, o, now)
+	}
+	if err := s.event1(ctx, tc, 'd', c.Before, nil, o, now); err != nil {
+		return err
+	}
+	return s.event1(ctx, tc, 'c', nil, c.After, o, now)
+}
+
+// event1 produces one change event, and the tombstone after a delete.
+func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, after change.Row, o *origin, now time.Time) error {
+	keyRow := after
+	if op == 'd' {
+		keyRow = before
+	}
+	key, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), keyRow)
+	if err != nil {
+		return err
+	}
+	value, err := tc.appendValueRecord(make([]byte, 0, len(tc.valueHead)+tc.payloadHint(before, after)), s.prefix, op, before, after, o, now)
+	if err != nil {
+		return err
+	}
+	s.produce(ctx, tc.topic, key, value)
+	if op == 'd' && key != nil {
+		s.produce(ctx, tc.topic, key, nil)
+	}
+	return nil
+}
+
+// ddl applies a statement to the tracked definitions and sends it to the
+// schema-change topic.
+func (s *Sink) ddl(ctx context.Context, d *change.DDL, o *origin, now time.Time) error {
+	before := map[change.TableName]bool{}
+	for id := range s.cat.tables {
+		before[id] = true
+	}
+	ids, err := s.cat.apply(d.Schema, d.SQL)
+	if err != nil {
+		s.log.Warn("DDL not understood; table definitions unchanged", "schema", d.Schema, "error", err)
+	}
+	var changes []tableChange
+	for _, id := range ids {
+		def := s.cat.tables[id]
+		kind := "ALTER"
+		switch {
+		case def == nil:
+			kind = "DROP"
+		case !before[id]:
+			kind = "CREATE"
+		}
+		if err := s.setDef(ctx, id, def); err != nil {
+			return err
+		}
+		changes = append(changes, describe(kind, id, def))
+	}
+	if err := s.ensureTopic(ctx, s.prefix); err != nil {
+		return err
+	}
+	db := d.Schema
+	if len(ids) > 0 {
+		db = ids[len(ids)-1].Schema
+	}
+	key, value := schemaChange(s.prefix, db, d.SQL, changes, o, now)
+	s.produce(ctx, s.prefix, key, value)
+	return nil
+}
+
+// serverOf is the server id of a MariaDB GTID (domain-server-sequence); 0
+// for MySQL's, which do not carry it.
+func serverOf(gtid string) int64 {
+	parts := strings.Split(gtid, "-")
+	if len(parts) != 3 {
+		return 0
+	}
+	n, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
+}
