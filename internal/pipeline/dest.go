@@ -35,6 +35,11 @@ func (d Dest) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return d.run(ctx, nc, sink)
+}
+
+// run serves the stream to sink over nc, and closes sink.
+func (d Dest) run(ctx context.Context, nc *nats.Conn, sink Sink) error {
 	defer func() { _ = sink.Close() }()
 	if d.Live != nil {
 		d.Live(&Live{Dest: sink.Figures(), NATS: nc})
@@ -43,7 +48,7 @@ func (d Dest) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sink.Run(gctx) })
 	g.Go(func() error { return d.serve(gctx, nc, sink) })
-	err = g.Wait()
+	err := g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}

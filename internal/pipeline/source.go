@@ -49,11 +49,15 @@ type Source struct {
 // Run streams the source to the destination until ctx ends (nil) or a
 // fatal error or too many failures in a row end it (the error).
 func (s Source) Run(ctx context.Context) error {
-	backoff := retry.New(resumeFirst, resumeMax)
+	return s.resume(ctx, s.once, retry.New(resumeFirst, resumeMax))
+}
+
+// resume runs attempt until ctx ends or the policy gives up.
+func (s Source) resume(ctx context.Context, attempt func(context.Context) error, backoff *retry.Backoff) error {
 	failures := 0
 	for {
 		started := time.Now()
-		err := s.once(ctx)
+		err := attempt(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
