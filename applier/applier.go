@@ -2,6 +2,7 @@ package applier
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,8 +64,16 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		_ = db.Close()
 		return nil, err
 	}
+	// Statements that come from the source (CREATE TABLE, replicated DDL,
+	// index builds) run on connections that take one statement only.
+	ddl, err := mysqlconn.Open(ctx, cfg.Task.ConnectionConfig, mysqlconn.WithSessionVars(sessionVars))
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	ddl.SetMaxOpenConns(4)
 	a := &Applier{event: cfg.Event, ready: make(chan struct{})}
-	a.dest = &dest{job: cfg.JobID, db: db, log: cfg.Logger, tables: newTableCache(), stats: &a.Stats, stop: newStopSignal()}
+	a.dest = &dest{job: cfg.JobID, db: db, ddlDB: ddl, log: cfg.Logger, tables: newTableCache(), stats: &a.Stats, stop: newStopSignal()}
 	a.Stats.QueueCapacity, a.Stats.QueueTxns = QueueCapacity, maxGroupTxns
 	a.copier = newCopier(a.dest, chunkWriters(cfg.Task))
 	a.replayer = newReplayer(a.dest, a.copier.indexes, cfg.Task.ParallelWorkers)
@@ -94,6 +103,11 @@ func (a *Applier) run(ctx context.Context) error {
 	}
 	a.conn = conn
 	defer func() { _ = conn.Close() }()
+	if a.ddl, err = a.ddlSession(ctx); err != nil {
+		a.stop.signal(err)
+		return err
+	}
+	defer func() { _ = a.ddl.Close() }()
 	g, gctx := errgroup.WithContext(ctx)
 	context.AfterFunc(gctx, func() { a.stop.signal(context.Cause(gctx)) })
 	a.copier.start(gctx, g)
@@ -120,7 +134,7 @@ func (a *Applier) TickInterval() time.Duration { return progressEvery }
 func (a *Applier) Figures() *progress.Dest { return &a.Stats }
 
 // Close releases the destination connections.
-func (a *Applier) Close() error { return a.db.Close() }
+func (a *Applier) Close() error { return errors.Join(a.db.Close(), a.ddlDB.Close()) }
 
 // notify reports a stage change or progress as a task event.
 func (a *Applier) notify(msg string) {

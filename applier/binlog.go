@@ -134,18 +134,21 @@ func (r *replayer) applyDDL(ctx context.Context, t *change.Txn) error {
 		return fmt.Errorf("ddl %s: %w", t.GTID, err)
 	}
 	if !skip {
+		if err := checkDDL(d.SQL, d.Schema); err != nil {
+			return &ApplyError{What: "DDL " + t.GTID, Err: err}
+		}
 		// A table may still wait for its deferred indexes: a DDL finds it
 		// with all of them (DROP INDEX, a dropped column). A DDL whose tables
 		// are not known (DROP DATABASE) waits for every build.
-		if err := r.indexes.buildPending(ctx, r.conn, d.Tables...); err != nil {
+		if err := r.indexes.buildPending(ctx, r.ddl, d.Tables...); err != nil {
 			return err
 		}
 		if d.Schema != "" {
-			if _, err := r.conn.ExecContext(ctx, "USE "+tableinfo.Quote(d.Schema)); err != nil && !alreadyApplied(err) {
+			if _, err := r.ddl.ExecContext(ctx, "USE "+tableinfo.Quote(d.Schema)); err != nil && !alreadyApplied(err) {
 				return &ApplyError{What: "USE " + d.Schema, Err: err}
 			}
 		}
-		if _, err := r.conn.ExecContext(ctx, d.SQL); err != nil {
+		if _, err := r.ddl.ExecContext(ctx, d.SQL); err != nil {
 			if !r.tolerant || !alreadyApplied(err) {
 				return &ApplyError{What: "DDL " + t.GTID, Err: err}
 			}

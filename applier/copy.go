@@ -118,13 +118,17 @@ func (c *copier) create(ctx context.Context, m *change.Message, started bool) er
 	if err != nil {
 		return err
 	}
+	if err := checkDDL(create, t.Schema); err != nil {
+		return &ApplyError{What: fmt.Sprintf("create table %s.%s", t.Schema, t.Name), Err: err}
+	}
 	return c.run(ctx, t, "USE "+tableinfo.Quote(t.Schema), create)
 }
 
-// run runs statements preparing table t on the listener's session.
+// run runs statements preparing table t on the listener's session for
+// statements from the source, which takes one statement at a time.
 func (c *copier) run(ctx context.Context, t *change.Table, stmts ...string) error {
 	for _, q := range stmts {
-		if _, err := c.conn.ExecContext(ctx, q); err != nil {
+		if _, err := c.ddl.ExecContext(ctx, q); err != nil {
 			return &ApplyError{What: fmt.Sprintf("prepare table %s.%s", t.Schema, t.Name), Err: err}
 		}
 	}

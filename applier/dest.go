@@ -19,7 +19,12 @@ type dest struct {
 	db  *sql.DB
 	// conn is the listener's own session (Checkpoint and Handle), opened
 	// by Run before it starts the background work.
-	conn   *sql.Conn
+	conn *sql.Conn
+	// ddlDB's connections take one statement only: they run what comes
+	// from the source (CREATE TABLE, replicated DDL, index builds). ddl is
+	// the listener's own, opened by Run.
+	ddlDB  *sql.DB
+	ddl    *sql.Conn
 	log    hclog.Logger
 	tables *tableCache
 	stats  *Stats
@@ -38,6 +43,15 @@ var sessionVars = map[string]string{
 // session returns a connection of its own, for a writer that keeps one.
 func (d *dest) session(ctx context.Context) (*sql.Conn, error) {
 	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("destination connection: %w", err)
+	}
+	return conn, nil
+}
+
+// ddlSession returns a connection of its own that takes one statement only.
+func (d *dest) ddlSession(ctx context.Context) (*sql.Conn, error) {
+	conn, err := d.ddlDB.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("destination connection: %w", err)
 	}

@@ -219,7 +219,7 @@ func (b *indexBuilder) run(ctx context.Context) error {
 		}
 		if conn == nil {
 			var err error
-			if conn, err = b.session(ctx); err != nil {
+			if conn, err = b.ddlSession(ctx); err != nil {
 				return err
 			}
 		}

@@ -41,9 +41,13 @@ func newTestApplier(t *testing.T) *Applier {
 	if a.conn, err = a.session(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if a.ddl, err = a.ddlSession(ctx); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		_ = a.conn.Close()
-		_ = a.db.Close()
+		_ = a.ddl.Close()
+		_ = a.Close()
 	})
 	// MySQL 8 turns it off by default.
 	sandboxtest.Exec(t, sandboxtest.OpenDB(t, pair.Dest), []string{"SET GLOBAL local_infile = 1"})

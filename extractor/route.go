@@ -25,9 +25,15 @@ func parseOne(sql string) (ast.StmtNode, error) {
 	return stmts[0], nil
 }
 
+// restoreFlags write a statement back as the destination's session reads
+// it (backslash escapes on): quotes doubled and backslashes escaped, so a
+// string of the source's DDL (a comment, a default, an enum member) is the
+// same value again and never ends its literal early.
+const restoreFlags = format.DefaultRestoreFlags | format.RestoreStringEscapeBackslash
+
 func restore(n ast.Node) (string, error) {
 	var b strings.Builder
-	if err := n.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags, &b)); err != nil {
+	if err := n.Restore(format.NewRestoreCtx(restoreFlags, &b)); err != nil {
 		return "", fmt.Errorf("write statement: %w", err)
 	}
 	return b.String(), nil

@@ -173,5 +173,32 @@ func (c *MySQLConnection) validate() []error {
 	if strings.TrimSpace(c.User) == "" {
 		errs = append(errs, errors.New("mysql_connection_config.mysql_user: required"))
 	}
+	if cs := strings.ToLower(c.CharacterSet); cs != "" && !safeCharsets[cs] {
+		errs = append(errs, fmt.Errorf("mysql_connection_config.mysql_character_set: %q is not a character set dtle "+
+			"connects with; use utf8mb4 (text of every character set is still copied exactly)%s", c.CharacterSet, unsafeHint(cs)))
+	}
 	return errs
+}
+
+// safeCharsets are the connection character sets dtle accepts: those in
+// which the byte of a backslash or a quote is always that character.
+// Multi-byte sets whose second byte may be 0x5c (big5, cp932, gbk, gb18030,
+// sjis) are not among them: a value's byte could end an escape, and with it
+// a literal. Text is converted to and from the connection's set by the
+// server, so utf8mb4 carries every column's text.
+var safeCharsets = map[string]bool{
+	"utf8mb4": true, "utf8mb3": true, "utf8": true, "latin1": true, "latin2": true, "latin5": true,
+	"latin7": true, "ascii": true, "binary": true, "cp1250": true, "cp1251": true, "cp1256": true,
+	"cp1257": true, "cp850": true, "cp852": true, "cp866": true, "greek": true, "hebrew": true,
+	"koi8r": true, "koi8u": true, "armscii8": true, "geostd8": true, "keybcs2": true, "macce": true,
+	"macroman": true, "swe7": true, "tis620": true, "dec8": true, "hp8": true, "euckr": true,
+	"ujis": true, "eucjpms": true, "gb2312": true,
+}
+
+func unsafeHint(cs string) string {
+	switch cs {
+	case "big5", "cp932", "gbk", "gb18030", "sjis":
+		return " (" + cs + " is refused: its multi-byte characters may hold the byte of a backslash, which breaks escaping)"
+	}
+	return ""
 }

@@ -41,6 +41,13 @@ func TestValidate(t *testing.T) {
 			[]string{"mysql_host: required", "mysql_port: must be 1-65535", "mysql_user: required"}},
 		{"negative chunk size", RoleSource, Task{ConnectionConfig: conn, ChunkSize: -1}, []string{"chunk_size"}},
 		{"kafka without topic", RoleDest, Task{KafkaBrokerAddrs: []string{"k:1"}}, []string{"kafka_topic: required"}},
+		{"latin1 connection", RoleSource, Task{ConnectionConfig: &MySQLConnection{Host: "db", Port: 3306, User: "u", CharacterSet: "latin1"}}, nil},
+		{"gbk connection breaks escaping", RoleDest, Task{ConnectionConfig: &MySQLConnection{Host: "db", Port: 3306, User: "u", CharacterSet: "GBK"}},
+			[]string{"mysql_character_set", "use utf8mb4", "backslash"}},
+		{"sjis connection", RoleSource, Task{ConnectionConfig: &MySQLConnection{Host: "db", Port: 3306, User: "u", CharacterSet: "sjis"}},
+			[]string{"mysql_character_set"}},
+		{"unknown connection charset", RoleSource, Task{ConnectionConfig: &MySQLConnection{Host: "db", Port: 3306, User: "u", CharacterSet: "utf8mb4'&x=1"}},
+			[]string{"mysql_character_set"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

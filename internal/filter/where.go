@@ -42,7 +42,7 @@ func ParseWhere(text string) (*Where, error) {
 		return nil, fmt.Errorf("%q is not a single boolean expression", text)
 	}
 	var b strings.Builder
-	if err := sel.Where.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags|format.RestoreStringWithoutCharset, &b)); err != nil {
+	if err := sel.Where.Restore(format.NewRestoreCtx(format.DefaultRestoreFlags|format.RestoreStringWithoutCharset|format.RestoreStringEscapeBackslash, &b)); err != nil {
 		return nil, fmt.Errorf("%q: %w", text, err)
 	}
 	w := &Where{text: text, sql: b.String(), expr: sel.Where}

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"errors"
 
+	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
@@ -13,6 +14,8 @@ import (
 //   - the source: the binlog it needs is gone, it changed flavor, a rule does
 //     not fit it, or its table changed under a column map;
 //   - the link: the two tasks speak different protocol versions;
+//   - a MySQL destination: a schema change from the source is not one DDL
+//     statement on the job's tables;
 //   - a Kafka destination: its offsets topic is unreadable, or a row names a
 //     table it has no definition of or does not fit that definition.
 //
@@ -29,5 +32,5 @@ func Fatal(err error) bool {
 	)
 	return errors.As(err, &gone) || errors.Is(err, extractor.ErrFlavorChanged) || errors.Is(err, extractor.ErrBadRule) ||
 		errors.Is(err, extractor.ErrSchemaAhead) || errors.As(err, &incom) ||
-		errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
+		errors.Is(err, applier.ErrRefusedDDL) || errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
 }

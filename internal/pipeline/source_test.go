@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/retry"
 	"github.com/dtle-io/dtle/internal/transport"
@@ -58,7 +59,7 @@ func TestFatalClassifiesEveryStagesErrors(t *testing.T) {
 	fatal := []error{
 		&extractor.BinlogGoneError{}, extractor.ErrFlavorChanged, extractor.ErrBadRule, extractor.ErrSchemaAhead,
 		&transport.IncompatibleError{Source: 3, Dest: 2}, kafka.ErrBadOffsets, kafka.ErrUnknownTable,
-		&kafka.RowError{Table: "s.t", Have: 1, Expected: 2},
+		&kafka.RowError{Table: "s.t", Have: 1, Expected: 2}, applier.ErrRefusedDDL,
 	}
 	for _, err := range fatal {
 		if !Fatal(fmt.Errorf("wrapped: %w", err)) {

@@ -1,0 +1,112 @@
+package applier
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/pingcap/tidb/pkg/parser"
+	"github.com/pingcap/tidb/pkg/parser/ast"
+	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
+)
+
+// ErrRefusedDDL: a schema change from the source is not one DDL statement
+// on the job's own tables, so the applier does not run it.
+var ErrRefusedDDL = errors.New("refused schema change")
+
+// protectedSchemas are never changed by a replicated statement: the
+// server's own and the applier's checkpoint schema.
+var protectedSchemas = map[string]bool{
+	"mysql": true, "sys": true, "information_schema": true, "performance_schema": true,
+	CheckpointSchema: true,
+}
+
+// ddlVerbs start every statement the applier runs for the source: what
+// the extractor replicates (tables, indexes, views, schemas).
+var ddlVerbs = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
+
+// checkDDL decides whether a statement that came from the source may run
+// on the destination, before it runs. It must be one statement, a schema
+// change, that names no protected schema (defaultSchema stands for names
+// without one). A statement TiDB's parser cannot read (MariaDB's own
+// syntax) must at least start as a schema change; it runs on a connection
+// that takes one statement only, so nothing can follow it.
+func checkDDL(sql, defaultSchema string) error {
+	stmts, _, err := parser.New().Parse(sql, "", "")
+	if err != nil {
+		verb := firstWord(sql)
+		for _, v := range ddlVerbs {
+			if strings.EqualFold(verb, v) {
+				return nil
+			}
+		}
+		return fmt.Errorf("%w: it does not parse and does not start as a schema change (%q)", ErrRefusedDDL, verb)
+	}
+	if len(stmts) != 1 {
+		return fmt.Errorf("%w: %d statements in one", ErrRefusedDDL, len(stmts))
+	}
+	if _, ok := stmts[0].(ast.DDLNode); !ok {
+		return fmt.Errorf("%w: %T is not a schema change", ErrRefusedDDL, stmts[0])
+	}
+	var bad string
+	check := func(schema string) {
+		if schema == "" {
+			schema = defaultSchema
+		}
+		if protectedSchemas[strings.ToLower(schema)] && bad == "" {
+			bad = schema
+		}
+	}
+	switch s := stmts[0].(type) {
+	case *ast.CreateDatabaseStmt:
+		check(s.Name.O)
+	case *ast.AlterDatabaseStmt:
+		check(s.Name.O)
+	case *ast.DropDatabaseStmt:
+		check(s.Name.O)
+	}
+	stmts[0].Accept(tableVisitor(func(t *ast.TableName) { check(t.Schema.O) }))
+	if bad != "" {
+		return fmt.Errorf("%w: it changes the schema %q, which replication never touches", ErrRefusedDDL, bad)
+	}
+	return nil
+}
+
+type tableVisitor func(*ast.TableName)
+
+func (f tableVisitor) Enter(n ast.Node) (ast.Node, bool) {
+	if t, ok := n.(*ast.TableName); ok {
+		f(t)
+	}
+	return n, false
+}
+
+func (f tableVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// firstWord is a statement's first word, after white space and comments.
+func firstWord(sql string) string {
+	s := sql
+	for {
+		s = strings.TrimLeft(s, " \t\r\n")
+		switch {
+		case strings.HasPrefix(s, "/*"):
+			end := strings.Index(s, "*/")
+			if end < 0 {
+				return ""
+			}
+			s = s[end+2:]
+		case strings.HasPrefix(s, "#"), strings.HasPrefix(s, "-- "):
+			end := strings.IndexByte(s, '\n')
+			if end < 0 {
+				return ""
+			}
+			s = s[end+1:]
+		default:
+			end := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+			if end < 0 {
+				return s
+			}
+			return s[:end]
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package applier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
+)
+
+func TestCheckDDL(t *testing.T) {
+	for _, c := range []struct {
+		sql, schema string
+		ok          bool
+	}{
+		{"ALTER TABLE t ADD COLUMN c INT", "app", true},
+		{"CREATE TABLE `app`.`t` (id INT PRIMARY KEY) COMMENT 'a\\';DROP DATABASE prod;-- '", "x", true},
+		{"CREATE OR REPLACE TABLE t (a INT) WITH SYSTEM VERSIONING", "app", true}, // MariaDB's own: runs alone
+		{"ALTER TABLE t COMMENT 'x'; DROP DATABASE prod", "app", false},
+		{"DROP DATABASE prod; DROP DATABASE other", "app", false},
+		{"INSERT INTO t VALUES (1)", "app", false},
+		{"GRANT ALL ON *.* TO 'x'@'%'", "app", false},
+		{"SET GLOBAL read_only = 1", "app", false},
+		{"DROP TABLE mysql.user", "app", false},
+		{"ALTER TABLE user ADD c INT", "mysql", false},
+		{"DROP DATABASE dtle", "app", false},
+		{"RENAME TABLE app.t TO dtle.gtid_executed", "app", false},
+		{"/*!50000 DROP DATABASE dtle */", "app", false},
+		{"/*!50000 DROP DATABASE prod */", "app", true}, // an executable comment is read as what it runs
+		{"FLUSH PRIVILEGES xyz", "app", false},
+	} {
+		err := checkDDL(c.sql, c.schema)
+		if (err == nil) != c.ok {
+			t.Errorf("%s (in %s): %v, want allowed %v", c.sql, c.schema, err, c.ok)
+		}
+		if err != nil && !errors.Is(err, ErrRefusedDDL) {
+			t.Errorf("%s: %v is not ErrRefusedDDL", c.sql, err)
+		}
+	}
+}
+
+// A schema change that arrives with a second statement behind it never
+// runs the second: a parsed one is refused before it runs, and one the
+// parser cannot read runs on a connection that takes one statement only.
+func TestReplicatedDDLRunsOneStatement(t *testing.T) {
+	ctx := context.Background()
+	db := sandboxtest.OpenDB(t, pair.Dest)
+	sandboxtest.Exec(t, db, []string{"DROP DATABASE IF EXISTS ddl_guard", "DROP DATABASE IF EXISTS ddl_prod",
+		"CREATE DATABASE ddl_guard", "CREATE DATABASE ddl_prod", "CREATE TABLE ddl_guard.t (id INT PRIMARY KEY)"})
+	for i, sql := range []string{
+		"ALTER TABLE t COMMENT 'x'; DROP DATABASE ddl_prod",
+		"ALTER TABLE t ADD SYSTEM VERSIONING ; DROP DATABASE ddl_prod",
+		"DROP TABLE t /* ; */; DROP DATABASE ddl_prod",
+	} {
+		func() {
+			rctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			a, err := New(rctx, Config{JobID: fmt.Sprintf("ddl-guard-%d-%d", time.Now().UnixNano(), i), Task: &config.Task{ConnectionConfig: pair.Dest}, Logger: sandboxtest.Logger(t, "dest")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = a.Close() }()
+			go func() { _ = a.Run(rctx) }()
+			if _, err := a.Checkpoint(rctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := a.Handle(rctx, &change.Message{Kind: change.KindCopyDone, Flavor: change.FlavorMariaDB, Snapshot: "0-1-1"}); err != nil {
+				t.Fatalf("copy done: %v", err)
+			}
+			err = a.Handle(rctx, &change.Message{Kind: change.KindTxns, Flavor: change.FlavorMariaDB,
+				Txns: []change.Txn{{GTID: "0-1-2", DDL: &change.DDL{Schema: "ddl_guard", SQL: sql}}}})
+			if err == nil {
+				t.Errorf("%s: applied", sql)
+			}
+		}()
+		var n int
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'ddl_prod'").Scan(&n); err != nil || n != 1 {
+			t.Fatalf("%s: ddl_prod is gone (%d, %v)", sql, n, err)
+		}
+	}
+}
