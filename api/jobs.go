@@ -84,10 +84,14 @@ func (s *Server) createJob(c echo.Context) error {
 	case err == nil && !isDtleJob(old):
 		return &Error{Status: http.StatusConflict, Code: CodeConflict, Err: errorf("job_id %q: a Nomad job that is not a dtle job has this id", j.JobID)}
 	case err == nil:
-		keepPasswords(old, map[string]*config.Task{config.RoleSource: src, config.RoleDest: dest})
 		index = deref(old.JobModifyIndex)
 	case nomadError("", err).Status != http.StatusNotFound:
 		return nomadError("look up job "+j.JobID, err)
+	default:
+		old = nil
+	}
+	if err := keepPasswords(old, map[string]*config.Task{config.RoleSource: src, config.RoleDest: dest}); err != nil {
+		return err
 	}
 	if err := sealPasswords(s.cfg.RSAKey, src, dest); err != nil {
 		return err

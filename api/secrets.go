@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/rsa"
+	"strings"
 
 	nomad "github.com/hashicorp/nomad/api"
 
@@ -25,13 +26,17 @@ func (j *JobConfig) masked() *JobConfig {
 	return &cp
 }
 
+// maskedPassword is how replies show a password, and how an update asks to
+// keep the stored one.
+const maskedPassword = "*"
+
 // maskConn is a copy of c with the password shown as "*".
 func maskConn(c *MysqlConnectionConfig) *MysqlConnectionConfig {
 	if c == nil {
 		return nil
 	}
 	m := *c
-	m.MysqlPassword = "*"
+	m.MysqlPassword = maskedPassword
 	return &m
 }
 
@@ -78,20 +83,44 @@ func openPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
 	return nil
 }
 
-// keepPasswords carries the stored passwords of an updated job over where
-// the request says "*" (as the detail route shows them).
-func keepPasswords(old *nomad.Job, tasks map[string]*config.Task) {
-	for _, tg := range old.TaskGroups {
-		for _, t := range tg.Tasks {
-			nt, ok := tasks[t.Name]
-			if !ok || t.Driver != driverName || nt.ConnectionConfig == nil || nt.ConnectionConfig.Password != "*" {
-				continue
-			}
-			if ot, err := taskFromNomad(t.Config); err == nil && ot.ConnectionConfig != nil {
-				nt.ConnectionConfig.Password, nt.PasswordEncrypted = ot.ConnectionConfig.Password, ot.PasswordEncrypted
+// keepPasswords carries the stored passwords of an updated job (old; nil
+// for a new job) over where the request says "*" (as the detail route shows
+// them), but only to the same server as the same user: a "*" for another
+// host, port or user, or with no stored password, is a 400 that asks for
+// the password, as the stored one must never reach a server it was not
+// given for.
+func keepPasswords(old *nomad.Job, tasks map[string]*config.Task) error {
+	stored := map[string]*config.Task{}
+	if old != nil {
+		for _, tg := range old.TaskGroups {
+			for _, t := range tg.Tasks {
+				if t.Driver != driverName {
+					continue
+				}
+				if ot, err := taskFromNomad(t.Config); err == nil && ot.ConnectionConfig != nil {
+					stored[t.Name] = ot
+				}
 			}
 		}
 	}
+	for i, role := range []string{config.RoleSource, config.RoleDest} {
+		nt := tasks[role]
+		if nt == nil || nt.ConnectionConfig == nil || nt.ConnectionConfig.Password != maskedPassword {
+			continue
+		}
+		field := taskField(i) + ".mysql_connection_config.mysql_password"
+		ot := stored[role]
+		if ot == nil {
+			return badRequest("%s: %q stands for the stored password, and this job has none: give the password", field, maskedPassword)
+		}
+		oc, nc := ot.ConnectionConfig, nt.ConnectionConfig
+		if !strings.EqualFold(oc.Host, nc.Host) || oc.Port != nc.Port || oc.User != nc.User {
+			return badRequest("%s: %q keeps the stored password only while mysql_host, mysql_port and mysql_user stay the same; "+
+				"they changed, so give the password", field, maskedPassword)
+		}
+		nc.Password, nt.PasswordEncrypted = oc.Password, ot.PasswordEncrypted
+	}
+	return nil
 }
 
 // taskField names the i-th of (src, dest) tasks as the job config does.
