@@ -68,7 +68,7 @@ func (d Dest) serve(ctx context.Context, nc *nats.Conn, sink Sink) error {
 	if cp.Stage == change.StageIncr && d.Event != nil {
 		d.Event("job_stage_incr")
 	}
-	recv, err := transport.Listen(ctx, nc, d.JobID, sink)
+	recv, err := transport.Listen(ctx, nc, Key(d.Namespace, d.JobID), sink)
 	if err != nil {
 		return err
 	}

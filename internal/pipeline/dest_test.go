@@ -175,3 +175,40 @@ func TestDestEndsOnTheSinksFailure(t *testing.T) {
 		t.Fatal("the destination did not end on the sink's background failure")
 	}
 }
+
+// Jobs with one id in two namespaces share neither a stream nor a
+// checkpoint (the sinks key their rows and topics by Key); the default
+// namespace keeps the bare id, as checkpoints written before had it.
+func TestNamespacesKeepJobsApart(t *testing.T) {
+	if Key("", "j") != "j" || Key("default", "j") != "j" || Key("team-a", "j") == Key("team-b", "j") || Key("team-a", "j") == "j" {
+		t.Fatalf("keys: %q %q %q %q", Key("", "j"), Key("default", "j"), Key("team-a", "j"), Key("team-b", "j"))
+	}
+	srv, err := StartLocalServer("tok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	dnc, err := transport.Connect(srv.ClientURL(), "tok", "dest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dnc.Close)
+	d := Dest{SinkConfig: SinkConfig{Namespace: "team-a", JobID: "j", Logger: hclog.NewNullLogger()}}
+	r := Go(context.Background(), func(ctx context.Context) error { return d.run(ctx, dnc, newFakeSink()) })
+	t.Cleanup(func() { _ = r.Stop(10 * time.Second) })
+	nc, err := transport.Connect(srv.ClientURL(), "tok", "src")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := transport.NewSender(nc, Key("team-b", "j")).Hello(ctx); !errors.Is(err, transport.ErrNoDestination) {
+		t.Fatalf("team-b's source reached team-a's destination: %v", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if _, err := transport.NewSender(nc, Key("team-a", "j")).Hello(ctx2); err != nil {
+		t.Fatalf("team-a's own source: %v", err)
+	}
+}

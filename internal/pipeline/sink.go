@@ -36,9 +36,11 @@ type Sink interface {
 
 // SinkConfig is what building a sink takes.
 type SinkConfig struct {
-	JobID  string
-	Task   *config.Task
-	Logger hclog.Logger
+	// Namespace and JobID name the Nomad job; Key joins them.
+	Namespace string
+	JobID     string
+	Task      *config.Task
+	Logger    hclog.Logger
 	// Event reports stage changes and progress as task events.
 	Event func(string)
 }
@@ -47,12 +49,23 @@ type SinkConfig struct {
 // kafka_broker_addrs, else the MySQL applier.
 func NewSink(ctx context.Context, c SinkConfig) (Sink, error) {
 	if c.Task.IsKafka() {
-		return kafka.New(ctx, kafka.Config{JobID: c.JobID, Task: c.Task, Logger: c.Logger.Named("kafka"), Event: c.Event})
+		return kafka.New(ctx, kafka.Config{JobID: Key(c.Namespace, c.JobID), Task: c.Task, Logger: c.Logger.Named("kafka"), Event: c.Event})
 	}
-	return applier.New(ctx, applier.Config{JobID: c.JobID, Task: c.Task, Logger: c.Logger.Named("applier"), Event: c.Event})
+	return applier.New(ctx, applier.Config{JobID: Key(c.Namespace, c.JobID), Task: c.Task, Logger: c.Logger.Named("applier"), Event: c.Event})
 }
 
 var (
 	_ Sink = (*applier.Applier)(nil)
 	_ Sink = (*kafka.Sink)(nil)
 )
+
+// Key is what a job is known by on the wire and on the destination (its
+// NATS subjects, its checkpoint rows, its Kafka topics): the job id in
+// Nomad's default namespace, "namespace/id" in any other, so that jobs with
+// one id in two namespaces share neither a stream nor a checkpoint.
+func Key(namespace, jobID string) string {
+	if namespace == "" || namespace == "default" {
+		return jobID
+	}
+	return namespace + "/" + jobID
+}

@@ -26,9 +26,10 @@ const (
 
 // Source is the source side of a job.
 type Source struct {
-	JobID, AllocID string
-	Task           *config.Task
-	Logger         hclog.Logger
+	// Namespace and JobID name the Nomad job (see Key).
+	Namespace, JobID, AllocID string
+	Task                      *config.Task
+	Logger                    hclog.Logger
 	// Locate returns the NATS URL of the job's destination; it is asked
 	// before every attempt, as the destination may have moved. An error
 	// wrapping transport.ErrNoDestination is waited out.
@@ -96,13 +97,13 @@ func (s Source) once(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", transport.ErrNoDestination, err)
 	}
 	defer nc.Close()
-	ts := transport.NewSender(nc, s.JobID)
+	ts := transport.NewSender(nc, Key(s.Namespace, s.JobID))
 	ts.RequestTimeout = s.RequestTimeout
 	var sender extractor.Sender = ts
 	if s.Wrap != nil {
 		sender = s.Wrap(sender)
 	}
-	e, err := extractor.New(ctx, extractor.Config{JobID: s.JobID, AllocID: s.AllocID, Task: s.Task,
+	e, err := extractor.New(ctx, extractor.Config{JobID: Key(s.Namespace, s.JobID), AllocID: s.AllocID, Task: s.Task,
 		Sender: sender, Logger: s.Logger.Named("extractor")})
 	if err != nil {
 		return err

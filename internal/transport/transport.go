@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,8 +21,32 @@ import (
 // say, answers hello once it is done).
 const DefaultRequestTimeout = 30 * time.Second
 
-func helloSubject(job string) string { return "dtle." + job + ".hello" }
-func dataSubject(job string) string  { return "dtle." + job + ".data" }
+func helloSubject(job string) string { return "dtle." + Token(job) + ".hello" }
+func dataSubject(job string) string  { return "dtle." + Token(job) + ".data" }
+
+// Token writes a job's key as one NATS subject token: every byte but
+// letters, digits, '_' and '-' is written as '~' and two hex digits, so a
+// job id cannot hold a wildcard ('*', '>') or a separator ('.'), and two
+// keys never share a token.
+func Token(key string) string {
+	const hex = "0123456789abcdef"
+	var b strings.Builder
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_', c == '-':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('~')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	if b.Len() == 0 {
+		return "~"
+	}
+	return b.String()
+}
 
 // Protocol is the version of what a job's two tasks exchange: the hello and
 // the encoding of messages (internal/change). Both must speak the same one;
