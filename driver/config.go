@@ -35,6 +35,9 @@ var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"nats_bind":            hclspec.NewDefault(hclspec.NewAttr("nats_bind", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNatsBind))),
 	"nats_advertise":       hclspec.NewAttr("nats_advertise", "string", false),
 	"nats_token":           hclspec.NewAttr("nats_token", "string", false),
+	"nats_tls_cert":        hclspec.NewAttr("nats_tls_cert", "string", false),
+	"nats_tls_key":         hclspec.NewAttr("nats_tls_key", "string", false),
+	"nats_tls_ca":          hclspec.NewAttr("nats_tls_ca", "string", false),
 	"data_dir":             hclspec.NewDefault(hclspec.NewAttr("data_dir", "string", false), hclspec.NewLiteral(strconv.Quote(defaultDataDir))),
 	"log_level":            hclspec.NewDefault(hclspec.NewAttr("log_level", "string", false), hclspec.NewLiteral(strconv.Quote(defaultLogLevel))),
 	"rsa_private_key_path": hclspec.NewAttr("rsa_private_key_path", "string", false),
@@ -58,6 +61,13 @@ type Config struct {
 	NatsAdvertise string `codec:"nats_advertise"`
 	// NatsToken authenticates NATS clients; all nodes of a cluster share it.
 	NatsToken string `codec:"nats_token"`
+	// NatsTLSCert and NatsTLSKey are this node's PEM certificate and key for
+	// NATS: the server presents them, and clients present them to servers
+	// that verify clients. NatsTLSCA is the PEM CA that signed every node's
+	// certificate: the server verifies clients with it, clients the server.
+	NatsTLSCert string `codec:"nats_tls_cert"`
+	NatsTLSKey  string `codec:"nats_tls_key"`
+	NatsTLSCA   string `codec:"nats_tls_ca"`
 	// DataDir holds the plugin's local files.
 	DataDir string `codec:"data_dir"`
 	// LogLevel is TRACE, DEBUG, INFO, WARN or ERROR.
@@ -95,6 +105,7 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 	} else if host, _, _ := net.SplitHostPort(c.NatsBind); isUnspecified(host) {
 		errs = append(errs, fmt.Errorf("nats_advertise: required when nats_bind (%s) listens on all addresses; set the address other nodes reach this one at", c.NatsBind))
 	}
+	errs = append(errs, c.checkNatsSecurity()...)
 	if hclog.LevelFromString(c.LogLevel) == hclog.NoLevel {
 		errs = append(errs, fmt.Errorf("log_level: %q is not one of TRACE, DEBUG, INFO, WARN, ERROR", c.LogLevel))
 	}

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"sync"
@@ -60,9 +61,11 @@ type Driver struct {
 	config    *Config
 	rsaKey    *rsa.PrivateKey
 	natsStop  context.CancelFunc
-	natsState string // bind and token the running NATS server uses
-	apiStop   context.CancelFunc
-	apiState  string
+	natsState string // bind, token and TLS files the running NATS server uses
+	// natsClientTLS secures this node's NATS clients; nil without nats_tls_*.
+	natsClientTLS *tls.Config
+	apiStop       context.CancelFunc
+	apiState      string
 }
 
 // New returns the driver; Nomad configures it with SetConfig.
@@ -105,14 +108,19 @@ func (d *Driver) SetConfig(cfg *base.Config) error {
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.config, d.rsaKey = &c, key
-	if state := c.NatsBind + "\x00" + c.NatsToken; state != d.natsState {
+	serverTLS, clientTLS, err := c.natsTLS()
+	if err != nil {
+		return fmt.Errorf("dtle plugin config: %w", err)
+	}
+	d.config, d.rsaKey, d.natsClientTLS = &c, key, clientTLS
+	state := strings.Join([]string{c.NatsBind, c.NatsToken, c.NatsTLSCert, c.NatsTLSKey, c.NatsTLSCA}, "\x00")
+	if state != d.natsState {
 		if d.natsStop != nil {
 			d.natsStop()
 		}
 		ctx, stop := context.WithCancel(d.ctx)
 		d.natsStop, d.natsState = stop, state
-		go d.nats.run(ctx, c.NatsBind, c.NatsToken)
+		go d.nats.run(ctx, c.NatsBind, c.NatsToken, serverTLS)
 	}
 	d.startAPI(&c)
 	if c.NatsToken == "" {

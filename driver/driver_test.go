@@ -165,6 +165,13 @@ func TestSetConfigNamesBadOptions(t *testing.T) {
 		{"wildcard bind needs advertise", Config{NatsBind: "0.0.0.0:8193"}, []string{"nats_advertise: required"}},
 		{"wildcard API needs advertise", Config{APIAddr: "0.0.0.0:8190"}, []string{"api_advertise: required"}},
 		{"missing rsa key", Config{RSAPrivateKeyPath: "/nonexistent/key.pem"}, []string{"rsa_private_key_path"}},
+		{"NATS open to other machines without authentication", Config{NatsBind: "10.1.2.3:8193"},
+			[]string{"nats_bind", "reachable from other machines", "nats_token"}},
+		{"NATS on all addresses without authentication", Config{NatsBind: "0.0.0.0:8193", NatsAdvertise: "10.1.2.3:8193"},
+			[]string{"nats_bind", "nats_token"}},
+		{"half a TLS setup", Config{NatsTLSCert: "/etc/dtle/node.pem"}, []string{"nats_tls_cert and nats_tls_key", "nats_tls_ca"}},
+		{"unreadable TLS files", Config{NatsTLSCert: "/nonexistent/c.pem", NatsTLSKey: "/nonexistent/k.pem", NatsTLSCA: "/nonexistent/ca.pem"},
+			[]string{"nats_tls_cert, nats_tls_key"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"sync"
 	"time"
@@ -31,8 +32,8 @@ func newNatsServer(logger hclog.Logger) *natsServer {
 
 // run starts the server and keeps retrying until it is up or ctx ends; on
 // ctx's end it shuts the server down.
-func (n *natsServer) run(ctx context.Context, bind, token string) {
-	opts, err := pipeline.ServerOptions(bind, token)
+func (n *natsServer) run(ctx context.Context, bind, token string, tlsConfig *tls.Config) {
+	opts, err := pipeline.ServerOptions(bind, token, tlsConfig)
 	if err != nil {
 		n.setErr(err)
 		return

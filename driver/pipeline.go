@@ -23,7 +23,7 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 	return pipeline.Dest{
 		SinkConfig: pipeline.SinkConfig{Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, Task: h.task, Logger: h.logger,
 			Event: func(msg string) { d.emit(h, msg) }},
-		URL: url, Token: d.nodeConfig().NatsToken, Name: "dtle-dest-" + h.cfg.AllocID,
+		URL: url, Token: d.nodeConfig().NatsToken, TLS: d.natsTLSClient(), Name: "dtle-dest-" + h.cfg.AllocID,
 		Live: h.live.cur.Store,
 	}.Run(ctx)
 }
@@ -37,7 +37,7 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 		return fmt.Errorf("nomad_addr: %w", err)
 	}
 	return pipeline.Source{
-		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger, Token: cfg.NatsToken,
+		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger, Token: cfg.NatsToken, TLS: d.natsTLSClient(),
 		Locate: func(ctx context.Context) (string, error) {
 			addr, err := locateDest(ctx, h, client)
 			return "nats://" + addr, err

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -16,8 +17,9 @@ import (
 type Dest struct {
 	SinkConfig
 	// URL and Token reach the NATS server the destination listens on (its
-	// own node's); Name names the connection.
+	// own node's), over TLS when set; Name names the connection.
 	URL, Token, Name string
+	TLS              *tls.Config
 	// Live, when set, is handed the running sink's figures and connection,
 	// and nil once it stops.
 	Live func(*Live)
@@ -26,7 +28,7 @@ type Dest struct {
 // Run builds the sink, serves the job's stream to it until ctx ends (nil)
 // or the sink or a message fails (the error), and closes it.
 func (d Dest) Run(ctx context.Context) error {
-	nc, err := transport.Connect(d.URL, d.Token, d.Name)
+	nc, err := transport.Connect(d.URL, d.Token, d.Name, d.TLS)
 	if err != nil {
 		return err
 	}

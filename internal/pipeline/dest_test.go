@@ -81,14 +81,14 @@ func runDest(t *testing.T, sink Sink) (*transport.Sender, *Running, *[]string) {
 			defer mu.Unlock()
 			events = append(events, e)
 		}}}
-	dnc, err := transport.Connect(srv.ClientURL(), "tok", "dest")
+	dnc, err := transport.Connect(srv.ClientURL(), "tok", "dest", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dnc.Close)
 	r := Go(context.Background(), func(ctx context.Context) error { return d.run(ctx, dnc, sink) })
 	t.Cleanup(func() { _ = r.Stop(10 * time.Second) })
-	nc, err := transport.Connect(srv.ClientURL(), "tok", "src")
+	nc, err := transport.Connect(srv.ClientURL(), "tok", "src", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +188,7 @@ func TestNamespacesKeepJobsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	dnc, err := transport.Connect(srv.ClientURL(), "tok", "dest")
+	dnc, err := transport.Connect(srv.ClientURL(), "tok", "dest", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +196,7 @@ func TestNamespacesKeepJobsApart(t *testing.T) {
 	d := Dest{SinkConfig: SinkConfig{Namespace: "team-a", JobID: "j", Logger: hclog.NewNullLogger()}}
 	r := Go(context.Background(), func(ctx context.Context) error { return d.run(ctx, dnc, newFakeSink()) })
 	t.Cleanup(func() { _ = r.Stop(10 * time.Second) })
-	nc, err := transport.Connect(srv.ClientURL(), "tok", "src")
+	nc, err := transport.Connect(srv.ClientURL(), "tok", "src", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

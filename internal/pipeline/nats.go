@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -13,9 +14,11 @@ import (
 const MaxPayload = 8 << 20
 
 // ServerOptions are the options of the embedded NATS server for a bind
-// address ("host:port"; port 0 picks a free one) and a token ("" for none).
-// The plugin, the tests and the benchmark all start their servers with them.
-func ServerOptions(bind, token string) (*natsserver.Options, error) {
+// address ("host:port"; port 0 picks a free one), a token ("" for none) and
+// a TLS configuration (nil for none; one with ClientCAs verifies clients'
+// certificates). The plugin, the tests and the benchmark all start their
+// servers with them.
+func ServerOptions(bind, token string, tlsConfig *tls.Config) (*natsserver.Options, error) {
 	host, port, err := net.SplitHostPort(bind)
 	if err != nil {
 		return nil, fmt.Errorf("nats_bind: %w", err)
@@ -27,7 +30,7 @@ func ServerOptions(bind, token string) (*natsserver.Options, error) {
 	if p == 0 {
 		p = natsserver.RANDOM_PORT
 	}
-	return &natsserver.Options{
+	opts := &natsserver.Options{
 		ServerName:            "dtle",
 		Host:                  host,
 		Port:                  p,
@@ -38,7 +41,13 @@ func ServerOptions(bind, token string) (*natsserver.Options, error) {
 		MaxPending:            64 << 20,
 		WriteDeadline:         10 * time.Second,
 		DisableShortFirstPing: true,
-	}, nil
+	}
+	if tlsConfig != nil {
+		opts.TLS, opts.TLSConfig = true, tlsConfig.Clone()
+		opts.TLSVerify = tlsConfig.ClientCAs != nil
+		opts.TLSTimeout = 5
+	}
+	return opts, nil
 }
 
 // StartServer starts a NATS server and waits until it accepts connections.
@@ -58,7 +67,7 @@ func StartServer(opts *natsserver.Options) (*natsserver.Server, error) {
 // StartLocalServer starts a NATS server on a free loopback port, as a
 // plugin would with nats_bind "127.0.0.1:0": for jobs run in one process.
 func StartLocalServer(token string) (*natsserver.Server, error) {
-	opts, err := ServerOptions("127.0.0.1:0", token)
+	opts, err := ServerOptions("127.0.0.1:0", token, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -34,8 +35,10 @@ type Source struct {
 	// before every attempt, as the destination may have moved. An error
 	// wrapping transport.ErrNoDestination is waited out.
 	Locate func(ctx context.Context) (string, error)
-	// Token authenticates to the destination's NATS server.
+	// Token authenticates to the destination's NATS server; TLS, when set,
+	// secures the connection (nats_tls_*).
 	Token string
+	TLS   *tls.Config
 	// RequestTimeout bounds each message; zero is the transport's default.
 	RequestTimeout time.Duration
 	// Wrap, when set, wraps the sender (a test counts or injects faults).
@@ -92,7 +95,7 @@ func (s Source) once(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	nc, err := transport.Connect(url, s.Token, "dtle-src-"+s.AllocID)
+	nc, err := transport.Connect(url, s.Token, "dtle-src-"+s.AllocID, s.TLS)
 	if err != nil {
 		return fmt.Errorf("%w: %w", transport.ErrNoDestination, err)
 	}

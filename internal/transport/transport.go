@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,8 +69,10 @@ type reply struct {
 	Checkpoint *change.Checkpoint `json:"checkpoint,omitempty"`
 }
 
-// Connect opens a NATS connection with the cluster's token.
-func Connect(url, token, name string) (*nats.Conn, error) {
+// Connect opens a NATS connection with the cluster's token and, when
+// tlsConfig is set, over TLS (its certificate for servers that verify
+// clients, its roots to verify the server).
+func Connect(url, token, name string, tlsConfig *tls.Config) (*nats.Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -77,6 +80,9 @@ func Connect(url, token, name string) (*nats.Conn, error) {
 	}
 	if token != "" {
 		opts = append(opts, nats.Token(token))
+	}
+	if tlsConfig != nil {
+		opts = append(opts, nats.Secure(tlsConfig.Clone()))
 	}
 	nc, err := nats.Connect(url, opts...)
 	if err != nil {

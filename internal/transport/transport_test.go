@@ -29,7 +29,7 @@ func connect(t *testing.T) *nats.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Shutdown)
-	nc, err := transport.Connect(srv.ClientURL(), "secret", t.Name())
+	nc, err := transport.Connect(srv.ClientURL(), "secret", t.Name(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
