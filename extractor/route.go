@@ -60,6 +60,13 @@ func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*
 	switch info.kind {
 	case schemaDDL:
 		name := info.schema
+		if info.stmt == nil {
+			// Unparsed: the name as a lexical scan reads it.
+			if name = schemaOfDatabaseDDL(stmt); name == "" {
+				return nil, fmt.Errorf("%w: %q does not parse and names no schema dtle can read; "+
+					"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt)
+			}
+		}
 		if name == "" {
 			name = defaultSchema
 		}
@@ -70,7 +77,8 @@ func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*
 		d := &change.DDL{Schema: e.destSchema(defaultSchema), SQL: stmt}
 		if tg.Schema != name {
 			if info.stmt == nil {
-				return nil, fmt.Errorf("%w: %q renames schema %s but does not parse", ErrBadRule, stmt, name)
+				return nil, fmt.Errorf("%w: %q does not parse, so schema %s in it cannot be renamed; "+
+					"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt, name)
 			}
 			switch s := info.stmt.(type) {
 			case *ast.CreateDatabaseStmt:
@@ -106,7 +114,7 @@ func (e *Extractor) routeTableDDL(ctx context.Context, stmt, defaultSchema strin
 			return nil, fmt.Errorf("%w: %q does not parse, so the names in it cannot be renamed; "+
 				"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt)
 		}
-		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
+		return e.routeUnparsed(stmt, defaultSchema, tg)
 	}
 	var first *filter.Target
 	var names []change.TableName
@@ -211,4 +219,49 @@ func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *fi
 		return nil, err
 	}
 	return &change.DDL{Schema: tg.Schema, SQL: sql, Tables: names}, nil
+}
+
+// routeUnparsed routes a table DDL the parser cannot read, run with
+// defaultSchema, whose schema rule tg keeps names as they are. The schemas
+// it names (schema.table) decide: none but replicated ones, kept as they
+// are: it goes as written; only schemas the job does not replicate: it is
+// left out, as a parsed statement on them would be; a mix, or a schema the
+// job renames: it cannot be sent as written, and the job stops with the fix.
+func (e *Extractor) routeUnparsed(stmt, defaultSchema string, tg *filter.Target) (*change.DDL, error) {
+	var in, out []string
+	for _, s := range qualifiedSchemas(stmt) {
+		if strings.EqualFold(s, defaultSchema) {
+			continue
+		}
+		switch other := e.rules.Schema(s); {
+		case other == nil:
+			out = append(out, s)
+		case other.Schema != s || other.RenamesTables:
+			return nil, fmt.Errorf("%w: %q does not parse, so the names of schema %s in it cannot be renamed; "+
+				"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt, s)
+		default:
+			in = append(in, s)
+		}
+	}
+	switch {
+	case len(out) == 0:
+		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
+	case len(in) == 0 && targetOutside(stmt, out):
+		e.log.Info("DDL not replicated: it names only schemas the job does not replicate", "sql", stmt, "schemas", out)
+		return nil, nil
+	}
+	return nil, fmt.Errorf("%w: %q does not parse, and it names schemas the job replicates and schemas it does not (%s); "+
+		"run it on the destination yourself as needed and exclude it with ignore_sql", ErrBadRule, stmt, strings.Join(out, ", "))
+}
+
+// targetOutside reports whether the table a statement creates, changes or
+// drops is qualified with one of the schemas in out.
+func targetOutside(stmt string, out []string) bool {
+	schema, _ := targetOf(stmt, "TABLE")
+	for _, s := range out {
+		if schema != "" && s == schema {
+			return true
+		}
+	}
+	return false
 }
