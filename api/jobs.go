@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -46,6 +45,7 @@ func checkJobType(t string) error {
 //	@Param			job		body		JobConfig	true	"migration_job_config, sync_job_config or subscription_job_config"
 //	@Success		200		{object}	CreateJobResponse
 //	@Failure		400		{object}	ErrorResponse
+//	@Failure		413		{object}	ErrorResponse
 //	@Failure		401		{object}	ErrorResponse
 //	@Failure		502		{object}	ErrorResponse
 //	@Failure		503		{object}	ErrorResponse
@@ -120,8 +120,8 @@ func (s *Server) checkNodes(q *nomad.QueryOptions, ids ...string) error {
 		if id == "" {
 			continue
 		}
-		if len(id) != 36 || strings.Count(id, "-") != 4 {
-			return badRequest("node_id %q: not a Nomad node id (a UUID; GET /v2/nodes lists them)", id)
+		if err := checkID("node_id", "node", id); err != nil {
+			return badRequest("%w; GET /v2/nodes lists them", err)
 		}
 		if _, _, err := s.nomad.Nodes().Info(id, q); err != nil {
 			if e := nomadError("node_id "+id, err); e.Status == http.StatusNotFound {
@@ -237,6 +237,7 @@ func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string,
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
 //	@Failure		400		{object}	ErrorResponse
+//	@Failure		413		{object}	ErrorResponse
 //	@Failure		404		{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/job/pause [post]
@@ -260,6 +261,7 @@ func (s *Server) pauseJob(c echo.Context) error {
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
 //	@Failure		400		{object}	ErrorResponse
+//	@Failure		413		{object}	ErrorResponse
 //	@Failure		404		{object}	ErrorResponse
 //	@Failure		503		{object}	ErrorResponse
 //	@Security		ApiToken
@@ -284,6 +286,7 @@ func (s *Server) resumeJob(c echo.Context) error {
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
 //	@Failure		400		{object}	ErrorResponse
+//	@Failure		413		{object}	ErrorResponse
 //	@Failure		404		{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/job/delete [post]
@@ -292,17 +295,16 @@ func (s *Server) deleteJob(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w, cancel := s.write(c)
-	defer cancel()
 	// Stop first and purge once no evaluation of the job is in flight:
-	// Nomad 1.11's planner crashes when a job is purged under a plan.
-	if _, _, err := s.nomad.Jobs().Deregister(id, false, w); err != nil {
+	// Nomad 1.11's planner crashes when a job is purged under a plan. Each
+	// step has its own nomadTimeout.
+	if err := s.deregister(c, id, false); err != nil {
 		return nomadError("stop job "+id, err)
 	}
 	if err := s.waitEvals(c, id); err != nil {
 		return err
 	}
-	if _, _, err := s.nomad.Jobs().Deregister(id, true, w); err != nil {
+	if err := s.deregister(c, id, true); err != nil {
 		return nomadError("delete job "+id, err)
 	}
 	s.log.Info("job deleted", "job", id)
@@ -425,6 +427,14 @@ func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationD
 		out = append(out, AllocationDetail{NodeID: a.NodeID, AllocationID: a.ID, TaskStatus: ts})
 	}
 	return out
+}
+
+// deregister stops a job, or with purge removes it.
+func (s *Server) deregister(c echo.Context, id string, purge bool) error {
+	w, cancel := s.write(c)
+	defer cancel()
+	_, _, err := s.nomad.Jobs().Deregister(id, purge, w)
+	return err
 }
 
 // waitEvals waits until every evaluation of a job has finished.

@@ -26,7 +26,7 @@ const headerForwarded = "X-Dtle-Forwarded"
 //	@Description	Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput, NATS and buffer counters, stage.
 //	@Tags			monitor
 //	@Produce		json
-//	@Param			allocation_id		query		string	false	"allocation id (GET /v2/job/{type}/detail lists them); required unless job_id is given"
+//	@Param			allocation_id		query		string	false	"allocation id, a UUID (GET /v2/job/{type}/detail lists them); required unless job_id is given"
 //	@Param			job_id				query		string	false	"instead of allocation_id: the job whose running task to show"
 //	@Param			task_name			query		string	true	"src or dest"
 //	@Param			nomad_http_address	query		string	false	"ignored; kept for compatibility"
@@ -49,6 +49,9 @@ func (s *Server) monitorTask(c echo.Context) error {
 	}
 	if allocID == "" {
 		return badRequest("allocation_id (or job_id): required")
+	}
+	if err := checkID("allocation_id", "allocation", allocID); err != nil {
+		return err
 	}
 	if s.cfg.Local != nil {
 		if st, ok := s.cfg.Local.TaskMonitor(allocID, task); ok {
@@ -108,7 +111,7 @@ func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string)
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("ask the API of the task's node at %s: %w", addr, err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("read from %s: %w", addr, err)}
 	}

@@ -17,6 +17,7 @@ import (
 //	@Param			dtle_log_level	formData	string	true	"new level"	Enums(TRACE, DEBUG, INFO, WARN, ERROR)
 //	@Success		200				{object}	LogLevelResponse
 //	@Failure		400				{object}	ErrorResponse
+//	@Failure		413				{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/log/level [post]
 func (s *Server) setLogLevel(c echo.Context) error {

@@ -11,9 +11,6 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// maxBody caps a request body.
-const maxBody = 1 << 20
-
 // decodeStrict decodes one JSON value into v, refusing unknown fields and
 // naming the field of a wrong type.
 func decodeStrict(data []byte, v any) error {
@@ -67,13 +64,11 @@ func jsonKind(k string) string {
 	return k
 }
 
+// readBody reads a request's body, which bound limits.
 func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(c.Request().Body, maxBody+1))
+	b, err := io.ReadAll(c.Request().Body)
 	if err != nil {
-		return nil, badRequest("read body: %w", err)
-	}
-	if len(b) > maxBody {
-		return nil, badRequest("the body is larger than %d bytes", maxBody)
+		return nil, bodyError("read body", err)
 	}
 	return b, nil
 }
@@ -118,11 +113,12 @@ func params(c echo.Context) (map[string]string, error) {
 		return out, nil
 	}
 	form, err := c.FormParams()
-	if err == nil {
-		for k, v := range form {
-			if len(v) > 0 {
-				out[k] = v[0]
-			}
+	if err != nil {
+		return nil, bodyError("parameters", err)
+	}
+	for k, v := range form {
+		if len(v) > 0 {
+			out[k] = v[0]
 		}
 	}
 	return out, nil

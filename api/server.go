@@ -3,7 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rsa"
-	"crypto/subtle"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -34,7 +34,8 @@ type Config struct {
 	// Addr is where it listens (host:port).
 	Addr string
 	// Token, when set, is required by every route but /v2/health and the
-	// swagger page, as "Authorization: Bearer <token>".
+	// swagger page, as "Authorization: Bearer <token>" (the scheme in any
+	// case); a bare token or another scheme is a 401.
 	Token string
 	// NomadAddr is the local Nomad agent's HTTP address (host:port).
 	NomadAddr string
@@ -46,6 +47,23 @@ type Config struct {
 	Logger  hclog.Logger
 	// Local is the plugin this server runs in.
 	Local Local
+
+	// ReadHeaderTimeout bounds reading a request's headers (0:
+	// DefaultReadHeaderTimeout).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included (0:
+	// DefaultReadTimeout).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds a request from its headers to the end of the
+	// reply (0: DefaultWriteTimeout); each handler gets a deadline a tenth
+	// shorter, so it answers before the connection is cut.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a keep-alive connection may wait for its next
+	// request (0: DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxBodyBytes caps a request body of any content type; a larger one is
+	// a 413 (0: DefaultMaxBodyBytes).
+	MaxBodyBytes int64
 }
 
 // Server is the HTTP API of one node.
@@ -55,6 +73,9 @@ type Server struct {
 	nomad *nomad.Client
 	echo  *echo.Echo
 	http  *http.Client
+	// tokenHash is the SHA-256 of cfg.Token, compared with the presented
+	// token's in constant time (hashing first hides the token's length).
+	tokenHash [sha256.Size]byte
 }
 
 // New validates cfg and builds the server; Serve runs it.
@@ -65,11 +86,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
+	if err := cfg.setLimits(); err != nil {
+		return nil, err
+	}
 	nc, err := NomadClient(cfg.NomadAddr, "")
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second}}
+	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second},
+		tokenHash: sha256.Sum256([]byte(cfg.Token))}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -81,7 +106,7 @@ func (s *Server) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(s.recoverPanics, s.authenticate)
+	e.Use(s.bound, s.recoverPanics, s.authenticate)
 
 	e.GET("/swagger/*", echoswagger.WrapHandler)
 	e.GET("/v2/health", s.health)
@@ -109,7 +134,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("api: listen on api_addr %s: %w", s.cfg.Addr, err)
 	}
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	return s.ServeListener(ctx, ln)
+}
+
+// ServeListener serves on ln, which it closes, until ctx ends.
+func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, ReadTimeout: s.cfg.ReadTimeout,
+		WriteTimeout: s.cfg.WriteTimeout, IdleTimeout: s.cfg.IdleTimeout}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan struct{})
@@ -121,32 +152,13 @@ func (s *Server) Serve(ctx context.Context) error {
 		_ = srv.Shutdown(sctx)
 	}()
 	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", "http://"+ln.Addr().String()+"/swagger/index.html")
-	err = srv.Serve(ln)
+	err := srv.Serve(ln)
 	stop()
 	<-done
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return fmt.Errorf("api: serve: %w", err)
-}
-
-// authenticate requires the token on every route but health and swagger.
-func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		if s.cfg.Token == "" {
-			return next(c)
-		}
-		p := c.Request().URL.Path
-		if p == "/v2/health" || strings.HasPrefix(p, "/swagger/") {
-			return next(c)
-		}
-		got := strings.TrimPrefix(c.Request().Header.Get("Authorization"), "Bearer ")
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
-			return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized,
-				Err: errors.New(`this node requires its api_token: send "Authorization: Bearer <api_token>"`)}
-		}
-		return next(c)
-	}
 }
 
 // recoverPanics turns a handler panic into a 500, so the server keeps serving.

@@ -27,6 +27,7 @@ const validateTimeout = 30 * time.Second
 //	@Param			job			body		JobConfig	false	"job config"
 //	@Success		200			{object}	ValidateJobResponse
 //	@Failure		400			{object}	ErrorResponse
+//	@Failure		413			{object}	ErrorResponse
 //	@Security		ApiToken
 //	@Router			/v2/validation/job [get]
 //	@Router			/v2/validation/job [post]

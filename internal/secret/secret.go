@@ -16,18 +16,27 @@ import (
 // rsa_private_key_path.
 var ErrNoKey = errors.New("is_mysql_password_encrypted is true but this node has no rsa_private_key_path configured")
 
-// ErrBadCiphertext: the value is not base64 of a PKCS#1 v1.5 block made with
-// the node's public key. The error never includes the value.
-var ErrBadCiphertext = errors.New("encrypted mysql_password: not base64 of RSA PKCS#1 v1.5 ciphertext for this node's key")
+// ErrBadCiphertext: the value does not decrypt with the node's key. Every
+// failure (not base64, the wrong length for the key, bad padding) is this
+// one error with this one text, and the error never includes the value: a
+// caller learns nothing about why, so replies are no padding oracle.
+var ErrBadCiphertext = errors.New("encrypted mysql_password: does not decrypt with this node's key " +
+	"(it must be base64 of RSA PKCS#1 v1.5 ciphertext made with the node's public key)")
 
 // Decrypt returns the plaintext of an encrypted password.
+//
+// The padding is checked in constant time: rsa.DecryptPKCS1v15 runs the
+// same constant-time decryption and padding scan as
+// rsa.DecryptPKCS1v15SessionKey and only branches on the final validity
+// bit. The checks before it (base64, length) depend only on the caller's
+// own input, which the caller already knows.
 func Decrypt(key *rsa.PrivateKey, encoded string) (string, error) {
 	if key == nil {
 		return "", ErrNoKey
 	}
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
-	if err != nil {
-		return "", fmt.Errorf("%w (base64 does not decode)", ErrBadCiphertext)
+	if err != nil || len(raw) != key.Size() {
+		return "", ErrBadCiphertext
 	}
 	plain, err := rsa.DecryptPKCS1v15(nil, key, raw) //nolint:staticcheck // PKCS#1 v1.5 is the contract's format
 	if err != nil {
