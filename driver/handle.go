@@ -2,7 +2,10 @@ package driver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -45,14 +48,20 @@ func newTaskHandle(cfg *drivers.TaskConfig, task *config.Task, logger hclog.Logg
 
 // run does the task's work until it returns or ctx ends, then records how
 // the task exited. An error after the context was cancelled is a clean stop.
+// A panic of the work fails the task, with its stack in the log, rather than
+// the plugin's process and every task on the node.
 func (h *taskHandle) run(ctx context.Context, work func(context.Context) error) {
 	defer close(h.done)
-	err := work(ctx)
+	err := guard(ctx, work)
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.completedAt = time.Now()
 	h.state = drivers.TaskStateExited
+	var stack interface{ PanicStack() []byte }
 	switch {
+	case errors.As(err, &stack):
+		h.logger.Error("task failed", "error", err, "stack", string(stack.PanicStack()))
+		h.exit = &drivers.ExitResult{ExitCode: 1, Err: err}
 	case err != nil && ctx.Err() == nil:
 		h.logger.Error("task failed", "error", err)
 		h.exit = &drivers.ExitResult{ExitCode: 1, Err: err}
@@ -60,6 +69,35 @@ func (h *taskHandle) run(ctx context.Context, work func(context.Context) error) 
 		h.exit = &drivers.ExitResult{ExitCode: 0}
 	}
 }
+
+// guard runs work, returning a panic on its goroutine as a panicError.
+// Goroutines the work starts recover their own panics (the transport's
+// handler calls do) or end the process.
+func guard(ctx context.Context, work func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &panicError{value: p, stack: debug.Stack()}
+		}
+	}()
+	return work(ctx)
+}
+
+// panicError is a recovered panic of a task's work.
+type panicError struct {
+	value any
+	stack []byte
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("task panicked: %v", e.value) }
+
+// Unwrap is the panic's value when it is an error (a runtime.Error, say).
+func (e *panicError) Unwrap() error {
+	err, _ := e.value.(error)
+	return err
+}
+
+// PanicStack is the stack of the goroutine that panicked.
+func (e *panicError) PanicStack() []byte { return e.stack }
 
 // stop cancels the work and waits up to timeout for it to return.
 func (h *taskHandle) stop(timeout time.Duration) bool {

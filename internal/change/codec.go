@@ -21,8 +21,31 @@ const (
 	tagNumber // a number's text, as the server wrote it; only packed rows hold it
 )
 
-// ErrCorrupt is returned for a message that does not decode.
-var ErrCorrupt = errors.New("change: corrupt message")
+// Named errors of the wire encoding.
+var (
+	// ErrCorrupt is returned for a message that does not decode, or that
+	// decodes to something the destination cannot take (a chunk without its
+	// table, a row change without the image its Op needs, an unknown kind).
+	ErrCorrupt = errors.New("change: corrupt message")
+	// ErrTooLarge is returned by Encode for a message whose body exceeds
+	// MaxMessageBytes, and by Decode for a frame that declares more: it is
+	// refused before anything that size is allocated.
+	ErrTooLarge = errors.New("change: message too large")
+)
+
+// MaxMessageBytes bounds a message's body, before compression, on both
+// sides. The extractor fills a chunk, or a part of a transaction, with about
+// 4 MiB of rows (maxChunkBytes, maxMessageBytes) plus what crossed that
+// bound (a row, a row event): the limit leaves room for a row (an update's
+// two images together) of about 60 MiB. A message over NATS's max payload
+// goes in parts (internal/transport).
+const MaxMessageBytes = 64 << 20
+
+// MaxFrameBytes bounds an encoded message, what Encode returns: the frame
+// byte and a body of at most MaxMessageBytes, compressed or not (s2 adds at
+// most a few bytes to data it cannot shrink). A receiver holds no more than
+// this before Decode.
+const MaxFrameBytes = MaxMessageBytes + MaxMessageBytes/64
 
 // Frames: a message's first byte tells how the rest is stored.
 const (
@@ -75,6 +98,9 @@ func Encode(m *Message) ([]byte, error) {
 	w.bool(m.SkipCreate)
 	w.bool(m.Referenced)
 	body := w.buf[1:]
+	if len(body) > MaxMessageBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(body), MaxMessageBytes)
+	}
 	if len(body) >= sampleFrom && len(body) <= rawAtMost {
 		sample := body[:sampleBytes]
 		if len(s2.Encode(nil, sample)) > len(sample)*9/10 {
@@ -87,23 +113,18 @@ func Encode(m *Message) ([]byte, error) {
 	return out[:1+len(s2.Encode(out[1:], body))], nil
 }
 
-// Decode reads a message written by Encode.
+// Decode reads a message written by Encode. Nothing it allocates is
+// sized by a length or count the data declares beyond what the data can
+// hold: a compressed body's declared size is checked against
+// MaxMessageBytes before it is allocated, and every count against the
+// bytes left. A message that decodes is also checked against the contract
+// the destination relies on (check).
 func Decode(data []byte) (*Message, error) {
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty", ErrCorrupt)
+	body, err := unframe(data)
+	if err != nil {
+		return nil, err
 	}
-	raw := data[1:]
-	switch data[0] {
-	case frameRaw:
-	case frameS2:
-		var err error
-		if raw, err = s2.Decode(nil, raw); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
-		}
-	default:
-		return nil, fmt.Errorf("%w: unknown frame %d", ErrCorrupt, data[0])
-	}
-	r := reader{buf: raw}
+	r := reader{buf: body}
 	m := &Message{}
 	m.Kind = Kind(r.byte())
 	m.Session = r.string()
@@ -114,7 +135,7 @@ func Decode(data []byte) (*Message, error) {
 	}
 	m.Rows = r.packedRows()
 	m.Snapshot = r.string()
-	if n := r.count(); n > 0 {
+	if n := r.count(minTxnBytes); n > 0 {
 		m.Txns = make([]Txn, n)
 		for i := range m.Txns {
 			r.txn(&m.Txns[i])
@@ -136,7 +157,108 @@ func Decode(data []byte) (*Message, error) {
 	if len(r.buf) != 0 {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrCorrupt, len(r.buf))
 	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// unframe returns a message's body, decompressed: a compressed body only
+// once the size it declares is within MaxMessageBytes.
+func unframe(data []byte) ([]byte, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrCorrupt)
+	}
+	body := data[1:]
+	switch data[0] {
+	case frameRaw:
+	case frameS2:
+		n, err := s2.DecodedLen(body)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		if n > MaxMessageBytes {
+			return nil, fmt.Errorf("%w: the frame declares %d bytes, more than %d", ErrTooLarge, n, MaxMessageBytes)
+		}
+		if body, err = s2.Decode(nil, body); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown frame %d", ErrCorrupt, data[0])
+	}
+	if len(body) > MaxMessageBytes {
+		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(body), MaxMessageBytes)
+	}
+	return body, nil
+}
+
+// kindNames name the kinds in errors.
+var kindNames = map[Kind]string{KindTable: "table", KindChunk: "chunk", KindTableDone: "table done",
+	KindCopyDone: "copy done", KindTxns: "transactions"}
+
+// check reports, as ErrCorrupt, what in a decoded message breaks the
+// contract of Message that the destination relies on: a kind it knows, the
+// table of the kinds that need one with its key among its columns, a
+// chunk's rows as wide as its table, and each row change's known op with
+// the images the op needs. What depends on the destination's own schema (a
+// binlog row's width) is checked there; a chunk's bounds are only stored.
+func (m *Message) check() error {
+	name, ok := kindNames[m.Kind]
+	if !ok {
+		return fmt.Errorf("%w: unknown kind %d", ErrCorrupt, m.Kind)
+	}
+	switch m.Kind {
+	case KindTable, KindChunk, KindTableDone:
+		if m.Table == nil {
+			return fmt.Errorf("%w: a %s message without its table", ErrCorrupt, name)
+		}
+	}
+	if t := m.Table; t != nil {
+		for _, k := range t.Key {
+			if k < 0 || k >= len(t.Columns) {
+				return fmt.Errorf("%w: the key of table %s names column %d of %d", ErrCorrupt, t.TableName(), k, len(t.Columns))
+			}
+		}
+	}
+	if m.Kind == KindChunk {
+		if err := m.Rows.check(len(m.Table.Columns)); err != nil {
+			return fmt.Errorf("rows of %s: %w", m.Table.TableName(), err)
+		}
+	}
+	for i := range m.Txns {
+		t := &m.Txns[i]
+		for j := range t.Changes {
+			if err := t.Changes[j].check(); err != nil {
+				return fmt.Errorf("transaction %s, row change %d: %w", t.GTID, j+1, err)
+			}
+		}
+	}
+	return nil
+}
+
+// check reports a row change without a table name, of an unknown op, or
+// without the images its op needs.
+func (c *RowChange) check() error {
+	if c.Schema == "" || c.Table == "" {
+		return fmt.Errorf("%w: no table name", ErrCorrupt)
+	}
+	switch c.Op {
+	case OpInsert:
+		if c.After == nil {
+			return fmt.Errorf("%w: an insert into %s without its row", ErrCorrupt, c.Name())
+		}
+	case OpDelete:
+		if c.Before == nil {
+			return fmt.Errorf("%w: a delete from %s without its row", ErrCorrupt, c.Name())
+		}
+	case OpUpdate:
+		if c.Before == nil || c.After == nil {
+			return fmt.Errorf("%w: an update of %s without both its rows", ErrCorrupt, c.Name())
+		}
+	default:
+		return fmt.Errorf("%w: unknown op %d on %s", ErrCorrupt, c.Op, c.Name())
+	}
+	return nil
 }
 
 // EncodeRow encodes one row (a key, say) on its own; nil encodes to nil.
@@ -322,10 +444,22 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
-// count reads a length that must fit in what is left of the message.
-func (r *reader) count() int {
+// The fewest bytes each repeated item takes in the encoding: a count of
+// items is checked against them, so that no count makes Decode allocate
+// more than a small multiple of the bytes it was given.
+const (
+	minValueBytes  = 1 // a tag
+	minNameBytes   = 2 // two empty strings
+	minColumnBytes = 6 // three empty strings, three bools
+	minChangeBytes = 5 // an op, two empty strings, two bools
+	minTxnBytes    = 7 // two empty strings, three uvarints, two bools
+)
+
+// count reads a number of items of at least size bytes each, which must
+// fit in what is left of the message.
+func (r *reader) count(size int) int {
 	n := r.uvarint()
-	if n > uint64(len(r.buf)) {
+	if n > uint64(len(r.buf)/size) {
 		r.fail("count")
 		return 0
 	}
@@ -333,7 +467,7 @@ func (r *reader) count() int {
 }
 
 func (r *reader) raw() []byte {
-	n := r.count()
+	n := r.count(1)
 	if r.err != nil {
 		return nil
 	}
@@ -345,7 +479,7 @@ func (r *reader) raw() []byte {
 func (r *reader) string() string { return string(r.raw()) }
 
 func (r *reader) tableNames() []TableName {
-	n := r.count()
+	n := r.count(minNameBytes)
 	if n == 0 {
 		return nil
 	}
@@ -358,14 +492,14 @@ func (r *reader) tableNames() []TableName {
 
 func (r *reader) table() *Table {
 	t := &Table{Schema: r.string(), Name: r.string()}
-	if n := r.count(); n > 0 {
+	if n := r.count(minColumnBytes); n > 0 {
 		t.Columns = make([]Column, n)
 		for i := range t.Columns {
 			t.Columns[i] = Column{Name: r.string(), DataType: r.string(), Unsigned: r.bool(),
 				Binary: r.bool(), Generated: r.bool(), Charset: r.string()}
 		}
 	}
-	if n := r.count(); n > 0 {
+	if n := r.count(1); n > 0 {
 		t.Key = make([]int, n)
 		for i := range t.Key {
 			t.Key[i] = int(r.uvarint())
@@ -376,7 +510,7 @@ func (r *reader) table() *Table {
 }
 
 func (r *reader) row() Row {
-	n := r.count()
+	n := r.count(minValueBytes)
 	row := make(Row, n)
 	for i := range row {
 		row[i] = r.value()
@@ -390,10 +524,10 @@ func (r *reader) value() any {
 	return x.any()
 }
 
-// packedRows takes the rows section as it is; its consumer walks it
-// (Values, Unpack), and that walk finds anything corrupt. Only the count
-// is checked here, so that consumers may size by it: a row takes a byte
-// at least.
+// packedRows takes the rows section as it is, its count checked so that
+// consumers may size by it (a row takes a byte at least). Decode then
+// walks a chunk's rows against its table (check), so its consumers' walks
+// (Values, Unpack) find them whole.
 func (r *reader) packedRows() PackedRows {
 	count := r.uvarint()
 	data := r.raw()
@@ -411,7 +545,7 @@ func (r *reader) packedRows() PackedRows {
 func (r *reader) txn(t *Txn) {
 	t.GTID = r.string()
 	t.Timestamp = uint32(r.uvarint())
-	if n := r.count(); n > 0 {
+	if n := r.count(minChangeBytes); n > 0 {
 		t.Changes = make([]RowChange, n)
 		for i := range t.Changes {
 			c := &t.Changes[i]

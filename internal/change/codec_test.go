@@ -3,10 +3,13 @@ package change
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"testing"
+
+	"github.com/klauspost/compress/s2"
 )
 
 func sample() *Message {
@@ -61,16 +64,43 @@ func TestDecodeRejectsTruncated(t *testing.T) {
 	}
 }
 
+// FuzzDecode checks that what decodes encodes again, and that decoding
+// costs memory in proportion to the body: a compressed body is allocated
+// only within MaxMessageBytes, and the rest of what Decode and Unpack
+// allocate stays within a multiple of the body's size, whatever the counts
+// and lengths in it say.
 func FuzzDecode(f *testing.F) {
 	data, _ := Encode(sample())
 	f.Add(data)
 	f.Add([]byte{})
+	f.Add(s2Declaring(1<<32 - 1))
+	f.Add(s2Declaring(MaxMessageBytes + 1))
+	for _, c := range claims {
+		f.Add(c.frame)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := Decode(b)
+		var m *Message
+		var err error
+		used := allocated(func() {
+			if m, err = Decode(b); err == nil {
+				_, _ = m.Rows.Unpack()
+			}
+		})
+		body, buffer := len(b), 0
+		if len(b) > 0 && b[0] == frameS2 {
+			if n, err := s2.DecodedLen(b[1:]); err == nil {
+				body, buffer = n, n
+			}
+		}
+		if body > MaxMessageBytes && !errors.Is(err, ErrTooLarge) {
+			t.Fatalf("a body of %d bytes: %v, want ErrTooLarge", body, err)
+		}
+		if limit := uint64(buffer + 64*min(body, MaxMessageBytes) + 64<<10); used > limit {
+			t.Fatalf("decoding %d bytes (a body of %d) allocated %d bytes, more than %d", len(b), body, used, limit)
+		}
 		if err != nil {
 			return
 		}
-		_, _ = m.Rows.Unpack() // the rows are walked only by their consumer
 		again, err := Encode(m)
 		if err != nil {
 			t.Fatalf("decoded message does not encode: %v", err)
@@ -94,7 +124,7 @@ func BenchmarkEncodeChunk(b *testing.B) {
 	rows := benchChunk()
 	b.ReportAllocs()
 	for b.Loop() {
-		m := &Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}, Rows: mustPack(rows)}
+		m := chunk(5, mustPack(rows))
 		if _, err := Encode(m); err != nil {
 			b.Fatal(err)
 		}
@@ -104,7 +134,7 @@ func BenchmarkEncodeChunk(b *testing.B) {
 // BenchmarkDecodeChunk decodes a chunk message and walks its values, as
 // the destination does.
 func BenchmarkDecodeChunk(b *testing.B) {
-	data, _ := Encode(&Message{Kind: KindChunk, Table: &Table{Schema: "db", Name: "t"}, Rows: mustPack(benchChunk())})
+	data, _ := Encode(chunk(5, mustPack(benchChunk())))
 	b.ReportAllocs()
 	b.SetBytes(int64(len(data)))
 	var x Value
@@ -218,21 +248,25 @@ func TestPackedRows(t *testing.T) {
 		t.Fatalf("walked %v, %v", walked, err)
 	}
 	// A row count beyond the data, a bad tag and bytes after the rows are
-	// errors, also once through a message: it carries the rows as they are,
-	// and walking them finds them corrupt.
+	// errors, also once through a message: Decode walks a chunk's rows.
 	for _, bad := range []PackedRows{{N: 4, Data: packed.Data}, {N: 1, Data: []byte{1, 99}}, {N: 1, Data: []byte{0, 0}}} {
 		if _, err := bad.Unpack(); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("Unpack(%v): %v", bad, err)
 		}
-		data, _ := Encode(&Message{Kind: KindChunk, Rows: bad})
-		m, err := Decode(data)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := m.Rows.Unpack(); !errors.Is(err, ErrCorrupt) {
+		data, _ := Encode(chunk(1, bad))
+		if _, err := Decode(data); !errors.Is(err, ErrCorrupt) {
 			t.Fatalf("rows %v through a message: %v", bad, err)
 		}
 	}
+}
+
+// chunk is a chunk of rows of a keyless table of cols columns.
+func chunk(cols int, rows PackedRows) *Message {
+	t := &Table{Schema: "db", Name: "t"}
+	for i := range cols {
+		t.Columns = append(t.Columns, Column{Name: fmt.Sprint("c", i), DataType: "blob", Binary: true})
+	}
+	return &Message{Kind: KindChunk, Table: t, Rows: rows}
 }
 
 func TestEncodeCompressesOnlyWhatShrinks(t *testing.T) {
@@ -252,7 +286,7 @@ func TestEncodeCompressesOnlyWhatShrinks(t *testing.T) {
 		{"small", []byte("x"), frameS2},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := &Message{Kind: KindChunk, Rows: mustPack([]Row{{c.value}})}
+			m := chunk(1, mustPack([]Row{{c.value}}))
 			data, err := Encode(m)
 			if err != nil {
 				t.Fatal(err)

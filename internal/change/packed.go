@@ -48,6 +48,22 @@ func (p PackedRows) Unpack() ([]Row, error) {
 	return rows, nil
 }
 
+// check walks the rows once, allocating nothing: each must hold cols
+// values, every value must decode, and nothing may follow the last row.
+func (p PackedRows) check(cols int) error {
+	v := p.Values()
+	var x Value
+	for n, ok := v.NextRow(); ok; n, ok = v.NextRow() {
+		if n != cols {
+			return fmt.Errorf("%w: a row of %d values for %d columns", ErrCorrupt, n, cols)
+		}
+		for range n {
+			v.Next(&x)
+		}
+	}
+	return v.Err()
+}
+
 // RowPacker appends rows to a PackedRows: Row, then one call per value.
 type RowPacker struct {
 	w    writer
@@ -156,7 +172,7 @@ func (v *Values) NextRow() (cols int, ok bool) {
 		return 0, false
 	}
 	v.rows--
-	v.left = v.r.count()
+	v.left = v.r.count(minValueBytes)
 	return v.left, v.r.err == nil
 }
 

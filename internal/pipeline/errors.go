@@ -5,6 +5,7 @@ import (
 
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
 )
@@ -13,7 +14,8 @@ import (
 // that retrying, or restarting the task, is pointless until a person acts:
 //   - the source: the binlog it needs is gone, it changed flavor, a rule does
 //     not fit it, or its table changed under a column map;
-//   - the link: the two tasks speak different protocol versions;
+//   - the link: the two tasks speak different protocol versions, or a
+//     message is larger than any message may be (change.MaxMessageBytes);
 //   - a MySQL destination: a schema change from the source is not one DDL
 //     statement on the job's tables;
 //   - a Kafka destination: its offsets topic is unreadable, or a row names a
@@ -30,7 +32,7 @@ func Fatal(err error) bool {
 		incom *transport.IncompatibleError
 		row   *kafka.RowError
 	)
-	return errors.As(err, &gone) || errors.Is(err, extractor.ErrFlavorChanged) || errors.Is(err, extractor.ErrBadRule) ||
+	return errors.As(err, &gone) || errors.Is(err, change.ErrTooLarge) || errors.Is(err, extractor.ErrFlavorChanged) || errors.Is(err, extractor.ErrBadRule) ||
 		errors.Is(err, extractor.ErrSchemaAhead) || errors.As(err, &incom) ||
 		errors.Is(err, applier.ErrRefusedDDL) || errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
+	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/retry"
 	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
@@ -59,7 +60,7 @@ func TestFatalClassifiesEveryStagesErrors(t *testing.T) {
 	fatal := []error{
 		&extractor.BinlogGoneError{}, extractor.ErrFlavorChanged, extractor.ErrBadRule, extractor.ErrSchemaAhead,
 		&transport.IncompatibleError{Source: 3, Dest: 2}, kafka.ErrBadOffsets, kafka.ErrUnknownTable,
-		&kafka.RowError{Table: "s.t", Have: 1, Expected: 2}, applier.ErrRefusedDDL,
+		&kafka.RowError{Table: "s.t", Have: 1, Expected: 2}, applier.ErrRefusedDDL, change.ErrTooLarge,
 	}
 	for _, err := range fatal {
 		if !Fatal(fmt.Errorf("wrapped: %w", err)) {

@@ -11,4 +11,10 @@
 // The destination answers a message from an old session or out of sequence
 // with ErrResync: after a restart of either side the source must say hello
 // again and resume from the checkpoint, so nothing is lost or applied twice.
+//
+// A message larger than the server's max payload goes in parts, each a
+// request of its own with a "Dtle-Part: i/n" header, acknowledged one by
+// one; the destination handles the message once the last part is in.
+// Decoding is bounded (change.MaxFrameBytes), and a panic of the handler is
+// the message's error, never the plugin's end.
 package transport

@@ -52,7 +52,7 @@ func Token(key string) string {
 // Protocol is the version of what a job's two tasks exchange: the hello and
 // the encoding of messages (internal/change). Both must speak the same one;
 // bump it with any change the other side could misread.
-const Protocol = 3
+const Protocol = 4
 
 // hello is the source's request.
 type hello struct {
@@ -114,6 +114,7 @@ type Receiver struct {
 	session string
 	next    uint64
 	sessNo  uint64
+	parts   assembly // of the message coming in parts
 }
 
 // Listen subscribes to the job's subjects. A Handle error is replied to the
@@ -173,7 +174,13 @@ func (r *Receiver) onHello(m *nats.Msg) {
 		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
-	cp, err := r.h.Checkpoint(r.ctx)
+	r.parts.reset()
+	var cp *change.Checkpoint
+	err := call(func() (err error) { cp, err = r.h.Checkpoint(r.ctx); return err })
+	var pe *panicError
+	if errors.As(err, &pe) {
+		r.report(err)
+	}
 	if err != nil {
 		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
 		return
@@ -188,7 +195,19 @@ func (r *Receiver) onHello(m *nats.Msg) {
 func (r *Receiver) onData(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
-	msg, err := change.Decode(m.Data)
+	data, whole, err := r.parts.add(m)
+	switch {
+	case errors.Is(err, ErrResync):
+		r.respond(m, reply{Resync: true})
+		return
+	case err != nil:
+		r.respond(m, reply{Error: err.Error()})
+		return
+	case !whole:
+		r.respond(m, reply{OK: true}) // a part: send the next
+		return
+	}
+	msg, err := change.Decode(data)
 	if err != nil {
 		r.respond(m, reply{Error: err.Error()})
 		return
@@ -198,7 +217,7 @@ func (r *Receiver) onData(m *nats.Msg) {
 		return
 	}
 	r.next++
-	if err := r.h.Handle(r.ctx, msg); err != nil {
+	if err := call(func() error { return r.h.Handle(r.ctx, msg) }); err != nil {
 		r.session = "" // nothing more from this session
 		r.report(err)
 		r.respond(m, reply{Error: err.Error()})
@@ -213,7 +232,8 @@ const DefaultHelloTimeout = 60 * time.Second
 
 // Sender is the source's side of a job.
 type Sender struct {
-	// RequestTimeout bounds Send; zero means DefaultRequestTimeout.
+	// RequestTimeout bounds each request of Send (a message larger than a
+	// NATS payload takes one per part); zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 
 	nc      *nats.Conn
@@ -265,16 +285,7 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return err
 	}
-	if max := s.nc.MaxPayload(); int64(len(data)) > max {
-		return fmt.Errorf("send: message of %d bytes exceeds the NATS max payload %d", len(data), max)
-	}
-	timeout := s.RequestTimeout
-	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	resp, err := s.nc.RequestWithContext(rctx, dataSubject(s.job), data)
+	resp, err := s.request(ctx, data)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			return fmt.Errorf("send: %w", ErrResync)

@@ -1,0 +1,128 @@
+package transport
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/dtle-io/dtle/internal/change"
+)
+
+// A message larger than the connection's max payload (a row with a big
+// BLOB, say) goes in parts: requests on the data subject, each with the
+// partHeader "i/n" (1-based), none larger than the payload. The receiver
+// acknowledges each part but the last at once and gathers them; the last
+// part's reply is the message's. A message that fits goes whole, without
+// the header.
+const partHeader = "Dtle-Part"
+
+// partRoom is what a part leaves of the max payload for its header.
+const partRoom = 1 << 10
+
+// request sends data on the job's data subject, in parts when it does not
+// fit in one payload, and returns the reply to the last part sent: the
+// message's, or the first that did not take a part. Each request gets the
+// Sender's timeout.
+func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, error) {
+	timeout := s.RequestTimeout
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	send := func(m *nats.Msg) (*nats.Msg, error) {
+		rctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		return s.nc.RequestMsgWithContext(rctx, m)
+	}
+	maxPayload := s.nc.MaxPayload()
+	if int64(len(data)) <= maxPayload {
+		return send(&nats.Msg{Subject: dataSubject(s.job), Data: data})
+	}
+	size := int(maxPayload) - partRoom
+	if size <= 0 || !s.nc.HeadersSupported() {
+		return nil, fmt.Errorf("a message of %d bytes exceeds the NATS max payload %d, and the server cannot take it in parts", len(data), maxPayload)
+	}
+	n := (len(data) + size - 1) / size
+	var resp *nats.Msg
+	for i := range n {
+		part := data[i*size : min((i+1)*size, len(data))]
+		m := &nats.Msg{Subject: dataSubject(s.job), Data: part, Header: nats.Header{}}
+		m.Header.Set(partHeader, fmt.Sprintf("%d/%d", i+1, n))
+		var err error
+		if resp, err = send(m); err != nil {
+			return nil, err
+		}
+		var rep reply
+		if i < n-1 && (json.Unmarshal(resp.Data, &rep) != nil || !rep.OK) {
+			return resp, nil // the caller reads why
+		}
+	}
+	return resp, nil
+}
+
+// assembly gathers the parts of one message on the receiver.
+type assembly struct {
+	buf   []byte
+	next  int // the part expected next, from 1; 0: none
+	parts int // the message's parts
+	limit int // bytes; zero means change.MaxFrameBytes
+}
+
+// add takes a data request. It returns the message's data once it is
+// whole: at once for a message that came whole, at its last part for one in
+// parts. A part out of order is ErrResync (what came before it is dropped);
+// parts adding up to more than the limit, change.ErrTooLarge.
+func (a *assembly) add(m *nats.Msg) (data []byte, whole bool, err error) {
+	h := m.Header.Get(partHeader)
+	if h == "" {
+		a.reset()
+		return m.Data, true, nil
+	}
+	i, n, ok := parsePart(h)
+	switch {
+	case !ok:
+		a.reset()
+		return nil, false, fmt.Errorf("bad %s header %q", partHeader, h)
+	case i == 1:
+		a.reset()
+		a.next, a.parts = 1, n
+	case i != a.next || n != a.parts:
+		a.reset()
+		return nil, false, ErrResync
+	}
+	limit := a.limit
+	if limit <= 0 {
+		limit = change.MaxFrameBytes
+	}
+	if len(a.buf)+len(m.Data) > limit {
+		a.reset()
+		return nil, false, fmt.Errorf("%w: parts of more than %d bytes", change.ErrTooLarge, limit)
+	}
+	a.buf = append(a.buf, m.Data...)
+	if a.next++; i < n {
+		return nil, false, nil
+	}
+	data = a.buf
+	a.reset()
+	return data, true, nil
+}
+
+// reset drops what was gathered.
+func (a *assembly) reset() { a.buf, a.next, a.parts = nil, 0, 0 }
+
+// parsePart reads a partHeader: part i of n, 1 <= i <= n.
+func parsePart(h string) (i, n int, ok bool) {
+	is, ns, found := strings.Cut(h, "/")
+	if !found {
+		return 0, 0, false
+	}
+	i, err1 := strconv.Atoi(is)
+	n, err2 := strconv.Atoi(ns)
+	if err1 != nil || err2 != nil || i < 1 || i > n {
+		return 0, 0, false
+	}
+	return i, n, true
+}
