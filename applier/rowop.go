@@ -154,6 +154,11 @@ func (r *replayer) rowOps(ctx context.Context, q querier, gtid string, c *change
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("row of %s.%s", c.Schema, c.Table), Err: err}
 	}
+	for _, row := range []change.Row{before, after} {
+		if err := serverText(ctx, q, t, row); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case c.Op == change.OpInsert && t.HasKey():
 		// REPLACE makes replaying a span the copy already holds harmless.

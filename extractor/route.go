@@ -104,17 +104,9 @@ func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*
 
 func (e *Extractor) routeTableDDL(ctx context.Context, stmt, defaultSchema string, info stmtInfo) (*change.DDL, error) {
 	if len(info.tables) == 0 {
-		// Unparsed: it touches tables of the default schema we cannot name
-		// (routeDDL forgot every definition).
-		tg := e.rules.Schema(defaultSchema)
-		if tg == nil || e.ignored(tg, info.event, stmt) {
-			return nil, nil
-		}
-		if tg.Schema != defaultSchema || tg.RenamesTables {
-			return nil, fmt.Errorf("%w: %q does not parse, so the names in it cannot be renamed; "+
-				"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt)
-		}
-		return e.routeUnparsed(stmt, defaultSchema, tg)
+		// Unparsed (routeDDL forgot every definition): routed by the
+		// names a lexical scan finds.
+		return e.routeUnparsed(stmt, defaultSchema, info.event)
 	}
 	var first *filter.Target
 	var names []change.TableName
@@ -222,46 +214,43 @@ func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *fi
 }
 
 // routeUnparsed routes a table DDL the parser cannot read, run with
-// defaultSchema, whose schema rule tg keeps names as they are. The schemas
-// it names (schema.table) decide: none but replicated ones, kept as they
-// are: it goes as written; only schemas the job does not replicate: it is
-// left out, as a parsed statement on them would be; a mix, or a schema the
-// job renames: it cannot be sent as written, and the job stops with the fix.
-func (e *Extractor) routeUnparsed(stmt, defaultSchema string, tg *filter.Target) (*change.DDL, error) {
-	var in, out []string
-	for _, s := range qualifiedSchemas(stmt) {
-		if strings.EqualFold(s, defaultSchema) {
-			continue
-		}
+// defaultSchema, by the schemas a lexical scan finds in it. The schema of
+// the table it creates, changes or drops (its own, or the default one)
+// decides whether it is replicated at all; then every schema it names must
+// be replicated with its names kept, as the statement goes as written. A
+// schema that is renamed, or one the job does not replicate beside one it
+// does, stops the job with the fix.
+func (e *Extractor) routeUnparsed(stmt, defaultSchema string, event filter.Event) (*change.DDL, error) {
+	target, _ := targetOf(stmt, "TABLE")
+	if target == "" {
+		target = defaultSchema
+	}
+	tg := e.rules.Schema(target)
+	if tg == nil {
+		e.log.Info("DDL not replicated: its table is in a schema the job does not replicate", "sql", stmt, "schema", target)
+		return nil, nil
+	}
+	if e.ignored(tg, event, stmt) {
+		return nil, nil
+	}
+	named := append([]string{target}, qualifiedSchemas(stmt)...)
+	var out []string
+	for _, s := range named {
 		switch other := e.rules.Schema(s); {
 		case other == nil:
 			out = append(out, s)
 		case other.Schema != s || other.RenamesTables:
 			return nil, fmt.Errorf("%w: %q does not parse, so the names of schema %s in it cannot be renamed; "+
 				"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt, s)
-		default:
-			in = append(in, s)
 		}
 	}
-	switch {
-	case len(out) == 0:
-		return &change.DDL{Schema: tg.Schema, SQL: stmt}, nil
-	case len(in) == 0 && targetOutside(stmt, out):
-		e.log.Info("DDL not replicated: it names only schemas the job does not replicate", "sql", stmt, "schemas", out)
-		return nil, nil
+	if len(out) > 0 {
+		return nil, fmt.Errorf("%w: %q does not parse, and it names schemas the job replicates and schemas it does not (%s); "+
+			"run it on the destination yourself as needed and exclude it with ignore_sql", ErrBadRule, stmt, strings.Join(out, ", "))
 	}
-	return nil, fmt.Errorf("%w: %q does not parse, and it names schemas the job replicates and schemas it does not (%s); "+
-		"run it on the destination yourself as needed and exclude it with ignore_sql", ErrBadRule, stmt, strings.Join(out, ", "))
-}
-
-// targetOutside reports whether the table a statement creates, changes or
-// drops is qualified with one of the schemas in out.
-func targetOutside(stmt string, out []string) bool {
-	schema, _ := targetOf(stmt, "TABLE")
-	for _, s := range out {
-		if schema != "" && s == schema {
-			return true
-		}
+	d := &change.DDL{SQL: stmt}
+	if def := e.rules.Schema(defaultSchema); def != nil && def.Schema == defaultSchema {
+		d.Schema = defaultSchema // USE'd on the destination, as on the source
 	}
-	return false
+	return d, nil
 }

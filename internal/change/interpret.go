@@ -2,8 +2,7 @@ package change
 
 import (
 	"fmt"
-
-	"golang.org/x/text/encoding/charmap"
+	"strings"
 )
 
 // intBits is the width of each integer type, for reading binlog integers
@@ -12,7 +11,8 @@ var intBits = map[string]uint{"tinyint": 8, "smallint": 16, "mediumint": 24, "in
 
 // InterpretRow reads a binlog row image against the destination's table
 // definition: unsigned integers get their sign bit back, and text arrives in
-// its column's character set.
+// its column's character set, decoded to UTF-8 (a string), except text of a
+// ServerDecoded set, which stays bytes for the destination to decode.
 func InterpretRow(t *Table, row Row) (Row, error) {
 	if row == nil {
 		return nil, nil
@@ -51,8 +51,8 @@ func Interpret(c *Column, v any) any {
 		}
 		return x
 	case []byte:
-		if c.Binary {
-			return x
+		if c.Binary || ServerDecoded(c.Charset) {
+			return x // bytes, or text for the server to decode
 		}
 		return Text(x, c.Charset)
 	default:
@@ -61,10 +61,15 @@ func Interpret(c *Column, v any) any {
 }
 
 // Text decodes bytes of a column's character set into a UTF-8 string, which
-// the utf8mb4 connection writes back in the column's set.
+// the utf8mb4 connection writes back in the column's set. Bytes of a set
+// it does not know (or that do not decode) are kept as they are.
 func Text(b []byte, charset string) string {
-	if charset == "latin1" && !ascii(b) {
-		if s, err := charmap.Windows1252.NewDecoder().Bytes(b); err == nil {
+	enc := charsetEncoding(charset)
+	if ascii(b) && !wideCharsets[strings.ToLower(charset)] {
+		return string(b)
+	}
+	if enc != nil {
+		if s, err := enc.NewDecoder().Bytes(b); err == nil {
 			return string(s)
 		}
 	}

@@ -62,6 +62,13 @@ func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 				default:
 				}
 			}}}.Run)
+	log := logger(t, "dest")
+	go func() {
+		<-lt.Done()
+		if err := lt.Err(); err != nil {
+			log.Error("destination ended", "error", err) // the harness's own tests read why
+		}
+	}()
 	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
 	return &task{Running: lt, events: events}
 }
