@@ -102,7 +102,7 @@ func firstWord(sql string) string {
 			}
 			s = s[end+1:]
 		default:
-			end := strings.IndexFunc(s, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') })
+			end := strings.IndexFunc(s, func(r rune) bool { return (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') })
 			if end < 0 {
 				return s
 			}

@@ -940,23 +940,7 @@ func TestTextOfEveryCharsetThroughTheBinlog(t *testing.T) {
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
 	freshSchema(t, src, dst, schema)
 	exec(t, src, "CREATE TABLE "+schema+".seed (id INT PRIMARY KEY)")
-	var sets []string
-	rows, err := src.QueryContext(context.Background(), "SELECT CHARACTER_SET_NAME FROM information_schema.CHARACTER_SETS "+
-		"WHERE CHARACTER_SET_NAME NOT IN ('binary', 'ascii') ORDER BY 1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		sets = append(sets, s)
-	}
-	if err := rows.Close(); err != nil || len(sets) < 20 {
-		t.Fatalf("character sets %v, %v", sets, err)
-	}
-
+	sets := charsetNames(t, src)
 	samples := []string{"添加普通列测试", "Ärger über Öl ß é", "Привет мир", "こんにちは", "한국어", "αβγ δ", "שלום", "ąčęėįšųūž", "€ ‰ ™", "ก ข"}
 	var tables []string
 	fill := func(table, cs string) {
@@ -1000,4 +984,27 @@ func TestTextOfEveryCharsetThroughTheBinlog(t *testing.T) {
 			t.Errorf("%s: checksum %s on the destination, %s on the source", table, got[table], want[table])
 		}
 	}
+}
+
+// charsetNames lists the server's character sets but binary and ascii.
+func charsetNames(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), "SELECT CHARACTER_SET_NAME FROM information_schema.CHARACTER_SETS "+
+		"WHERE CHARACTER_SET_NAME NOT IN ('binary', 'ascii') ORDER BY 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	var sets []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		sets = append(sets, s)
+	}
+	if err := rows.Err(); err != nil || len(sets) < 20 {
+		t.Fatalf("character sets %v, %v", sets, err)
+	}
+	return sets
 }
