@@ -16,13 +16,13 @@ import (
 // fullCopy copies every replicated table the destination has not finished,
 // from one consistent snapshot, and returns the snapshot's GTID set.
 func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string, error) {
-	done := map[string]bool{}
-	started := map[string]change.TableProgress{}
+	done := map[change.TableName]bool{}
+	started := map[change.TableName]change.TableProgress{}
 	for _, t := range cp.Tables {
 		if t.Done {
-			done[t.Schema+"."+t.Table] = true
+			done[t.Name()] = true
 		} else {
-			started[t.Schema+"."+t.Table] = t
+			started[t.Name()] = t
 		}
 	}
 	conn, pos, err := e.snapshot(ctx)
@@ -38,13 +38,13 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 		return "", err
 	}
 	var todo []copyItem
-	sources := map[string]tableinfo.Name{}
+	sources := map[change.TableName]tableinfo.Name{}
 	for _, n := range all {
 		tg := e.rules.Table(n.Schema, n.Table)
 		if tg == nil {
 			continue
 		}
-		dest := tg.Schema + "." + tg.Table
+		dest := change.TableName{Schema: tg.Schema, Table: tg.Table}
 		if other, ok := sources[dest]; ok {
 			return "", fmt.Errorf("%w: %s and %s both land in %s (%s); merging tables is not supported, "+
 				"give each its own table_rename", ErrBadRule, other, n, dest, tg.Rule)
@@ -80,7 +80,7 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 type copyItem struct {
 	n    tableinfo.Name
 	tg   *filter.Target
-	dest string
+	dest change.TableName
 	refs [][]string // the columns of each foreign key referring to the table
 }
 
@@ -181,7 +181,11 @@ func foreignKeyRefs(ctx context.Context, conn *sql.Conn, todo []copyItem) error 
 	}
 	defer func() { _ = rows.Close() }()
 	refs := map[tableinfo.Name][][]string{}
-	var lastFK string
+	type fkName struct {
+		child tableinfo.Name
+		name  string
+	}
+	var lastFK fkName
 	for rows.Next() {
 		var child, n tableinfo.Name
 		var fk, col string
@@ -191,9 +195,9 @@ func foreignKeyRefs(ctx context.Context, conn *sql.Conn, todo []copyItem) error 
 		if !copied[child] {
 			continue // not on the destination: it needs no index there
 		}
-		if fk = child.String() + "." + fk; fk != lastFK {
+		if key := (fkName{child, fk}); key != lastFK {
+			lastFK = key
 			refs[n] = append(refs[n], nil)
-			lastFK = fk
 		}
 		last := len(refs[n]) - 1
 		refs[n][last] = append(refs[n][last], col)
@@ -230,7 +234,7 @@ func refersToPlainIndex(t *change.Table, refs [][]string) bool {
 
 // estimateRows publishes the server's estimate of the rows left to copy,
 // for progress and ETA; without one, progress counts tables.
-func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[string]bool) {
+func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[change.TableName]bool) {
 	rows, err := e.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) "+
 		"FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
 	if err != nil {
@@ -238,17 +242,17 @@ func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[
 		return
 	}
 	defer func() { _ = rows.Close() }()
-	want := map[string]bool{}
+	want := map[change.TableName]bool{}
 	for _, it := range todo {
 		if !done[it.dest] {
-			want[it.n.String()] = true
+			want[it.n] = true
 		}
 	}
 	var total int64
 	for rows.Next() {
 		var n tableinfo.Name
 		var count int64
-		if rows.Scan(&n.Schema, &n.Table, &count) == nil && want[n.String()] {
+		if rows.Scan(&n.Schema, &n.Table, &count) == nil && want[n] {
 			total += count
 		}
 	}

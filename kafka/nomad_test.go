@@ -31,7 +31,11 @@ func TestSubscriptionThroughNomadSurvivesKill9(t *testing.T) {
 		user     = "sub_user"
 		password = "sub-Secret-Pw-2718"
 	)
-	src, _ := sandboxtest.Prepare(t, pair, user, password, schema, twoTables(schema)...)
+	// A third, larger table keeps the copy going for a while: the first
+	// kill must land in it (it is copied, and never changed, like the rest).
+	seed := append(twoTables(schema), "CREATE TABLE c (id INT NOT NULL PRIMARY KEY, n INT)",
+		"INSERT INTO c SELECT x.id * 300 + y.id, 0 FROM a x JOIN a y")
+	src, _ := sandboxtest.Prepare(t, pair, user, password, schema, seed...)
 
 	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DefaultNumPartitions(3))
 	if err != nil {
