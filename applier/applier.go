@@ -184,6 +184,11 @@ func (a *Applier) Handle(ctx context.Context, m *change.Message) error {
 	}
 	a.replayer.learnFlavor(m.Flavor)
 	switch m.Kind {
+	case change.KindSchema:
+		if err := a.startCopy(ctx, m.Flavor); err != nil {
+			return err
+		}
+		return a.copier.createSchema(ctx, m)
 	case change.KindTable:
 		if err := a.startCopy(ctx, m.Flavor); err != nil {
 			return err

@@ -58,6 +58,9 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 	if err := checkRules(ctx, conn, todo); err != nil {
 		return "", err
 	}
+	if err := e.copySchemas(ctx, conn); err != nil {
+		return "", err
+	}
 	e.Stats.TablesAll.Store(int64(len(todo)))
 	e.estimateRows(ctx, todo, done)
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
@@ -259,4 +262,42 @@ func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[
 	if rows.Err() == nil {
 		e.Stats.RowsEstimate.Store(total)
 	}
+}
+
+// copySchemas sends every replicated schema, with its default character
+// set and collation, so that the destination has it even when it holds no
+// table yet (a job started on an empty schema, before the application's
+// migrations create its tables).
+func (e *Extractor) copySchemas(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, "SELECT SCHEMA_NAME, DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "+
+		"FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME")
+	if err != nil {
+		return fmt.Errorf("list schemas: %w", err)
+	}
+	defer func() { _ = rows.Close() }()
+	var msgs []*change.Message
+	for rows.Next() {
+		var name, charset, collation string
+		if err := rows.Scan(&name, &charset, &collation); err != nil {
+			return fmt.Errorf("list schemas: %w", err)
+		}
+		if tableinfo.SystemSchemas[strings.ToLower(name)] {
+			continue
+		}
+		tg := e.rules.Schema(name)
+		if tg == nil {
+			continue
+		}
+		msgs = append(msgs, &change.Message{Kind: change.KindSchema, Flavor: e.flavor, Table: &change.Table{Schema: tg.Schema},
+			Charset: charset, Collation: collation, SkipCreate: e.cfg.Task.SkipCreateDBTable})
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("list schemas: %w", err)
+	}
+	for _, m := range msgs {
+		if err := e.cfg.Sender.Send(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }

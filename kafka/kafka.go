@@ -188,6 +188,8 @@ func (s *Sink) Handle(ctx context.Context, m *change.Message) error {
 		s.st.Flavor = m.Flavor
 	}
 	switch m.Kind {
+	case change.KindSchema:
+		return nil // topics are per table; an empty schema has none
 	case change.KindTable:
 		return s.startTable(ctx, m)
 	case change.KindChunk:

@@ -97,6 +97,8 @@ func Encode(m *Message) ([]byte, error) {
 	w.bool(m.DropFirst)
 	w.bool(m.SkipCreate)
 	w.bool(m.Referenced)
+	w.string(m.Charset)
+	w.string(m.Collation)
 	body := w.buf[1:]
 	if len(body) > MaxMessageBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(body), MaxMessageBytes)
@@ -151,6 +153,8 @@ func Decode(data []byte) (*Message, error) {
 	m.DropFirst = r.bool()
 	m.SkipCreate = r.bool()
 	m.Referenced = r.bool()
+	m.Charset = r.string()
+	m.Collation = r.string()
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -194,7 +198,7 @@ func unframe(data []byte) ([]byte, error) {
 
 // kindNames name the kinds in errors.
 var kindNames = map[Kind]string{KindTable: "table", KindChunk: "chunk", KindTableDone: "table done",
-	KindCopyDone: "copy done", KindTxns: "transactions"}
+	KindCopyDone: "copy done", KindTxns: "transactions", KindSchema: "schema"}
 
 // check reports, as ErrCorrupt, what in a decoded message breaks the
 // contract of Message that the destination relies on: a kind it knows, the
@@ -208,7 +212,7 @@ func (m *Message) check() error {
 		return fmt.Errorf("%w: unknown kind %d", ErrCorrupt, m.Kind)
 	}
 	switch m.Kind {
-	case KindTable, KindChunk, KindTableDone:
+	case KindTable, KindChunk, KindTableDone, KindSchema:
 		if m.Table == nil {
 			return fmt.Errorf("%w: a %s message without its table", ErrCorrupt, name)
 		}

@@ -112,6 +112,11 @@ const (
 	KindCopyDone
 	// KindTxns: whole (or parts of) source transactions, in commit order.
 	KindTxns
+	// KindSchema: create the schema Table.Schema, with its default Charset
+	// and Collation, unless it exists; the full copy sends one for every
+	// replicated schema, before its tables, so that an empty one exists on
+	// the destination too.
+	KindSchema
 )
 
 // Message is one unit the source task sends to the destination task.
@@ -140,6 +145,8 @@ type Message struct {
 	// Referenced (KindTable): foreign keys of other tables refer to the
 	// table, which is then created with every index it has.
 	Referenced bool
+	// Charset and Collation (KindSchema) are the schema's defaults.
+	Charset, Collation string
 }
 
 // Name is the table's name.

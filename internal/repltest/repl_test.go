@@ -1008,3 +1008,35 @@ func charsetNames(t *testing.T, db *sql.DB) []string {
 	}
 	return sets
 }
+
+// A replicated schema reaches the destination with its defaults even when
+// it holds no table: before, the copy created schemas only for their
+// tables, so a sync job started on an empty schema failed its first
+// replicated CREATE TABLE with "Unknown database", on every restart.
+func TestEmptySchemaIsCarriedOver(t *testing.T) {
+	const schema = "repl_empty"
+	src, dst := open(t, pair.Source), open(t, pair.Dest)
+	for _, db := range []*sql.DB{src, dst} {
+		exec(t, db, "DROP DATABASE IF EXISTS "+schema)
+	}
+	exec(t, src, "CREATE DATABASE "+schema+" CHARACTER SET latin1 COLLATE latin1_general_cs")
+	natsURL := startNATS(t)
+	job := jobID("empty")
+	srcTask, destTask := tasks(schema)
+	dest := startDest(t, natsURL, job, destTask)
+	startSrc(t, natsURL, job, srcTask)
+	waitEvent(t, dest, "job_stage_incr")
+	defaults := func(db *sql.DB) string {
+		var cs, coll string
+		if err := db.QueryRowContext(context.Background(), "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME "+
+			"FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", schema).Scan(&cs, &coll); err != nil {
+			return err.Error()
+		}
+		return cs + " " + coll
+	}
+	if got, want := defaults(dst), defaults(src); got != want {
+		t.Fatalf("destination schema: %s, want %s", got, want)
+	}
+	exec(t, src, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO "+schema+".t VALUES (1, 'après')")
+	waitSame(t, src, dst, schema, 30*time.Second)
+}

@@ -52,7 +52,7 @@ func Token(key string) string {
 // Protocol is the version of what a job's two tasks exchange: the hello and
 // the encoding of messages (internal/change). Both must speak the same one;
 // bump it with any change the other side could misread.
-const Protocol = 4
+const Protocol = 5
 
 // hello is the source's request.
 type hello struct {
