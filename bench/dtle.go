@@ -15,6 +15,10 @@ import (
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
+// jobSecret seals the job's stream, as the cluster's secret does under
+// Nomad, so that the figures include it.
+var jobSecret = []byte("bench-secret-of-thirty-two-bytes")
+
 // job is a dtle job running in this process (internal/pipeline, as the driver runs it), with the
 // destination's stage events.
 type job struct {
@@ -46,14 +50,14 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 	}
 	j := &job{id: id, nats: srv, stage: make(chan string, 16)}
 	j.dest = pipeline.Go(ctx, pipeline.Dest{URL: srv.ClientURL(), Token: token, Name: "dest",
-		SinkConfig: pipeline.SinkConfig{JobID: id, Task: destTask, Logger: quiet,
+		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: id, Task: destTask, Logger: quiet,
 			Event: func(m string) {
 				select {
 				case j.stage <- m:
 				default:
 				}
 			}}}.Run)
-	j.src = pipeline.Go(ctx, pipeline.Source{Locate: pipeline.At(srv.ClientURL()), Token: token, JobID: id,
+	j.src = pipeline.Go(ctx, pipeline.Source{Secret: jobSecret, Locate: pipeline.At(srv.ClientURL()), Token: token, JobID: id,
 		AllocID: "local-" + id, Task: srcTask, Logger: quiet}.Run)
 	return j, nil
 }

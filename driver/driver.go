@@ -64,8 +64,10 @@ type Driver struct {
 	natsState string // bind, token and TLS files the running NATS server uses
 	// natsClientTLS secures this node's NATS clients; nil without nats_tls_*.
 	natsClientTLS *tls.Config
-	apiStop       context.CancelFunc
-	apiState      string
+	// secret is the cluster's secret that seals every job's stream.
+	secret   clusterSecret
+	apiStop  context.CancelFunc
+	apiState string
 }
 
 // New returns the driver; Nomad configures it with SetConfig.

@@ -20,9 +20,13 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 	if err != nil {
 		return err
 	}
+	secret, err := d.waitSecret(ctx, h)
+	if err != nil {
+		return err
+	}
 	return pipeline.Dest{
 		SinkConfig: pipeline.SinkConfig{Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, Task: h.task, Logger: h.logger,
-			Event: func(msg string) { d.emit(h, msg) }},
+			Secret: secret, Event: func(msg string) { d.emit(h, msg) }},
 		URL: url, Token: d.nodeConfig().NatsToken, TLS: d.natsTLSClient(), Name: "dtle-dest-" + h.cfg.AllocID,
 		Live: h.live.cur.Store,
 	}.Run(ctx)
@@ -36,8 +40,13 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	if err != nil {
 		return fmt.Errorf("nomad_addr: %w", err)
 	}
+	secret, err := d.waitSecret(ctx, h)
+	if err != nil {
+		return err
+	}
 	return pipeline.Source{
-		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger, Token: cfg.NatsToken, TLS: d.natsTLSClient(),
+		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger,
+		Secret: secret, Token: cfg.NatsToken, TLS: d.natsTLSClient(),
 		Locate: func(ctx context.Context) (string, error) {
 			addr, err := locateDest(ctx, h, client)
 			return "nats://" + addr, err

@@ -29,6 +29,9 @@ func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 const natsToken = "kafka-test-token"
 
+// jobSecret seals the jobs' streams, as the cluster's secret does under Nomad.
+var jobSecret = []byte("0123456789abcdef0123456789abcdef")
+
 // typesTable covers the fidelity list: every type, its bounds, NULL.
 var typesTable = []string{
 	`CREATE TABLE types (
@@ -98,7 +101,7 @@ func newJob(t *testing.T, schema string) *job {
 func (j *job) startDest() {
 	j.t.Helper()
 	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: j.url, Token: natsToken, Name: "dest",
-		SinkConfig: pipeline.SinkConfig{JobID: j.id, Task: j.dest, Logger: sandboxtest.Logger(j.t, "dest"),
+		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: j.id, Task: j.dest, Logger: sandboxtest.Logger(j.t, "dest"),
 			Event: func(m string) {
 				select {
 				case j.events <- m:
@@ -111,7 +114,7 @@ func (j *job) startDest() {
 
 func (j *job) startSrc() {
 	j.t.Helper()
-	lt := pipeline.Go(context.Background(), pipeline.Source{Locate: pipeline.At(j.url), Token: natsToken, JobID: j.id,
+	lt := pipeline.Go(context.Background(), pipeline.Source{Secret: jobSecret, Locate: pipeline.At(j.url), Token: natsToken, JobID: j.id,
 		AllocID: "local-" + j.id, Task: j.src, Logger: sandboxtest.Logger(j.t, "src"),
 		RequestTimeout: 5 * time.Second}.Run)
 	j.srcTask = lt
@@ -445,10 +448,10 @@ func decode(t *testing.T, c colSchema, raw json.RawMessage) string {
 			return "1"
 		}
 		return "0"
-	case "float32":
+	case "float":
 		f, _ := strconv.ParseFloat(n.String(), 32)
 		return strconv.FormatFloat(f, 'g', -1, 32)
-	case "float64":
+	case "double":
 		f, _ := strconv.ParseFloat(n.String(), 64)
 		return strconv.FormatFloat(f, 'g', -1, 64)
 	case "string":
@@ -528,10 +531,10 @@ func sourceText(c colSchema, v sql.NullString) string {
 		if u, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return strconv.FormatInt(int64(u), 10) // bigint.unsigned.handling.mode=long
 		}
-	case c.Type == "float32":
+	case c.Type == "float":
 		f, _ := strconv.ParseFloat(s, 32)
 		return strconv.FormatFloat(f, 'g', -1, 32)
-	case c.Type == "float64":
+	case c.Type == "double":
 		f, _ := strconv.ParseFloat(s, 64)
 		return strconv.FormatFloat(f, 'g', -1, 64)
 	case c.Name == "io.debezium.time.MicroTime":

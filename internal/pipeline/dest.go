@@ -70,7 +70,11 @@ func (d Dest) serve(ctx context.Context, nc *nats.Conn, sink Sink) error {
 	if cp.Stage == change.StageIncr && d.Event != nil {
 		d.Event("job_stage_incr")
 	}
-	recv, err := transport.Listen(ctx, nc, Key(d.Namespace, d.JobID), sink)
+	seal, err := sealer(d.Secret, Key(d.Namespace, d.JobID))
+	if err != nil {
+		return err
+	}
+	recv, err := transport.Listen(ctx, nc, Key(d.Namespace, d.JobID), sink, seal)
 	if err != nil {
 		return err
 	}

@@ -93,7 +93,7 @@ func runDest(t *testing.T, sink Sink) (*transport.Sender, *Running, *[]string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	s := transport.NewSender(nc, "job1")
+	s := transport.NewSender(nc, "job1", nil)
 	s.RequestTimeout = 5 * time.Second
 	return s, r, &events
 }
@@ -203,12 +203,12 @@ func TestNamespacesKeepJobsApart(t *testing.T) {
 	t.Cleanup(nc.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	if _, err := transport.NewSender(nc, Key("team-b", "j")).Hello(ctx); !errors.Is(err, transport.ErrNoDestination) {
+	if _, err := transport.NewSender(nc, Key("team-b", "j"), nil).Hello(ctx); !errors.Is(err, transport.ErrNoDestination) {
 		t.Fatalf("team-b's source reached team-a's destination: %v", err)
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
-	if _, err := transport.NewSender(nc, Key("team-a", "j")).Hello(ctx2); err != nil {
+	if _, err := transport.NewSender(nc, Key("team-a", "j"), nil).Hello(ctx2); err != nil {
 		t.Fatalf("team-a's own source: %v", err)
 	}
 }

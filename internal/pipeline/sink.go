@@ -10,6 +10,7 @@ import (
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/progress"
+	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
 )
 
@@ -39,8 +40,12 @@ type SinkConfig struct {
 	// Namespace and JobID name the Nomad job; Key joins them.
 	Namespace string
 	JobID     string
-	Task      *config.Task
-	Logger    hclog.Logger
+	// Secret is the cluster's secret the job's key derives from (see
+	// transport.JobKey); every message and reply of the job is sealed with
+	// it. Empty only for jobs whose stream never leaves the process.
+	Secret []byte
+	Task   *config.Task
+	Logger hclog.Logger
 	// Event reports stage changes and progress as task events.
 	Event func(string)
 }
@@ -58,6 +63,14 @@ var (
 	_ Sink = (*applier.Applier)(nil)
 	_ Sink = (*kafka.Sink)(nil)
 )
+
+// sealer is the job's sealer; nil without a secret.
+func sealer(secret []byte, key string) (*transport.Sealer, error) {
+	if len(secret) == 0 {
+		return nil, nil
+	}
+	return transport.NewSealer(transport.JobKey(secret, key))
+}
 
 // Key is what a job is known by on the wire and on the destination (its
 // NATS subjects, its checkpoint rows, its Kafka topics): the job id in

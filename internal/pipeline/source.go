@@ -35,6 +35,9 @@ type Source struct {
 	// before every attempt, as the destination may have moved. An error
 	// wrapping transport.ErrNoDestination is waited out.
 	Locate func(ctx context.Context) (string, error)
+	// Secret is the cluster's secret the job's key derives from (see
+	// SinkConfig.Secret); the destination must have the same.
+	Secret []byte
 	// Token authenticates to the destination's NATS server; TLS, when set,
 	// secures the connection (nats_tls_*).
 	Token string
@@ -100,7 +103,11 @@ func (s Source) once(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", transport.ErrNoDestination, err)
 	}
 	defer nc.Close()
-	ts := transport.NewSender(nc, Key(s.Namespace, s.JobID))
+	seal, err := sealer(s.Secret, Key(s.Namespace, s.JobID))
+	if err != nil {
+		return err
+	}
+	ts := transport.NewSender(nc, Key(s.Namespace, s.JobID), seal)
 	ts.RequestTimeout = s.RequestTimeout
 	var sender extractor.Sender = ts
 	if s.Wrap != nil {

@@ -109,7 +109,7 @@ func TestStreamOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	s := transport.NewSender(nc, "tls-job")
+	s := transport.NewSender(nc, "tls-job", nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := s.Hello(ctx); err != nil {

@@ -25,6 +25,9 @@ func TestMain(m *testing.M) { sandboxtest.RunTests(m, &pair) }
 
 const natsToken = "repltest-token"
 
+// jobSecret seals the jobs' streams, as the cluster's secret does under Nomad.
+var jobSecret = []byte("0123456789abcdef0123456789abcdef")
+
 func startNATS(t *testing.T) string {
 	t.Helper()
 	srv, err := pipeline.StartLocalServer(natsToken)
@@ -55,7 +58,7 @@ func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 	t.Helper()
 	events := make(chan string, 16)
 	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: natsURL, Token: natsToken, Name: "dest",
-		SinkConfig: pipeline.SinkConfig{JobID: job, Task: dest, Logger: logger(t, "dest"),
+		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: job, Task: dest, Logger: logger(t, "dest"),
 			Event: func(m string) {
 				select {
 				case events <- m:
@@ -81,7 +84,7 @@ func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
 // startSrcWith runs the source with its sender wrapped (to count or inject faults).
 func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func(extractor.Sender) extractor.Sender) *task {
 	t.Helper()
-	lt := pipeline.Go(context.Background(), pipeline.Source{Locate: pipeline.At(natsURL), Token: natsToken, JobID: job,
+	lt := pipeline.Go(context.Background(), pipeline.Source{Secret: jobSecret, Locate: pipeline.At(natsURL), Token: natsToken, JobID: job,
 		AllocID: "local-" + job, Task: src, Logger: logger(t, "src"),
 		RequestTimeout: 5 * time.Second, // a stopped destination never answers
 		Wrap:           wrap}.Run)

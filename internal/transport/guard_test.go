@@ -50,12 +50,12 @@ func (h *recorder) handled() []*change.Message {
 func listen(ctx context.Context, t *testing.T, h transport.Handler) (*transport.Receiver, *transport.Sender) {
 	t.Helper()
 	nc := connect(t)
-	r, err := transport.Listen(ctx, nc, "job", h)
+	r, err := transport.Listen(ctx, nc, "job", h, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	s := transport.NewSender(nc, "job")
+	s := transport.NewSender(nc, "job", nil)
 	s.RequestTimeout = 10 * time.Second
 	return r, s
 }

@@ -2,7 +2,6 @@ package transport
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -24,10 +23,10 @@ const partHeader = "Dtle-Part"
 const partRoom = 1 << 10
 
 // request sends data on the job's data subject, in parts when it does not
-// fit in one payload, and returns the reply to the last part sent: the
-// message's, or the first that did not take a part. Each request gets the
-// Sender's timeout.
-func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, error) {
+// fit in one payload, and returns the reply to the last part sent (the
+// message's, or the first that did not take a part) and that part's number
+// (0 for a message sent whole). Each request gets the Sender's timeout.
+func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, int, error) {
 	timeout := s.RequestTimeout
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
@@ -39,11 +38,12 @@ func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, error) {
 	}
 	maxPayload := s.nc.MaxPayload()
 	if int64(len(data)) <= maxPayload {
-		return send(&nats.Msg{Subject: dataSubject(s.job), Data: data})
+		resp, err := send(&nats.Msg{Subject: dataSubject(s.job), Data: data})
+		return resp, 0, err
 	}
 	size := int(maxPayload) - partRoom
 	if size <= 0 || !s.nc.HeadersSupported() {
-		return nil, fmt.Errorf("a message of %d bytes exceeds the NATS max payload %d, and the server cannot take it in parts", len(data), maxPayload)
+		return nil, 0, fmt.Errorf("a message of %d bytes exceeds the NATS max payload %d, and the server cannot take it in parts", len(data), maxPayload)
 	}
 	n := (len(data) + size - 1) / size
 	var resp *nats.Msg
@@ -53,14 +53,15 @@ func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, error) {
 		m.Header.Set(partHeader, fmt.Sprintf("%d/%d", i+1, n))
 		var err error
 		if resp, err = send(m); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
-		var rep reply
-		if i < n-1 && (json.Unmarshal(resp.Data, &rep) != nil || !rep.OK) {
-			return resp, nil // the caller reads why
+		if i < n-1 {
+			if rep, err := s.readReply(resp, replyAD(dataSubject(s.job), s.session, s.seq, i+1)); err != nil || !rep.OK {
+				return resp, i + 1, nil // the caller reads why
+			}
 		}
 	}
-	return resp, nil
+	return resp, n, nil
 }
 
 // assembly gathers the parts of one message on the receiver.

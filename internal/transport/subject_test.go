@@ -32,14 +32,14 @@ func TestTokenEscapesSubjectSyntax(t *testing.T) {
 // named "a.*" answered the hello of job "a.b".
 func TestWildcardJobIDHearsOnlyItself(t *testing.T) {
 	nc := connect(t)
-	recv, err := transport.Listen(context.Background(), nc, "a.*", stubHandler{})
+	recv, err := transport.Listen(context.Background(), nc, "a.*", stubHandler{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer recv.Close()
 	for _, other := range []string{"a.b", "a.>", "a"} {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		_, err := transport.NewSender(nc, other).Hello(ctx)
+		_, err := transport.NewSender(nc, other, nil).Hello(ctx)
 		cancel()
 		if !errors.Is(err, transport.ErrNoDestination) {
 			t.Errorf("hello of job %q was answered by job \"a.*\": %v", other, err)
@@ -47,7 +47,7 @@ func TestWildcardJobIDHearsOnlyItself(t *testing.T) {
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
-	if _, err := transport.NewSender(nc, "a.*").Hello(ctx2); err != nil {
+	if _, err := transport.NewSender(nc, "a.*", nil).Hello(ctx2); err != nil {
 		t.Fatalf("the job's own hello: %v", err)
 	}
 }

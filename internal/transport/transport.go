@@ -2,7 +2,9 @@ package transport
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,6 +59,9 @@ const Protocol = 5
 // hello is the source's request.
 type hello struct {
 	Protocol int `json:"protocol"`
+	// Challenge is fresh for each hello; the reply is sealed for it, so a
+	// replayed reply never opens.
+	Challenge string `json:"challenge,omitempty"`
 }
 
 type reply struct {
@@ -101,11 +106,13 @@ type Handler interface {
 
 // Receiver serves a job's subjects for a Handler.
 type Receiver struct {
-	nc   *nats.Conn
-	subs []*nats.Subscription
-	h    Handler
-	ctx  context.Context //nolint:containedctx // the handler callbacks run on NATS goroutines and need the task's context
-	errs chan error
+	nc     *nats.Conn
+	job    string
+	sealer *Sealer
+	subs   []*nats.Subscription
+	h      Handler
+	ctx    context.Context //nolint:containedctx // the handler callbacks run on NATS goroutines and need the task's context
+	errs   chan error
 
 	// serial makes hello and data handling take turns: a new session's
 	// checkpoint is read only after the old session's message is done. It
@@ -119,8 +126,10 @@ type Receiver struct {
 
 // Listen subscribes to the job's subjects. A Handle error is replied to the
 // source and also delivered on Errors; the receiver then refuses the session.
-func Listen(ctx context.Context, nc *nats.Conn, job string, h Handler) (*Receiver, error) {
-	r := &Receiver{nc: nc, h: h, ctx: ctx, errs: make(chan error, 1)}
+// With a sealer, only messages sealed with the job's key are read, and
+// every reply is sealed.
+func Listen(ctx context.Context, nc *nats.Conn, job string, h Handler, sealer *Sealer) (*Receiver, error) {
+	r := &Receiver{nc: nc, job: job, sealer: sealer, h: h, ctx: ctx, errs: make(chan error, 1)}
 	for subj, fn := range map[string]nats.MsgHandler{helloSubject(job): r.onHello, dataSubject(job): r.onData} {
 		sub, err := nc.Subscribe(subj, fn)
 		if err != nil {
@@ -146,8 +155,16 @@ func (r *Receiver) Close() {
 	}
 }
 
-func (r *Receiver) respond(m *nats.Msg, rep reply) {
+// respond answers m, sealed for ad.
+func (r *Receiver) respond(m *nats.Msg, ad string, rep reply) {
 	b, _ := json.Marshal(rep)
+	_ = m.Respond(r.sealer.seal(ad, b))
+}
+
+// refuse answers, unsealed, a request that did not open with the job's key:
+// the job's own source, on a node without the cluster's key, learns why.
+func (r *Receiver) refuse(m *nats.Msg) {
+	b, _ := json.Marshal(reply{Protocol: Protocol, Error: ErrNotSealed.Error()})
 	_ = m.Respond(b)
 }
 
@@ -162,68 +179,82 @@ func (r *Receiver) report(err error) {
 func (r *Receiver) onHello(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
-	var h hello
-	if len(m.Data) > 0 {
-		_ = json.Unmarshal(m.Data, &h) // unreadable: protocol 0
+	data, err := r.sealer.open("hello\x00"+helloSubject(r.job), m.Data)
+	if err != nil {
+		r.refuse(m) // not the job's source: it opens no session
+		return
 	}
+	var h hello
+	if len(data) > 0 {
+		_ = json.Unmarshal(data, &h) // unreadable: protocol 0
+	}
+	ad := replyAD(helloSubject(r.job), h.Challenge, 0, 0)
 	if h.Protocol != Protocol {
 		// An older source sends no protocol and retries on any error, so the
 		// destination fails too, with the reason.
 		err := &IncompatibleError{Source: h.Protocol, Dest: Protocol}
 		r.report(err)
-		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
+		r.respond(m, ad, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
 	r.parts.reset()
 	var cp *change.Checkpoint
-	err := call(func() (err error) { cp, err = r.h.Checkpoint(r.ctx); return err })
+	err = call(func() (err error) { cp, err = r.h.Checkpoint(r.ctx); return err })
 	var pe *panicError
 	if errors.As(err, &pe) {
 		r.report(err)
 	}
 	if err != nil {
-		r.respond(m, reply{Protocol: Protocol, Error: err.Error()})
+		r.respond(m, ad, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
 	r.sessNo++
 	r.session = fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.sessNo)
 	r.next = 1
 	cp.Session = r.session
-	r.respond(m, reply{Protocol: Protocol, OK: true, Checkpoint: cp})
+	r.respond(m, ad, reply{Protocol: Protocol, OK: true, Checkpoint: cp})
 }
 
 func (r *Receiver) onData(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
+	// Replies are sealed for the message expected next: a source out of
+	// step cannot open them and says hello again.
+	part, _, _ := parsePart(m.Header.Get(partHeader))
+	ad := replyAD(dataSubject(r.job), r.session, r.next, part)
 	data, whole, err := r.parts.add(m)
 	switch {
 	case errors.Is(err, ErrResync):
-		r.respond(m, reply{Resync: true})
+		r.respond(m, ad, reply{Resync: true})
 		return
 	case err != nil:
-		r.respond(m, reply{Error: err.Error()})
+		r.respond(m, ad, reply{Error: err.Error()})
 		return
 	case !whole:
-		r.respond(m, reply{OK: true}) // a part: send the next
+		r.respond(m, ad, reply{OK: true}) // a part: send the next
+		return
+	}
+	if data, err = r.sealer.open("data\x00"+dataSubject(r.job), data); err != nil {
+		r.refuse(m)
 		return
 	}
 	msg, err := change.Decode(data)
 	if err != nil {
-		r.respond(m, reply{Error: err.Error()})
+		r.respond(m, ad, reply{Error: err.Error()})
 		return
 	}
 	if msg.Session != r.session || r.session == "" || msg.Seq != r.next {
-		r.respond(m, reply{Resync: true})
+		r.respond(m, ad, reply{Resync: true})
 		return
 	}
 	r.next++
 	if err := call(func() error { return r.h.Handle(r.ctx, msg) }); err != nil {
 		r.session = "" // nothing more from this session
 		r.report(err)
-		r.respond(m, reply{Error: err.Error()})
+		r.respond(m, ad, reply{Error: err.Error()})
 		return
 	}
-	r.respond(m, reply{OK: true})
+	r.respond(m, ad, reply{OK: true})
 }
 
 // DefaultHelloTimeout is how long Hello waits for a destination before
@@ -238,12 +269,36 @@ type Sender struct {
 
 	nc      *nats.Conn
 	job     string
+	sealer  *Sealer
 	session string
 	seq     uint64
 }
 
-// NewSender sends the job's messages over nc.
-func NewSender(nc *nats.Conn, job string) *Sender { return &Sender{nc: nc, job: job} }
+// NewSender sends the job's messages over nc, sealed with sealer (nil: as
+// they are).
+func NewSender(nc *nats.Conn, job string, sealer *Sealer) *Sender {
+	return &Sender{nc: nc, job: job, sealer: sealer}
+}
+
+// readReply opens and reads the reply to a request: ad binds it to the
+// request. A reply that does not open is ErrResync with ErrNotSealed: the
+// destination is out of step (its session moved on), or someone else
+// answered in its place.
+func (s *Sender) readReply(m *nats.Msg, ad string) (reply, error) {
+	var rep reply
+	data, err := s.sealer.open(ad, m.Data)
+	if err != nil {
+		var plain reply
+		if json.Unmarshal(m.Data, &plain) == nil && plain.Error == ErrNotSealed.Error() {
+			return rep, fmt.Errorf("%w: the destination says: %w", ErrResync, ErrNotSealed)
+		}
+		return rep, fmt.Errorf("%w: %w", ErrResync, err)
+	}
+	if err := json.Unmarshal(data, &rep); err != nil {
+		return rep, fmt.Errorf("bad reply: %w", err)
+	}
+	return rep, nil
+}
 
 // Hello asks the destination for its checkpoint and opens a session, trying
 // until one answers or ctx ends.
@@ -252,15 +307,18 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	defer cancel()
 	// Both tasks usually start together: retry soon, then less often.
 	backoff := retry.New(25*time.Millisecond, 5*time.Second)
-	req, _ := json.Marshal(hello{Protocol: Protocol})
 	for {
+		challenge := make([]byte, 16)
+		_, _ = rand.Read(challenge)
+		h := hello{Protocol: Protocol, Challenge: hex.EncodeToString(challenge)}
+		req, _ := json.Marshal(h)
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), req)
+		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), s.sealer.seal("hello\x00"+helloSubject(s.job), req))
 		cancel()
 		if err == nil {
-			var rep reply
-			if err := json.Unmarshal(m.Data, &rep); err != nil {
-				return nil, fmt.Errorf("hello: bad reply: %w", err)
+			rep, err := s.readReply(m, replyAD(helloSubject(s.job), h.Challenge, 0, 0))
+			if err != nil {
+				return nil, fmt.Errorf("hello: %w", err)
 			}
 			if rep.Protocol != Protocol {
 				return nil, &IncompatibleError{Source: Protocol, Dest: rep.Protocol}
@@ -285,16 +343,16 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return err
 	}
-	resp, err := s.request(ctx, data)
+	resp, part, err := s.request(ctx, s.sealer.seal("data\x00"+dataSubject(s.job), data))
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			return fmt.Errorf("send: %w", ErrResync)
 		}
 		return fmt.Errorf("send message %d: %w", m.Seq, err)
 	}
-	var rep reply
-	if err := json.Unmarshal(resp.Data, &rep); err != nil {
-		return fmt.Errorf("send: bad reply: %w", err)
+	rep, err := s.readReply(resp, replyAD(dataSubject(s.job), s.session, s.seq, part))
+	if err != nil {
+		return fmt.Errorf("send: %w", err)
 	}
 	switch {
 	case rep.Resync:

@@ -42,12 +42,12 @@ func connect(t *testing.T) *nats.Conn {
 func TestHelloChecksTheProtocol(t *testing.T) {
 	ctx := context.Background()
 	nc := connect(t)
-	r, err := transport.Listen(ctx, nc, "job", stubHandler{})
+	r, err := transport.Listen(ctx, nc, "job", stubHandler{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if _, err := transport.NewSender(nc, "job").Hello(ctx); err != nil {
+	if _, err := transport.NewSender(nc, "job", nil).Hello(ctx); err != nil {
 		t.Fatalf("same protocol: %v", err)
 	}
 
@@ -83,7 +83,7 @@ func TestHelloChecksTheProtocol(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	_, err = transport.NewSender(nc, "old").Hello(ctx)
+	_, err = transport.NewSender(nc, "old", nil).Hello(ctx)
 	var ie *transport.IncompatibleError
 	if !errors.As(err, &ie) || ie.Dest != 0 || ie.Source != transport.Protocol {
 		t.Fatalf("hello to an old destination: %v, want an IncompatibleError", err)
