@@ -28,6 +28,10 @@ type colDef struct {
 	Nullable bool     `json:"nullable"`
 	AutoInc  bool     `json:"auto_increment,omitempty"`
 	Type     string   `json:"type"` // the type as the server spells it, e.g. "decimal(10,2) unsigned"
+	// HasDefault says the column has a constant default, Default its text
+	// (see defaultOf); none for no default, DEFAULT NULL or an expression.
+	HasDefault bool   `json:"has_default,omitempty"`
+	Default    []byte `json:"default,omitempty"`
 }
 
 // tableDef is a table's definition as of the events being sent: the full
@@ -82,9 +86,10 @@ func parseOne(sql string) (ast.StmtNode, error) {
 // fromCopy builds a table's definition from what the full copy sends: its
 // SHOW CREATE TABLE, or, when the parser cannot read that, its columns.
 func fromCopy(t *change.Table) *tableDef {
-	if st, err := parseOne(t.CreateSQL); err == nil {
+	if st, spatial, err := parseDDL(t.CreateSQL); err == nil {
 		if ct, ok := st.(*ast.CreateTableStmt); ok {
 			d := fromCreate(ct, t.Schema)
+			d.markSpatial(spatial)
 			d.Name = t.Name
 			if len(d.Columns) == len(t.Columns) {
 				return d
@@ -202,6 +207,8 @@ func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
 			c.Nullable = true
 		case ast.ColumnOptionAutoIncrement:
 			c.AutoInc = true
+		case ast.ColumnOptionDefaultValue:
+			c.Default, c.HasDefault = defaultOf(o.Expr, &c)
 		}
 	}
 	return c
@@ -211,7 +218,7 @@ func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
 // and returns the names of the definitions it changed or removed. A
 // statement that changes no definition returns none.
 func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
-	st, err := parseOne(sql)
+	st, spatial, err := parseDDL(sql)
 	if err != nil {
 		return nil, fmt.Errorf("parse DDL: %w", err)
 	}
@@ -232,6 +239,7 @@ func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 			return []change.TableName{d.name()}, nil
 		}
 		d := fromCreate(s, defaultSchema)
+		d.markSpatial(spatial)
 		if s.IfNotExists && c.get(d.Schema, d.Name) != nil {
 			return nil, nil
 		}
@@ -267,7 +275,7 @@ func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 		})
 		return out, nil
 	case *ast.AlterTableStmt:
-		return c.alter(s, defaultSchema)
+		return c.alter(s, defaultSchema, spatial)
 	}
 	return nil, nil
 }
@@ -284,7 +292,7 @@ func (c *catalog) rename(fromSchema, from, toSchema, to string) []change.TableNa
 	return []change.TableName{old, d.name()}
 }
 
-func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]change.TableName, error) {
+func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string, spatial map[string]string) ([]change.TableName, error) {
 	d := c.get(schemaOf(s.Table, defaultSchema), s.Table.Name.O)
 	if d == nil {
 		return nil, nil
@@ -299,6 +307,7 @@ func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string) ([]change.T
 		}
 	}
 	next.markKeyNotNull()
+	next.markSpatial(spatial)
 	delete(c.tables, old)
 	c.tables[next.name()] = &next
 	if next.name() != old {
@@ -338,6 +347,20 @@ func (d *tableDef) alterOne(spec *ast.AlterTableSpec, defaultSchema string) erro
 		col := d.colFrom(spec.NewColumns[0])
 		d.renameKey(oldName, col.Name)
 		return d.place(col, i, spec.Position)
+	case ast.AlterTableAlterColumn:
+		// SET DEFAULT or DROP DEFAULT (the other forms change no column).
+		cd := spec.NewColumns[0]
+		i := d.column(cd.Name.Name.O)
+		if i < 0 {
+			return fmt.Errorf("alter column %s: no such column", cd.Name.Name.O)
+		}
+		c := &d.Columns[i]
+		c.Default, c.HasDefault = nil, false
+		for _, o := range cd.Options {
+			if o.Expr != nil {
+				c.Default, c.HasDefault = defaultOf(o.Expr, c)
+			}
+		}
 	case ast.AlterTableRenameColumn:
 		i := d.column(spec.OldColumnName.Name.O)
 		if i < 0 {

@@ -31,10 +31,16 @@ const (
 
 // field is how one column is encoded: its Connect schema and its value.
 type field struct {
-	col    *colDef
-	typ    string // Connect type: int16, int32, int64, float32, float64, boolean, string, bytes
+	col *colDef
+	// typ is the Connect type as Kafka's JsonConverter spells it: int16,
+	// int32, int64, float (FLOAT32), double (FLOAT64), boolean, string,
+	// bytes or struct; JsonConverter reads no other name.
+	typ    string
 	name   string // semantic name, or ""
+	doc    string // the schema's doc, or ""
+	fields string // a struct's field schemas, a JSON array
 	params [][2]string
+	def    []byte // the default as the field's JSON value; nil: none
 	conv   func(dst []byte, v any) ([]byte, error)
 }
 
@@ -48,12 +54,12 @@ func fieldFor(c *colDef) *field {
 		f.typ = intType(c)
 		f.conv = f.integer
 	case "float":
-		f.typ, f.conv = "float32", f.float
+		f.typ, f.conv = "float", f.float
 		if c.Scale > 0 || c.Length > 24 {
-			f.typ = "float64"
+			f.typ = "double"
 		}
 	case "double", "real":
-		f.typ, f.conv = "float64", f.float
+		f.typ, f.conv = "double", f.float
 	case "decimal", "numeric":
 		f.typ, f.name = "bytes", nameDecimal
 		f.params = [][2]string{{"scale", strconv.Itoa(c.Scale)}}
@@ -89,6 +95,10 @@ func fieldFor(c *colDef) *field {
 		f.params = [][2]string{{"allowed", strings.Join(c.Elems, ",")}}
 	case "json":
 		f.typ, f.name, f.conv = "string", nameJSON, f.text
+	case "point":
+		f.typ, f.name, f.doc, f.fields, f.conv = "struct", namePoint, "Geometry (POINT)", pointFields, f.point
+	case "geometry", "linestring", "polygon", "multipoint", "multilinestring", "multipolygon", "geometrycollection", "geomcollection":
+		f.typ, f.name, f.doc, f.fields, f.conv = "struct", nameGeometry, "Geometry", geometryFields, f.geometry
 	default:
 		if c.Charset == "binary" || strings.Contains(c.Kind, "blob") || strings.Contains(c.Kind, "binary") || !isText(c.Kind) {
 			f.typ, f.conv = "bytes", f.bytes
@@ -96,6 +106,7 @@ func fieldFor(c *colDef) *field {
 			f.typ, f.conv = "string", f.text
 		}
 	}
+	f.def = f.defaultJSON()
 	return f
 }
 
@@ -158,7 +169,7 @@ func (f *field) integer(dst []byte, v any) ([]byte, error) {
 
 func (f *field) float(dst []byte, v any) ([]byte, error) {
 	size := 64
-	if f.typ == "float32" {
+	if f.typ == "float" {
 		size = 32
 	}
 	var x float64

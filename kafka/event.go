@@ -82,12 +82,21 @@ func newTableCodec(prefix string, d *tableDef) *tableCodec {
 	return tc
 }
 
-// appendSchema writes the Connect schema of one column.
+// appendSchema writes the Connect schema of one column, its members in
+// the order JsonConverter writes them.
 func (f *field) appendSchema(b []byte, optional bool) []byte {
-	b = append(b, `{"type":"`+f.typ+`","optional":`...)
+	b = append(b, `{"type":"`+f.typ+`"`...)
+	if f.fields != "" {
+		b = append(b, `,"fields":`+f.fields...)
+	}
+	b = append(b, `,"optional":`...)
 	b = strconv.AppendBool(b, optional)
 	if f.name != "" {
 		b = append(b, `,"name":"`+f.name+`","version":1`...)
+	}
+	if f.doc != "" {
+		b = append(b, `,"doc":`...)
+		b = appendJSONString(b, f.doc)
 	}
 	if len(f.params) > 0 {
 		b = append(b, `,"parameters":{`...)
@@ -100,6 +109,10 @@ func (f *field) appendSchema(b []byte, optional bool) []byte {
 			b = appendJSONString(b, p[1])
 		}
 		b = append(b, '}')
+	}
+	if f.def != nil {
+		b = append(b, `,"default":`...)
+		b = append(b, f.def...)
 	}
 	b = append(b, `,"field":`...)
 	b = appendJSONString(b, f.col.Name)
