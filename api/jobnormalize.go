@@ -44,17 +44,12 @@ func (j *JobConfig) normalize(jobType string) error {
 		return errors.Join(errs...)
 	}
 	s, d := j.SrcTask, j.DestTask
-	if s.TaskName == "" {
-		s.TaskName = config.RoleSource
-	}
-	if d.TaskName == "" {
-		d.TaskName = config.RoleDest
-	}
+	s.TaskName, d.TaskName = taskName(s.TaskName, config.RoleSource), taskName(d.TaskName, config.RoleDest)
 	if s.TaskName != config.RoleSource {
-		add("src_task.task_name: must be %q, got %q", config.RoleSource, s.TaskName)
+		add("src_task.task_name: must be %q (or \"source\"), got %q", config.RoleSource, s.TaskName)
 	}
 	if d.TaskName != config.RoleDest {
-		add("dest_task.task_name: must be %q, got %q", config.RoleDest, d.TaskName)
+		add("dest_task.task_name: must be %q (or \"dst\", \"destination\"), got %q", config.RoleDest, d.TaskName)
 	}
 	if !*j.Failover && (s.NodeID == "" || d.NodeID == "") {
 		add("failover=false pins each task to its node: src_task.node_id and dest_task.node_id are required")
@@ -81,6 +76,24 @@ func (j *JobConfig) normalize(jobType string) error {
 	}
 	j.fromTasks(src, dest, kafka)
 	return nil
+}
+
+// taskNameAliases are the other names dtle 3.x took for the tasks.
+var taskNameAliases = map[string]string{"source": config.RoleSource, "dst": config.RoleDest, "destination": config.RoleDest}
+
+// taskName is a task_name as the driver names the task: role when empty,
+// the role an alias stands for (in any case), else name unchanged.
+func taskName(name, role string) string {
+	n := strings.ToLower(strings.TrimSpace(name))
+	switch {
+	case n == "":
+		return role
+	case n == config.RoleSource || n == config.RoleDest:
+		return n
+	case taskNameAliases[n] != "":
+		return taskNameAliases[n]
+	}
+	return name
 }
 
 // prefixed names the task in each of the (joined) errors of err.

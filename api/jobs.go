@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"time"
@@ -37,18 +38,23 @@ func checkJobType(t string) error {
 // createJob godoc
 //
 //	@Summary		Create or update a job
-//	@Description	Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to "<job_name>-<type>". Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.
+//	@Description	Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to "<job_name>-<type>". Fields the API does not know are ignored (and logged at DEBUG), as dtle 3.x did; a known field of the wrong type is a 400. task_name also takes 3.x's "source" for src and "dst" or "destination" for dest. Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.
 //	@Tags			job
 //	@Accept			json
 //	@Produce		json
 //	@Param			type	path		string		true	"job type"	Enums(migration, sync, subscription)
 //	@Param			job		body		JobConfig	true	"migration_job_config, sync_job_config or subscription_job_config"
 //	@Success		200		{object}	CreateJobResponse
-//	@Failure		400		{object}	ErrorResponse
-//	@Failure		413		{object}	ErrorResponse
-//	@Failure		401		{object}	ErrorResponse
-//	@Failure		502		{object}	ErrorResponse
-//	@Failure		503		{object}	ErrorResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such job type"
+//	@Failure		408		{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		409		{object}	ErrorResponse	"conflict: a Nomad job that is not a dtle job has this id, or the job changed meanwhile"
+//	@Failure		413		{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
+//	@Failure		503		{object}	ErrorResponse	"unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After"
 //	@Security		ApiToken
 //	@Router			/v2/job/{type} [post]
 func (s *Server) createJob(c echo.Context) error {
@@ -61,7 +67,7 @@ func (s *Server) createJob(c echo.Context) error {
 		return err
 	}
 	var j JobConfig
-	if err := decodeStrict(unwrapJobConfig(body, jt+"_job_config"), &j); err != nil {
+	if err := s.decodeJobConfig(c, body, &j); err != nil {
 		return err
 	}
 	if err := j.normalize(jt); err != nil {
@@ -236,9 +242,15 @@ func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string,
 //	@Produce		json
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
-//	@Failure		400		{object}	ErrorResponse
-//	@Failure		413		{object}	ErrorResponse
-//	@Failure		404		{object}	ErrorResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such dtle job"
+//	@Failure		408		{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		409		{object}	ErrorResponse	"conflict: the job is stopped, or changed meanwhile"
+//	@Failure		413		{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/job/pause [post]
 func (s *Server) pauseJob(c echo.Context) error {
@@ -260,10 +272,16 @@ func (s *Server) pauseJob(c echo.Context) error {
 //	@Produce		json
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
-//	@Failure		400		{object}	ErrorResponse
-//	@Failure		413		{object}	ErrorResponse
-//	@Failure		404		{object}	ErrorResponse
-//	@Failure		503		{object}	ErrorResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such dtle job"
+//	@Failure		408		{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		409		{object}	ErrorResponse	"conflict: the job is stopped, or changed meanwhile"
+//	@Failure		413		{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
+//	@Failure		503		{object}	ErrorResponse	"unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After"
 //	@Security		ApiToken
 //	@Router			/v2/job/resume [post]
 func (s *Server) resumeJob(c echo.Context) error {
@@ -279,15 +297,22 @@ func (s *Server) resumeJob(c echo.Context) error {
 // deleteJob godoc
 //
 //	@Summary		Delete a job
-//	@Description	Stops the job and removes it from Nomad. Data already on the destination stays, with its checkpoint tables.
+//	@Description	Stops the job and removes it from Nomad. Data already on the destination stays, with its checkpoint tables. Only the version this request stopped is purged: a job registered again meanwhile is kept, with a 409.
 //	@Tags			job
 //	@Accept			x-www-form-urlencoded,json
 //	@Produce		json
 //	@Param			job_id	formData	string	true	"job id"
 //	@Success		200		{object}	MessageResponse
-//	@Failure		400		{object}	ErrorResponse
-//	@Failure		413		{object}	ErrorResponse
-//	@Failure		404		{object}	ErrorResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such dtle job"
+//	@Failure		408		{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		409		{object}	ErrorResponse	"conflict: the job was registered again while being deleted; it is kept"
+//	@Failure		413		{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
+//	@Failure		504		{object}	ErrorResponse	"nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again"
 //	@Security		ApiToken
 //	@Router			/v2/job/delete [post]
 func (s *Server) deleteJob(c echo.Context) error {
@@ -298,12 +323,26 @@ func (s *Server) deleteJob(c echo.Context) error {
 	// Stop first and purge once no evaluation of the job is in flight:
 	// Nomad 1.11's planner crashes when a job is purged under a plan. Each
 	// step has its own nomadTimeout.
-	if err := s.deregister(c, id, false); err != nil {
+	stopped, err := s.stopJob(c, id)
+	if err != nil {
 		return nomadError("stop job "+id, err)
 	}
-	if err := s.waitEvals(c, id); err != nil {
+	job, err := s.settledJob(c, id)
+	switch {
+	case err != nil:
 		return err
+	case job == nil:
+		// Purged meanwhile, by another delete.
+		s.log.Info("job deleted", "job", id)
+		return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
+	case !deref(job.Stop) || deref(job.JobModifyIndex) != stopped:
+		// Registered again (or stopped again) since this request stopped
+		// it: that version is not the one to remove.
+		return &Error{Status: http.StatusConflict, Code: CodeConflict,
+			Err: errorf("job_id %q was registered or changed again while it was being deleted; it is kept: check it and delete it again", id)}
 	}
+	// Nomad's purge takes no index to check, so a registration between the
+	// read above and the purge (a few milliseconds) would still be lost.
 	if err := s.deregister(c, id, true); err != nil {
 		return nomadError("delete job "+id, err)
 	}
@@ -314,12 +353,16 @@ func (s *Server) deleteJob(c echo.Context) error {
 // listJobs godoc
 //
 //	@Summary		List jobs
-//	@Description	Lists dtle jobs (Nomad jobs whose meta job_type is migration, sync or subscription, as the API and the example job files set it) with Nomad's status, or "paused".
+//	@Description	Lists every dtle job (every Nomad job with a task on the dtle driver, also one run with "nomad job run") with Nomad's status, or "paused". job_type is the job's meta job_type (the API and the example job files set it); a job without it is a subscription when a dtle task has kafka_broker_addrs, else a migration (only the meta tells a sync job from a migration).
 //	@Tags			job
 //	@Produce		json
 //	@Param			filter_job_type	query		string	false	"only jobs of this type"	Enums(migration, sync, subscription)
 //	@Success		200				{object}	JobListResponse
-//	@Failure		400				{object}	ErrorResponse
+//	@Failure		400				{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401				{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403				{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		500				{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502				{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/jobs [get]
 func (s *Server) listJobs(c echo.Context) error {
@@ -337,8 +380,15 @@ func (s *Server) listJobs(c echo.Context) error {
 	}
 	out := JobListResponse{Jobs: []JobListItem{}, Message: MessageOK}
 	for _, j := range stubs {
-		jt := jobType(j.Meta, false)
-		if checkJobType(jt) != nil || (filter != "" && jt != filter) {
+		jt := j.Meta[metaJobType]
+		if checkJobType(jt) != nil {
+			// Run from a job file without job_type: the list does not
+			// tell whether a task runs on dtle, the job does.
+			if jt, err = s.inferJobType(q, j.ID); err != nil {
+				return err
+			}
+		}
+		if jt == "" || (filter != "" && jt != filter) {
 			continue
 		}
 		status := j.Status
@@ -361,8 +411,12 @@ func (s *Server) listJobs(c echo.Context) error {
 //	@Param			type	path		string	true	"job type"	Enums(migration, sync, subscription)
 //	@Param			job_id	query		string	true	"job id"
 //	@Success		200		{object}	JobDetailResponse
-//	@Failure		400		{object}	ErrorResponse
-//	@Failure		404		{object}	ErrorResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such job type or dtle job, or the job is of another type"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/job/{type}/detail [get]
 func (s *Server) jobDetail(c echo.Context) error {
@@ -378,7 +432,7 @@ func (s *Server) jobDetail(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if got := jobType(job.Meta, true); got != jt {
+	if got := jobType(job); got != jt {
 		return notFound("job_id %q is a %s job; use /v2/job/%s/detail", id, got, got)
 	}
 	cfg, err := jobConfigFromNomad(job)
@@ -400,6 +454,19 @@ func (s *Server) jobDetail(c echo.Context) error {
 		out.JobStatus = JobStatusPaused
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// inferJobType reads a job without a job_type meta and returns its type,
+// "" when it has no dtle task or is gone.
+func (s *Server) inferJobType(q *nomad.QueryOptions, id string) (string, error) {
+	job, _, err := s.nomad.Jobs().Info(id, q)
+	if err != nil {
+		if e := nomadError("job "+id, err); e.Status != http.StatusNotFound {
+			return "", e
+		}
+		return "", nil
+	}
+	return jobType(job), nil
 }
 
 func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationDetail {
@@ -429,6 +496,18 @@ func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationD
 	return out
 }
 
+// stopJob stops a job and returns the JobModifyIndex of the stopped
+// version, which Nomad's client does not pass on from the reply.
+func (s *Server) stopJob(c echo.Context, id string) (uint64, error) {
+	w, cancel := s.write(c)
+	defer cancel()
+	var resp nomad.JobDeregisterResponse
+	if _, err := s.nomad.Raw().Delete("/v1/job/"+url.PathEscape(id)+"?purge=false", &resp, w); err != nil {
+		return 0, err
+	}
+	return resp.JobModifyIndex, nil
+}
+
 // deregister stops a job, or with purge removes it.
 func (s *Server) deregister(c echo.Context, id string, purge bool) error {
 	w, cancel := s.write(c)
@@ -437,14 +516,15 @@ func (s *Server) deregister(c echo.Context, id string, purge bool) error {
 	return err
 }
 
-// waitEvals waits until every evaluation of a job has finished.
-func (s *Server) waitEvals(c echo.Context, id string) error {
+// settledJob waits until every evaluation of a job has finished, then reads
+// the job again: nil when it is gone.
+func (s *Server) settledJob(c echo.Context, id string) (*nomad.Job, error) {
 	q, cancel := s.query(c)
 	defer cancel()
 	for {
 		evals, _, err := s.nomad.Jobs().Evaluations(id, q)
 		if err != nil {
-			return nomadError("evaluations of "+id, err)
+			return nil, nomadError("evaluations of "+id, err)
 		}
 		busy := false
 		for _, e := range evals {
@@ -455,13 +535,21 @@ func (s *Server) waitEvals(c echo.Context, id string) error {
 			}
 		}
 		if !busy {
-			return nil
+			break
 		}
 		select {
 		case <-q.Context().Done():
-			return &Error{Status: http.StatusGatewayTimeout, Code: CodeNomadUnavailable,
+			return nil, &Error{Status: http.StatusGatewayTimeout, Code: CodeNomadUnavailable,
 				Err: errorf("job %s is stopped but its evaluations did not finish; delete it again", id)}
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+	job, _, err := s.nomad.Jobs().Info(id, q)
+	if err != nil {
+		if e := nomadError("job "+id, err); e.Status != http.StatusNotFound {
+			return nil, e
+		}
+		return nil, nil
+	}
+	return job, nil
 }

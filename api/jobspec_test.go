@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -203,15 +205,74 @@ func TestSealPasswords(t *testing.T) {
 	}
 }
 
-// FuzzJobConfig: any body decodes or is refused with an error; never a panic.
+// TestDecodeJSON: unknown fields are ignored and named by path; wrong
+// types and trailing data are still refused.
+func TestDecodeJSON(t *testing.T) {
+	cases := []struct {
+		name, body string
+		ignored    []string
+		err        string
+	}{
+		{"known fields only", `{"job_name":"a","src_task":{"chunk_size":5}}`, nil, ""},
+		{"3.x UI fields, nested", `{"binlog_relay":true,"src_task":{"task_step_name":"x","mysql_connection_config":{"retry":1}},` +
+			`"dest_task":{"reverse":false}}`,
+			[]string{"binlog_relay", "dest_task.reverse", "src_task.mysql_connection_config.retry", "src_task.task_step_name"}, ""},
+		{"path through arrays", `{"src_task":{"replicate_do_db":[{"table_schema":"d"},{"tables":[{"table_name":"t","ui":1}]}]}}`,
+			[]string{"src_task.replicate_do_db[1].tables[0].ui"}, ""},
+		{"a key in another case is the field, as encoding/json has it", `{"Job_Name":"a","SRC_TASK":{"Chunk_Size":5}}`, nil, ""},
+		{"unknown field with a value of any shape", `{"x":[{"y":null}],"job_name":"a"}`, []string{"x"}, ""},
+		{"wrong type beside an unknown field", `{"retry":1,"src_task":{"chunk_size":"5"}}`, nil, "src_task.chunk_size: must be a number"},
+		{"a second value", `{"job_name":"a"} {}`, nil, "only one value"},
+		{"a stray brace", `{"job_name":"a"}}`, nil, "only one value"},
+	}
+	for _, c := range cases {
+		var j JobConfig
+		ignored, err := decodeJSON([]byte(c.body), &j)
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%s: err %v, want one with %q", c.name, err, c.err)
+		case c.err == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case !reflect.DeepEqual(ignored, c.ignored):
+			t.Errorf("%s: ignored %q, want %q", c.name, ignored, c.ignored)
+		}
+	}
+}
+
+// FuzzJobConfig: any body decodes or is refused with an error, never a
+// panic. Decoding ignores exactly the fields encoding/json's strict mode
+// refuses (names it has no field for) and nothing else: what it accepts
+// decodes as a plain json.Unmarshal does, and a value of the wrong type is
+// still refused.
 func FuzzJobConfig(f *testing.F) {
 	f.Add([]byte(`{"job_name":"a","src_task":{"mysql_connection_config":{"mysql_host":"h","mysql_user":"u"}},"dest_task":{}}`))
 	f.Add([]byte(`{"job_name":"a","src_task":{"replicate_do_db":[null,{"tables":[null]}]},"dest_task":{"kafka_broker_addrs":["k"]}}`))
 	f.Add([]byte(`[]`))
+	// What dtle 3.x's UI sends beside the documented fields.
+	f.Add([]byte(`{"job_name":"a","binlog_relay":true,"reverse":false,"src_task":{"task_step_name":"x","retry":2,` +
+		`"mysql_connection_config":{"mysql_host":"h","mysql_user":"u","Mysql_Port":3306,"extra":1},` +
+		`"replicate_do_db":[{"table_schema":"d","tables":[{"table_name":"t","x":[1]}]}]},"dest_task":{"task_name":"dst","y":{}}}`))
+	f.Add([]byte(`{"job_name":"a","src_task":{"chunk_size":"big"},"dest_task":{}}`))
+	f.Add([]byte(`{"job_name":"a"}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var j JobConfig
-		if decodeStrict(data, &j) != nil {
+		ignored, err := decodeJSON(data, &j)
+		strict := json.NewDecoder(bytes.NewReader(data))
+		strict.DisallowUnknownFields()
+		var s JobConfig
+		strictErr := strict.Decode(&s)
+		if err != nil {
+			if strictErr == nil && strict.InputOffset() == int64(len(bytes.TrimRight(data, " \t\r\n"))) {
+				t.Fatalf("refused %q, which strict decoding accepts: %v", data, err)
+			}
 			return
+		}
+		if (len(ignored) == 0) != (strictErr == nil) {
+			t.Fatalf("%q: ignored %q, but strict decoding says %v", data, ignored, strictErr)
+		}
+		var plain JobConfig
+		if err := json.Unmarshal(data, &plain); err != nil || !reflect.DeepEqual(j, plain) {
+			t.Fatalf("%q decodes unlike json.Unmarshal (%v)", data, err)
 		}
 		for _, jt := range []string{JobTypeMigration, JobTypeSubscription} {
 			c := j

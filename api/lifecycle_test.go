@@ -333,6 +333,7 @@ func checkMonitorShape(t *testing.T, m map[string]any) {
 	sub := map[string][]string{
 		"current_coordinates": {"file", "position", "gtid_set", "relay_master_log_file", "read_master_log_pos", "retrieved_gtid_set"},
 		"delay_count":         {"num", "time"},
+		"throughput_status":   {"num", "time", "rows_per_second", "txns_per_second"},
 		"nats_message_status": {"in_messages", "out_messages", "in_bytes", "out_bytes", "reconnects"},
 		"buffer_status":       {"binlog_event_queue_size", "extractor_tx_queue_size", "applier_tx_queue_size", "send_by_timeout", "send_by_size_full"},
 	}

@@ -17,10 +17,12 @@ import (
 const (
 	DefaultReadHeaderTimeout = 10 * time.Second
 	DefaultReadTimeout       = 60 * time.Second
-	// DefaultWriteTimeout covers the longest routes: job delete (stop, wait
-	// for the evaluations, purge) and pause or resume (look up, check the
-	// drivers, register) make up to three Nomad calls of nomadTimeout each.
-	DefaultWriteTimeout = 2 * time.Minute
+	// DefaultWriteTimeout covers the longest route: job delete has four
+	// steps of up to nomadTimeout each (look up; stop; wait for the
+	// evaluations and read the job back; purge), and the handler's
+	// deadline, a tenth shorter (135s), leaves the purge its whole 30s.
+	// Pause and resume have three (look up, check the drivers, register).
+	DefaultWriteTimeout = 150 * time.Second
 	DefaultIdleTimeout  = 60 * time.Second
 	DefaultMaxBodyBytes = 1 << 20
 )

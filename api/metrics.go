@@ -40,6 +40,8 @@ var taskMetrics = []metric{
 //	@Tags			monitor
 //	@Produce		plain
 //	@Success		200	{string}	string
+//	@Failure		401	{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		500	{object}	ErrorResponse	"internal: see the plugin log"
 //	@Security		ApiToken
 //	@Router			/metrics [get]
 func (s *Server) metrics(c echo.Context) error {

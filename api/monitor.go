@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -20,10 +22,14 @@ const attrAPIAddr = "driver.dtle.api_addr"
 // it is never passed on again.
 const headerForwarded = "X-Dtle-Forwarded"
 
+// headerServerID carries the id of the API server that answers a forwarded
+// request: a server that gets its own id back forwarded to itself.
+const headerServerID = "X-Dtle-Api-Server"
+
 // monitorTask godoc
 //
 //	@Summary		Live figures of a task
-//	@Description	Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput, NATS and buffer counters, stage.
+//	@Description	Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput (rows and transactions a second, and 3.x's num transactions in time seconds), NATS and buffer counters, stage. When the API of the task's node cannot be reached from this node (a loopback api_addr in a cluster), the 502 names the node and the option to set there: api_advertise.
 //	@Tags			monitor
 //	@Produce		json
 //	@Param			allocation_id		query		string	false	"allocation id, a UUID (GET /v2/job/{type}/detail lists them); required unless job_id is given"
@@ -31,12 +37,20 @@ const headerForwarded = "X-Dtle-Forwarded"
 //	@Param			task_name			query		string	true	"src or dest"
 //	@Param			nomad_http_address	query		string	false	"ignored; kept for compatibility"
 //	@Success		200					{object}	MonitorResponse
-//	@Failure		400					{object}	ErrorResponse
-//	@Failure		404					{object}	ErrorResponse
+//	@Failure		400					{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401					{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403					{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		404					{object}	ErrorResponse	"not_found: no such allocation or job, or the task is not running"
+//	@Failure		500					{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502					{object}	ErrorResponse	"unavailable (the API of the task's node failed or is not reachable: set api_advertise on that node) or nomad_unavailable"
 //	@Security		ApiToken
 //	@Router			/v2/monitor/task [get]
 func (s *Server) monitorTask(c echo.Context) error {
 	allocID, task := c.QueryParam("allocation_id"), c.QueryParam("task_name")
+	forwarded := c.Request().Header.Get(headerForwarded) != ""
+	if forwarded {
+		c.Response().Header().Set(headerServerID, s.id)
+	}
 	if task == "" {
 		return badRequest("task_name: required")
 	}
@@ -55,10 +69,10 @@ func (s *Server) monitorTask(c echo.Context) error {
 	}
 	if s.cfg.Local != nil {
 		if st, ok := s.cfg.Local.TaskMonitor(allocID, task); ok {
-			return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st, Message: MessageOK})
+			return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st.withLegacyFields(), Message: MessageOK})
 		}
 	}
-	if c.Request().Header.Get(headerForwarded) != "" {
+	if forwarded {
 		return notFound("task %q of allocation %s is not running on this node", task, allocID)
 	}
 	q, cancel := s.query(c)
@@ -86,15 +100,17 @@ func (s *Server) monitorTask(c echo.Context) error {
 		return &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
 			Err: errorf("node %s runs the task but serves no API (its api_addr is empty)", node.Name)}
 	}
-	out, err := s.forwardMonitor(q.Context(), addr, allocID, task)
+	out, err := s.forwardMonitor(q.Context(), node.Name, addr, allocID, task)
 	if err != nil {
 		return err
 	}
+	out.TasksStatus.withLegacyFields()
 	return c.JSON(http.StatusOK, out)
 }
 
-// forwardMonitor asks the API of the node that runs the task.
-func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string) (*MonitorResponse, error) {
+// forwardMonitor asks the API of the node that runs the task, which
+// advertises it at addr.
+func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, task string) (*MonitorResponse, error) {
 	u := fmt.Sprintf("http://%s/v2/monitor/task?%s", addr, url.Values{"allocation_id": {allocID}, "task_name": {task}}.Encode())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -108,9 +124,15 @@ func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
+		if isLoopback(addr) {
+			return nil, unreachableAPI(nodeName, addr, err)
+		}
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("ask the API of the task's node at %s: %w", addr, err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
+	if resp.Header.Get(headerServerID) == s.id {
+		return nil, unreachableAPI(nodeName, addr, errorf("%s is this node's own API", addr))
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxReply))
 	if err != nil {
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("read from %s: %w", addr, err)}
@@ -131,6 +153,28 @@ func (s *Server) forwardMonitor(ctx context.Context, addr, allocID, task string)
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("node API %s: %w", addr, err)}
 	}
 	return &out, nil
+}
+
+// unreachableAPI is the reply when the API a node advertises cannot be
+// reached from this one, typically the default loopback api_addr.
+func unreachableAPI(nodeName, addr string, err error) *Error {
+	return &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+		Err: errorf("the API of node %s, which runs the task, is not reachable from this node at %s: set api_advertise "+
+			"(or an api_addr other nodes reach, not a loopback address) in the dtle plugin config of node %s: %w", nodeName, addr, nodeName, err)}
+}
+
+// isLoopback reports whether the host of addr (host:port) is a loopback
+// address or localhost.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // runningAlloc is the allocation running a job's task now.

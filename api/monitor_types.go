@@ -1,5 +1,7 @@
 package api
 
+import "math"
+
 // Coordinates is where a task is in the binlog.
 type Coordinates struct {
 	File               string `json:"file" example:"mysql-bin.000001"`
@@ -17,10 +19,27 @@ type DelayCount struct {
 	Time int64 `json:"time"`
 }
 
-// ThroughputStatus is the recent rate of work, per second.
+// ThroughputStatus is the recent rate of work: rows and transactions a
+// second. Num and Time are dtle 3.x's form of it, read the way delay_count
+// is: Num transactions in Time seconds. The API fills them from Txns
+// (withLegacyFields); the plugin fills only Rows and Txns.
 type ThroughputStatus struct {
 	Rows float64 `json:"rows_per_second"`
 	Txns float64 `json:"txns_per_second"`
+	// Num is the transactions of one second at the current rate
+	// (txns_per_second, rounded).
+	Num int64 `json:"num"`
+	// Time is the seconds Num counts: 1.
+	Time int64 `json:"time" example:"1"`
+}
+
+// withLegacyFields fills the fields dtle 3.x's clients read from those the
+// plugin measures, and returns m.
+func (m *TaskMonitor) withLegacyFields() *TaskMonitor {
+	if m != nil && m.ThroughputStatus != nil {
+		m.ThroughputStatus.Num, m.ThroughputStatus.Time = int64(math.Round(m.ThroughputStatus.Txns)), 1
+	}
+	return m
 }
 
 // NatsMessageStatus are the task's NATS connection counters.

@@ -16,8 +16,12 @@ import (
 //	@Produce		json
 //	@Param			dtle_log_level	formData	string	true	"new level"	Enums(TRACE, DEBUG, INFO, WARN, ERROR)
 //	@Success		200				{object}	LogLevelResponse
-//	@Failure		400				{object}	ErrorResponse
-//	@Failure		413				{object}	ErrorResponse
+//	@Failure		400				{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401				{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		408				{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		413				{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500				{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		503				{object}	ErrorResponse	"unavailable: no plugin in this server"
 //	@Security		ApiToken
 //	@Router			/v2/log/level [post]
 func (s *Server) setLogLevel(c echo.Context) error {
@@ -53,6 +57,7 @@ func (s *Server) setLogLevel(c echo.Context) error {
 //	@Produce		json
 //	@Success		200	{object}	HealthResponse
 //	@Failure		503	{object}	HealthResponse
+//	@Failure		500	{object}	ErrorResponse	"internal: see the plugin log"
 //	@Router			/v2/health [get]
 func (s *Server) health(c echo.Context) error {
 	out := HealthResponse{Status: "ok", Version: s.cfg.Version, Nomad: "ok"}

@@ -24,7 +24,10 @@ const retryAfterSeconds = "5"
 //	@Tags			node
 //	@Produce		json
 //	@Success		200	{object}	NodeListResponse
-//	@Failure		502	{object}	ErrorResponse
+//	@Failure		401	{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		403	{object}	ErrorResponse	"forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)"
+//	@Failure		500	{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502	{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/nodes [get]
 func (s *Server) listNodes(c echo.Context) error {

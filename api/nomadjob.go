@@ -196,15 +196,30 @@ func pinnedNode(tg *nomad.TaskGroup) string {
 	return ""
 }
 
-// jobType is a Nomad job's dtle job type, "" when it is not a dtle job.
-func jobType(meta map[string]string, isDtle bool) string {
-	if t := meta[metaJobType]; t != "" {
+// jobType is a dtle job's type: its job_type meta when that names a type
+// (the API and the example job files set it); else, for a job run from a
+// job file without it, subscription when a dtle task has
+// kafka_broker_addrs, and migration otherwise: a sync job's config is a
+// migration's, so only the meta tells them apart. "" for a job without a
+// dtle task.
+func jobType(job *nomad.Job) string {
+	if !isDtleJob(job) {
+		return ""
+	}
+	if t := job.Meta[metaJobType]; checkJobType(t) == nil {
 		return t
 	}
-	if isDtle {
-		return JobTypeMigration
+	for _, tg := range job.TaskGroups {
+		for _, t := range tg.Tasks {
+			if t.Driver != driverName {
+				continue
+			}
+			if ct, err := taskFromNomad(t.Config); err == nil && ct.IsKafka() {
+				return JobTypeSubscription
+			}
+		}
 	}
-	return ""
+	return JobTypeMigration
 }
 
 // isDtleJob reports whether a task of job runs on the dtle driver.

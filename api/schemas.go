@@ -27,11 +27,15 @@ const CodeMySQL = "mysql_error"
 //	@Param			mysql_host					query		string	true	"host"
 //	@Param			mysql_port					query		string	true	"port"
 //	@Param			mysql_user					query		string	true	"user"
-//	@Param			mysql_password				query		string	true	"password, plain or encrypted"
+//	@Param			mysql_password				query		string	true	"password, plain or encrypted; empty (but given) for an account without one"
 //	@Param			mysql_character_set			query		string	false	"character set"												default(utf8mb4)
 //	@Param			is_mysql_password_encrypted	query		string	false	"true when mysql_password is encrypted with the node's key"	default(false)
 //	@Success		200							{object}	SchemasResponse
-//	@Failure		400							{object}	ErrorResponse
+//	@Failure		400							{object}	ErrorResponse	"invalid_request (a parameter) or mysql_error (the server refused)"
+//	@Failure		401							{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		408							{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		413							{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500							{object}	ErrorResponse	"internal: see the plugin log"
 //	@Security		ApiToken
 //	@Router			/v2/mysql/schemas [get]
 func (s *Server) listSchemas(c echo.Context) error {
@@ -53,7 +57,12 @@ func (s *Server) listSchemas(c echo.Context) error {
 	if conn.User, err = required(p, "mysql_user"); err != nil {
 		return err
 	}
-	conn.Password = p["mysql_password"]
+	// Required as the contract says; an empty value is an account without
+	// a password.
+	var given bool
+	if conn.Password, given = p["mysql_password"]; !given {
+		return badRequest("mysql_password: required (give it empty for an account without a password)")
+	}
 	if enc := p["is_mysql_password_encrypted"]; enc != "" {
 		encrypted, err := strconv.ParseBool(enc)
 		if err != nil {

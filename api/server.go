@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"errors"
@@ -76,6 +77,9 @@ type Server struct {
 	// tokenHash is the SHA-256 of cfg.Token, compared with the presented
 	// token's in constant time (hashing first hides the token's length).
 	tokenHash [sha256.Size]byte
+	// id tells this server from the others: its replies to forwarded
+	// requests carry it, so a forward that reaches this server knows.
+	id string
 }
 
 // New validates cfg and builds the server; Serve runs it.
@@ -94,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second},
-		tokenHash: sha256.Sum256([]byte(cfg.Token))}
+		tokenHash: sha256.Sum256([]byte(cfg.Token)), id: rand.Text()}
 	s.echo = s.routes()
 	return s, nil
 }

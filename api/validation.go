@@ -26,8 +26,11 @@ const validateTimeout = 30 * time.Second
 //	@Param			job_config	query		string		false	"job config as JSON (instead of a body)"
 //	@Param			job			body		JobConfig	false	"job config"
 //	@Success		200			{object}	ValidateJobResponse
-//	@Failure		400			{object}	ErrorResponse
-//	@Failure		413			{object}	ErrorResponse
+//	@Failure		400			{object}	ErrorResponse	"invalid_request: a bad or missing parameter, or a malformed body; the message names it"
+//	@Failure		401			{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
+//	@Failure		408			{object}	ErrorResponse	"invalid_request: the body came too slowly"
+//	@Failure		413			{object}	ErrorResponse	"invalid_request: the body is over the limit"
+//	@Failure		500			{object}	ErrorResponse	"internal: see the plugin log"
 //	@Security		ApiToken
 //	@Router			/v2/validation/job [get]
 //	@Router			/v2/validation/job [post]
@@ -44,8 +47,7 @@ func (s *Server) validateJob(c echo.Context) error {
 		return badRequest("job_config: required, as a JSON body or the job_config query parameter")
 	}
 	var j JobConfig
-	raw = unwrapJobConfig(raw, "job_config")
-	if err := decodeStrict(raw, &j); err != nil {
+	if err := s.decodeJobConfig(c, raw, &j); err != nil {
 		return err
 	}
 	jt := JobTypeMigration

@@ -36,6 +36,18 @@ const docTemplate = `{
                         "schema": {
                             "type": "string"
                         }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
                     }
                 }
             }
@@ -57,6 +69,12 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.HealthResponse"
                         }
                     },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
                     "503": {
                         "description": "Service Unavailable",
                         "schema": {
@@ -73,7 +91,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Stops the job and removes it from Nomad. Data already on the destination stays, with its checkpoint tables.",
+                "description": "Stops the job and removes it from Nomad. Data already on the destination stays, with its checkpoint tables. Only the version this request stopped is purged: a job registered again meanwhile is kept, with a 409.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -102,19 +120,61 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job was registered again while being deleted; it is kept",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "504": {
+                        "description": "nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -158,19 +218,55 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -214,25 +310,61 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -247,7 +379,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to \"\u003cjob_name\u003e-\u003ctype\u003e\". Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.",
+                "description": "Registers a migration, sync or subscription job with Nomad. The body is the job config; the reply echoes it with every default filled in and passwords masked. job_id defaults to \"\u003cjob_name\u003e-\u003ctype\u003e\". Fields the API does not know are ignored (and logged at DEBUG), as dtle 3.x did; a known field of the wrong type is a 400. task_name also takes 3.x's \"source\" for src and \"dst\" or \"destination\" for dest. Updating a paused job keeps it paused. While no ready node has a healthy dtle driver (the first seconds after an agent starts) it answers 503 with Retry-After: retry then.",
                 "consumes": [
                     "application/json"
                 ],
@@ -289,31 +421,61 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "401": {
-                        "description": "Unauthorized",
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such job type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: a Nomad job that is not a dtle job has this id, or the job changed meanwhile",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "502": {
-                        "description": "Bad Gateway",
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "503": {
-                        "description": "Service Unavailable",
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -365,13 +527,37 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "not_found: no such job type or dtle job, or the job is of another type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -386,7 +572,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Lists dtle jobs (Nomad jobs whose meta job_type is migration, sync or subscription, as the API and the example job files set it) with Nomad's status, or \"paused\".",
+                "description": "Lists every dtle job (every Nomad job with a task on the dtle driver, also one run with \"nomad job run\") with Nomad's status, or \"paused\". job_type is the job's meta job_type (the API and the example job files set it); a job without it is a subscription when a dtle task has kafka_broker_addrs, else a migration (only the meta tells a sync job from a migration).",
                 "produces": [
                     "application/json"
                 ],
@@ -415,7 +601,31 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -466,13 +676,37 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no plugin in this server",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -487,7 +721,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput, NATS and buffer counters, stage.",
+                "description": "Reads the figures of a running task from the plugin that runs it, on whichever node: binlog coordinates, rows and transactions read and applied, full-copy progress and ETA, delay, backlog, throughput (rows and transactions a second, and 3.x's num transactions in time seconds), NATS and buffer counters, stage. When the API of the task's node cannot be reached from this node (a loopback api_addr in a cluster), the 502 names the node and the option to set there: api_advertise.",
                 "produces": [
                     "application/json"
                 ],
@@ -530,13 +764,37 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "404": {
-                        "description": "Not Found",
+                        "description": "not_found: no such allocation or job, or the task is not running",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "unavailable (the API of the task's node failed or is not reachable: set api_advertise on that node) or nomad_unavailable",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -583,7 +841,7 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "password, plain or encrypted",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
                         "name": "mysql_password",
                         "in": "query",
                         "required": true
@@ -611,7 +869,31 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request (a parameter) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -641,8 +923,26 @@ const docTemplate = `{
                             "$ref": "#/definitions/api.NodeListResponse"
                         }
                     },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
                     "502": {
-                        "description": "Bad Gateway",
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -692,13 +992,31 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -746,13 +1064,31 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "Bad Request",
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
                     },
                     "413": {
-                        "description": "Request Entity Too Large",
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1494,8 +1830,17 @@ const docTemplate = `{
         "api.ThroughputStatus": {
             "type": "object",
             "properties": {
+                "num": {
+                    "description": "Num is the transactions of one second at the current rate\n(txns_per_second, rounded).",
+                    "type": "integer"
+                },
                 "rows_per_second": {
                     "type": "number"
+                },
+                "time": {
+                    "description": "Time is the seconds Num counts: 1.",
+                    "type": "integer",
+                    "example": 1
                 },
                 "txns_per_second": {
                     "type": "number"
