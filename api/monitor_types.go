@@ -103,4 +103,7 @@ type Local interface {
 	Tasks() []LocalTask
 	// SetLogLevel changes the plugin's log level.
 	SetLogLevel(level string) error
+	// ReloadAgent has the Nomad agent that runs the plugin reload its
+	// configuration (its own log_level included).
+	ReloadAgent() error
 }

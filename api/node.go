@@ -10,7 +10,7 @@ import (
 // setLogLevel godoc
 //
 //	@Summary		Change the log level
-//	@Description	Changes this node's dtle plugin log level at run time. The Nomad agent's own log_level must let the level through.
+//	@Description	Changes this node's dtle plugin log level at run time, then has the node's Nomad agent reload its configuration (as 3.x did with SIGHUP), so that a log_level raised in the agent's file takes effect too: the agent passes on only the plugin lines its own log_level lets through.
 //	@Tags			log
 //	@Accept			x-www-form-urlencoded,json
 //	@Produce		json
@@ -46,6 +46,10 @@ func (s *Server) setLogLevel(c echo.Context) error {
 		return badRequest("dtle_log_level: %w", err)
 	}
 	s.log.Info("log level changed", "level", level)
+	if err := s.cfg.Local.ReloadAgent(); err != nil {
+		s.log.Warn("the Nomad agent did not reload its configuration: its own log_level stays as it was; "+
+			"set log_level in its file and send it SIGHUP (or restart it)", "error", err)
+	}
 	return c.JSON(http.StatusOK, LogLevelResponse{DtleLogLevel: level, Message: MessageOK})
 }
 

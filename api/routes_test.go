@@ -155,10 +155,19 @@ func TestNodesSchemasLogLevel(t *testing.T) {
 		t.Errorf("wrong password: %d %s", r.Status, r.Body)
 	}
 
+	reloads := strings.Count(agent.LogTail(100000), "Reloading configuration")
 	m = mustOK(t, call(t, http.MethodPost, "/v2/log/level", url.Values{"dtle_log_level": {"debug"}}))
 	if m["dtle_log_level"] != "DEBUG" {
 		t.Errorf("log level reply: %v", m)
 	}
+	// As the seed's procedure expects (3.x sent SIGHUP), the Nomad agent
+	// reloads its own log_level from its file too.
+	eventually(t, 10*time.Second, "the Nomad agent reloads its configuration", func() string {
+		if strings.Count(agent.LogTail(100000), "Reloading configuration") <= reloads {
+			return "no reload in the agent's log"
+		}
+		return ""
+	})
 	mustOK(t, call(t, http.MethodPost, "/v2/log/level", map[string]string{"dtle_log_level": "INFO"}))
 }
 

@@ -214,6 +214,7 @@ type noTasks struct{}
 func (noTasks) TaskMonitor(string, string) (*api.TaskMonitor, bool) { return nil, false }
 func (noTasks) Tasks() []api.LocalTask                              { return nil }
 func (noTasks) SetLogLevel(string) error                            { return nil }
+func (noTasks) ReloadAgent() error                                  { return nil }
 
 // oneTask is a plugin that runs one task with fixed figures.
 type oneTask struct {
@@ -232,6 +233,7 @@ func (o oneTask) TaskMonitor(alloc, name string) (*api.TaskMonitor, bool) {
 }
 func (o oneTask) Tasks() []api.LocalTask { return nil }
 func (oneTask) SetLogLevel(string) error { return nil }
+func (oneTask) ReloadAgent() error       { return nil }
 
 // get and post send a request without a token to an in-process server.
 func get(t *testing.T, u string) reply {

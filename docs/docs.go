@@ -640,7 +640,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Changes this node's dtle plugin log level at run time. The Nomad agent's own log_level must let the level through.",
+                "description": "Changes this node's dtle plugin log level at run time, then has the node's Nomad agent reload its configuration (as 3.x did with SIGHUP), so that a log_level raised in the agent's file takes effect too: the agent passes on only the plugin lines its own log_level lets through.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
