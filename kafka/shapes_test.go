@@ -3,6 +3,7 @@ package kafka_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -74,29 +75,7 @@ func TestDebeziumShapesThroughCopyAndBinlog(t *testing.T) {
 
 	want := map[string]map[string]string{} // table -> id -> canonical row
 	for _, table := range []string{"geo", "geo2"} {
-		rows, err := src.QueryContext(context.Background(), "SELECT id, ST_SRID(p), HEX(ST_AsBinary(p)), ST_X(p), ST_Y(p), "+
-			"IFNULL(ST_SRID(g), -1), IFNULL(HEX(ST_AsBinary(g)), '') FROM "+schema+"."+table)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want[table] = map[string]string{}
-		for rows.Next() {
-			var id, psrid, gsrid int32
-			var pwkb, gwkb string
-			var x, y float64
-			if err := rows.Scan(&id, &psrid, &pwkb, &x, &y, &gsrid, &gwkb); err != nil {
-				t.Fatal(err)
-			}
-			p := &geoValue{X: &x, Y: &y, WKB: mustHex(t, pwkb), SRID: sridOf(psrid)}
-			var g *geoValue
-			if gsrid >= 0 {
-				g = &geoValue{WKB: mustHex(t, gwkb), SRID: sridOf(gsrid)}
-			}
-			want[table][fmt.Sprint(id)] = "p=" + p.String() + " g=" + g.String()
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
+		want[table] = sourceShapes(t, src, schema+"."+table)
 	}
 
 	var last string
@@ -202,4 +181,34 @@ func mustHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// sourceShapes reads a table's spatial values from the source, canonical by id.
+func sourceShapes(t *testing.T, src *sql.DB, table string) map[string]string {
+	t.Helper()
+	rows, err := src.QueryContext(context.Background(), "SELECT id, ST_SRID(p), HEX(ST_AsBinary(p)), ST_X(p), ST_Y(p), "+
+		"IFNULL(ST_SRID(g), -1), IFNULL(HEX(ST_AsBinary(g)), '') FROM "+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, psrid, gsrid int32
+		var pwkb, gwkb string
+		var x, y float64
+		if err := rows.Scan(&id, &psrid, &pwkb, &x, &y, &gsrid, &gwkb); err != nil {
+			t.Fatal(err)
+		}
+		p := &geoValue{X: &x, Y: &y, WKB: mustHex(t, pwkb), SRID: sridOf(psrid)}
+		var g *geoValue
+		if gsrid >= 0 {
+			g = &geoValue{WKB: mustHex(t, gwkb), SRID: sridOf(gsrid)}
+		}
+		out[fmt.Sprint(id)] = "p=" + p.String() + " g=" + g.String()
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
