@@ -3,23 +3,23 @@ package applier
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
+
+	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
 // ErrRefusedDDL: a schema change from the source is not one DDL statement
 // on the job's own tables, so the applier does not run it.
 var ErrRefusedDDL = errors.New("refused schema change")
 
-// protectedSchemas are never changed by a replicated statement: the
-// server's own and the applier's checkpoint schema.
-var protectedSchemas = map[string]bool{
-	"mysql": true, "sys": true, "information_schema": true, "performance_schema": true,
-	CheckpointSchema: true,
-}
+// wordName is what a character set's or collation's name may be when it
+// goes into SQL written here; anything else never does.
+var wordName = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // ddlVerbs start every statement the applier runs for the source: what
 // the extractor replicates (tables, indexes, views, schemas).
@@ -27,7 +27,8 @@ var ddlVerbs = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 
 // checkDDL decides whether a statement that came from the source may run
 // on the destination, before it runs. It must be one statement, a schema
-// change, that names no protected schema (defaultSchema stands for names
+// change, that names no system schema (tableinfo.SystemSchemas: the
+// server's own and the checkpoint schema) (defaultSchema stands for names
 // without one). A statement TiDB's parser cannot read (MariaDB's own
 // syntax) must at least start as a schema change; it runs on a connection
 // that takes one statement only, so nothing can follow it.
@@ -53,7 +54,7 @@ func checkDDL(sql, defaultSchema string) error {
 		if schema == "" {
 			schema = defaultSchema
 		}
-		if protectedSchemas[strings.ToLower(schema)] && bad == "" {
+		if tableinfo.SystemSchemas[strings.ToLower(schema)] && bad == "" {
 			bad = schema
 		}
 	}

@@ -83,3 +83,44 @@ func TestReplicatedDDLRunsOneStatement(t *testing.T) {
 		}
 	}
 }
+
+// A schema message is data, not SQL: a character set or collation that is
+// not a plain name is left out, a name with quotes is quoted, and a system
+// schema is refused.
+func TestSchemaMessageIsNotSQL(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := sandboxtest.OpenDB(t, pair.Dest)
+	weird := "ddl_s`; DROP DATABASE ddl_keep; --x"
+	sandboxtest.Exec(t, db, []string{"DROP DATABASE IF EXISTS ddl_keep", "CREATE DATABASE ddl_keep",
+		"DROP DATABASE IF EXISTS `ddl_s``; DROP DATABASE ddl_keep; --x`", "DROP DATABASE IF EXISTS ddl_cs"})
+	a, err := New(ctx, Config{JobID: fmt.Sprintf("schema-msg-%d", time.Now().UnixNano()), Task: &config.Task{ConnectionConfig: pair.Dest},
+		Logger: sandboxtest.Logger(t, "dest")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = a.Close() }()
+	go func() { _ = a.Run(ctx) }()
+	if _, err := a.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	schema := func(name, cs, coll string) error {
+		return a.Handle(ctx, &change.Message{Kind: change.KindSchema, Flavor: change.FlavorMariaDB, Table: &change.Table{Schema: name},
+			Charset: cs, Collation: coll})
+	}
+	if err := schema("ddl_cs", "latin1 COLLATE latin1_bin; DROP DATABASE ddl_keep", "x"); err != nil {
+		t.Fatalf("a schema with a hostile charset: %v", err)
+	}
+	if err := schema(weird, "utf8mb4", "utf8mb4_bin'; DROP DATABASE ddl_keep; --"); err != nil {
+		t.Fatalf("a schema with a hostile name: %v", err)
+	}
+	if err := schema("mysql", "utf8mb4", "utf8mb4_bin"); !errors.Is(err, ErrRefusedDDL) {
+		t.Fatalf("the mysql schema: %v, want ErrRefusedDDL", err)
+	}
+	for _, name := range []string{"ddl_keep", "ddl_cs", weird} {
+		var n int
+		if err := db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name).Scan(&n); err != nil || n != 1 {
+			t.Errorf("schema %q: %d, %v", name, n, err)
+		}
+	}
+}

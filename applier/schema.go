@@ -3,15 +3,11 @@ package applier
 import (
 	"context"
 	"fmt"
-	"regexp"
+	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
-
-// charsetOrCollation is what a character set's or collation's name may
-// be; anything else never goes into SQL.
-var charsetOrCollation = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 
 // createSchema creates a replicated schema with the source's default
 // character set and collation, unless it exists or the job skips creating
@@ -21,8 +17,8 @@ func (c *copier) createSchema(ctx context.Context, m *change.Message) error {
 	if m.SkipCreate || name == "" {
 		return nil
 	}
-	if protectedSchemas[name] {
-		return &ApplyError{What: "create schema " + name, Err: fmt.Errorf("%w: it is a protected schema", ErrRefusedDDL)}
+	if tableinfo.SystemSchemas[strings.ToLower(name)] {
+		return &ApplyError{What: "create schema " + name, Err: fmt.Errorf("%w: it is a system schema", ErrRefusedDDL)}
 	}
 	var exists bool
 	if err := c.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?)",
@@ -33,9 +29,9 @@ func (c *copier) createSchema(ctx context.Context, m *change.Message) error {
 		return nil
 	}
 	q := "CREATE DATABASE IF NOT EXISTS " + tableinfo.Quote(name)
-	if charsetOrCollation.MatchString(m.Charset) {
+	if wordName.MatchString(m.Charset) {
 		q += " CHARACTER SET " + m.Charset
-		if charsetOrCollation.MatchString(m.Collation) {
+		if wordName.MatchString(m.Collation) {
 			q += " COLLATE " + m.Collation
 		}
 	}

@@ -4,15 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
 )
-
-// charsetName is what a character set's name may be; anything else never
-// goes into SQL.
-var charsetName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 // serverText decodes, on the destination server, the text of row's columns
 // whose character set Go cannot decode byte for byte (change.ServerDecoded):
@@ -33,7 +28,7 @@ func serverText(ctx context.Context, q querier, t *change.Table, row change.Row)
 			continue
 		}
 		cs := strings.ToLower(c.Charset)
-		if !charsetName.MatchString(cs) {
+		if !wordName.MatchString(cs) {
 			return fmt.Errorf("column %s.%s.%s: character set %q", t.Schema, t.Name, c.Name, c.Charset)
 		}
 		cols = append(cols, i)
