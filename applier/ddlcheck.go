@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
 
+	"github.com/dtle-io/dtle/internal/sqlnames"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -35,13 +37,7 @@ var ddlVerbs = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 func checkDDL(sql, defaultSchema string) error {
 	stmts, _, err := parser.New().Parse(sql, "", "")
 	if err != nil {
-		verb := firstWord(sql)
-		for _, v := range ddlVerbs {
-			if strings.EqualFold(verb, v) {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: it does not parse and does not start as a schema change (%q)", ErrRefusedDDL, verb)
+		return checkUnparsed(sql, defaultSchema)
 	}
 	if len(stmts) != 1 {
 		return fmt.Errorf("%w: %d statements in one", ErrRefusedDDL, len(stmts))
@@ -83,6 +79,27 @@ func (f tableVisitor) Enter(n ast.Node) (ast.Node, bool) {
 }
 
 func (f tableVisitor) Leave(n ast.Node) (ast.Node, bool) { return n, true }
+
+// checkUnparsed checks a statement the parser cannot read by the names a
+// lexical scan finds: it must start as a schema change, and the table it
+// changes (its own schema, or the default one) and every schema.table it
+// names must be outside the system schemas.
+func checkUnparsed(sql, defaultSchema string) error {
+	verb := firstWord(sql)
+	if !slices.ContainsFunc(ddlVerbs, func(v string) bool { return strings.EqualFold(v, verb) }) {
+		return fmt.Errorf("%w: it does not parse and does not start as a schema change (%q)", ErrRefusedDDL, verb)
+	}
+	target, _ := sqlnames.TargetOf(sql, "TABLE")
+	if target == "" {
+		target = defaultSchema
+	}
+	for _, s := range append(sqlnames.QualifiedSchemas(sql), target, sqlnames.SchemaOfDatabaseDDL(sql)) {
+		if tableinfo.SystemSchemas[strings.ToLower(s)] {
+			return fmt.Errorf("%w: it changes the schema %q, which replication never touches", ErrRefusedDDL, s)
+		}
+	}
+	return nil
+}
 
 // firstWord is a statement's first word, after white space and comments.
 func firstWord(sql string) string {

@@ -32,6 +32,11 @@ func TestCheckDDL(t *testing.T) {
 		{"/*!50000 DROP DATABASE dtle */", "app", false},
 		{"/*!50000 DROP DATABASE prod */", "app", true}, // an executable comment is read as what it runs
 		{"FLUSH PRIVILEGES xyz", "app", false},
+		// MariaDB's own syntax, which the parser cannot read, is checked by its names.
+		{"CREATE OR REPLACE TABLE mysql.user (a INT) WITH SYSTEM VERSIONING", "app", false},
+		{"CREATE OR REPLACE TABLE user (a INT) WITH SYSTEM VERSIONING", "mysql", false},
+		{"CREATE OR REPLACE TABLE t LIKE `dtle`.`checkpoint` WITH SYSTEM VERSIONING", "app", false},
+		{"CREATE OR REPLACE DATABASE `performance_schema` ENGINE=x", "app", false},
 	} {
 		err := checkDDL(c.sql, c.schema)
 		if (err == nil) != c.ok {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/sqlnames"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -62,7 +63,7 @@ func (e *Extractor) routeDDL(ctx context.Context, stmt, defaultSchema string) (*
 		name := info.schema
 		if info.stmt == nil {
 			// Unparsed: the name as a lexical scan reads it.
-			if name = schemaOfDatabaseDDL(stmt); name == "" {
+			if name = sqlnames.SchemaOfDatabaseDDL(stmt); name == "" {
 				return nil, fmt.Errorf("%w: %q does not parse and names no schema dtle can read; "+
 					"run it on the destination yourself and exclude it with ignore_sql", ErrBadRule, stmt)
 			}
@@ -221,7 +222,7 @@ func (e *Extractor) createFromSource(ctx context.Context, name [2]string, tg *fi
 // schema that is renamed, or one the job does not replicate beside one it
 // does, stops the job with the fix.
 func (e *Extractor) routeUnparsed(stmt, defaultSchema string, event filter.Event) (*change.DDL, error) {
-	target, _ := targetOf(stmt, "TABLE")
+	target, _ := sqlnames.TargetOf(stmt, "TABLE")
 	if target == "" {
 		target = defaultSchema
 	}
@@ -233,7 +234,7 @@ func (e *Extractor) routeUnparsed(stmt, defaultSchema string, event filter.Event
 	if e.ignored(tg, event, stmt) {
 		return nil, nil
 	}
-	named := append([]string{target}, qualifiedSchemas(stmt)...)
+	named := append([]string{target}, sqlnames.QualifiedSchemas(stmt)...)
 	var out []string
 	for _, s := range named {
 		switch other := e.rules.Schema(s); {

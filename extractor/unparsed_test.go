@@ -3,31 +3,9 @@ package extractor
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"testing"
 )
-
-func TestQualifiedSchemas(t *testing.T) {
-	cases := []struct {
-		sql  string
-		want []string
-	}{
-		{"CREATE OR REPLACE TABLE other.t (a INT DEFAULT 1.5)", []string{"other"}},
-		{"CREATE OR REPLACE TABLE `we.ird`.`t` LIKE plain.u", []string{"we.ird", "plain"}},
-		{"ALTER TABLE t COMMENT 'x.y', ADD c INT /* a.b */ -- c.d\n", nil},
-		{"CREATE OR REPLACE TABLE t (a INT) COMMENT = 'it''s other.t \\' x.y'", nil},
-		{"DROP TABLE db.t, db.u, `x`.v", []string{"db", "x"}},
-	}
-	for _, c := range cases {
-		if got := qualifiedSchemas(c.sql); !slices.Equal(got, c.want) {
-			t.Errorf("%s: %q, want %q", c.sql, got, c.want)
-		}
-	}
-	if s := schemaOfDatabaseDDL("CREATE OR REPLACE DATABASE IF NOT EXISTS `other` CHARACTER SET utf8mb4"); s != "other" {
-		t.Errorf("database name %q", s)
-	}
-}
 
 // A statement the parser cannot read does not reach the destination past
 // the schema rules: before, MariaDB's CREATE OR REPLACE TABLE other.t, run

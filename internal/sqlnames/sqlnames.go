@@ -1,20 +1,22 @@
-package extractor
+// Package sqlnames reads the names a SQL statement holds without parsing
+// it: for statements TiDB's parser cannot read (MariaDB's own syntax, some
+// character sets), so that they never reach a destination past the schema
+// rules. Strings, comments and numbers are skipped; executable comments are
+// read as the statement they hold.
+package sqlnames
 
 import (
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
-
-// Statements TiDB's parser cannot read (MariaDB's own syntax, such as
-// CREATE OR REPLACE TABLE) are routed by the names a lexical scan finds in
-// them, so that such a statement never reaches the destination past the
-// schema rules.
 
 // sqlToken is an identifier (unquoted or backquoted, unescaped) or a dot.
 type sqlToken struct {
 	text   string
 	quoted bool
 	dot    bool
+	comma  bool
 }
 
 // scanNames returns the identifiers and dots of a statement, skipping
@@ -52,6 +54,9 @@ func scanNames(sql string) []sqlToken {
 			}
 		case c == '.':
 			out = append(out, sqlToken{dot: true})
+			i++
+		case c == ',':
+			out = append(out, sqlToken{comma: true})
 			i++
 		case c >= '0' && c <= '9':
 			for i < len(sql) && identByte(sql[i]) {
@@ -95,41 +100,60 @@ func skipQuoted(sql string, i int, q byte, backslash bool) int {
 	return len(sql)
 }
 
-// qualifiedSchemas lists the schemas of the schema.table names a statement
-// holds, each once, in order.
-func qualifiedSchemas(sql string) []string {
+// QualifiedSchemas lists the schemas of the schema.table names a statement
+// holds where a table stands (after TABLE, FROM, JOIN, LIKE, REFERENCES,
+// INTO, TO, or in the comma list after TABLE), each once, in order:
+// alias.column elsewhere is not one.
+func QualifiedSchemas(sql string) []string {
 	toks := scanNames(sql)
 	var out []string
-	for i := 0; i+2 < len(toks); i++ {
-		if toks[i].dot || !toks[i+1].dot || toks[i+2].dot {
+	intro, inList := false, false // a table stands next; in TABLE's list
+	for i := 0; i < len(toks); i++ {
+		t := toks[i]
+		switch {
+		case t.comma:
+			intro = inList
+			continue
+		case t.dot:
+			continue
+		case !t.quoted && tableKeywords[strings.ToUpper(t.text)]:
+			intro = true
+			inList = strings.EqualFold(t.text, "TABLE") || strings.EqualFold(t.text, "TABLES")
+			continue
+		case intro && !t.quoted && ifNotExists[strings.ToUpper(t.text)]:
+			continue
+		case !intro:
+			inList = false
 			continue
 		}
-		if (i > 0 && toks[i-1].dot) || toks[i].text == "" {
-			continue // the table of a.b.c, or a column
-		}
-		found := false
-		for _, s := range out {
-			found = found || s == toks[i].text
-		}
-		if !found {
-			out = append(out, toks[i].text)
+		intro = false // this name is the table
+		if i+2 < len(toks) && toks[i+1].dot && !toks[i+2].dot && !toks[i+2].comma {
+			if !slices.Contains(out, t.text) {
+				out = append(out, t.text)
+			}
+			i += 2
 		}
 	}
 	return out
 }
 
-// targetOf reads the first name after keyword (TABLE, DATABASE, ...) and
+// tableKeywords are the words a table name follows.
+var tableKeywords = map[string]bool{"TABLE": true, "TABLES": true, "FROM": true, "JOIN": true, "LIKE": true,
+	"REFERENCES": true, "INTO": true, "TO": true}
+
+var ifNotExists = map[string]bool{"IF": true, "NOT": true, "EXISTS": true}
+
+// TargetOf reads the first name after keyword (TABLE, DATABASE, ...) and
 // any IF [NOT] EXISTS: its schema ("" when unqualified) and name; all ""
 // when there is none.
-func targetOf(sql, keyword string) (schema, name string) {
+func TargetOf(sql, keyword string) (schema, name string) {
 	toks := scanNames(sql)
 	for i, t := range toks {
 		if t.quoted || !strings.EqualFold(t.text, keyword) {
 			continue
 		}
 		rest := toks[i+1:]
-		for len(rest) > 0 && !rest[0].quoted && !rest[0].dot && (strings.EqualFold(rest[0].text, "IF") ||
-			strings.EqualFold(rest[0].text, "NOT") || strings.EqualFold(rest[0].text, "EXISTS")) {
+		for len(rest) > 0 && !rest[0].quoted && !rest[0].dot && ifNotExists[strings.ToUpper(rest[0].text)] {
 			rest = rest[1:]
 		}
 		switch {
@@ -143,11 +167,11 @@ func targetOf(sql, keyword string) (schema, name string) {
 	return "", ""
 }
 
-// schemaOfDatabaseDDL reads the name of a CREATE/ALTER/DROP DATABASE (or
+// SchemaOfDatabaseDDL reads the name of a CREATE/ALTER/DROP DATABASE (or
 // SCHEMA) statement; "" when there is none.
-func schemaOfDatabaseDDL(sql string) string {
+func SchemaOfDatabaseDDL(sql string) string {
 	for _, kw := range []string{"DATABASE", "SCHEMA"} {
-		if qual, name := targetOf(sql, kw); qual == "" && name != "" {
+		if qual, name := TargetOf(sql, kw); qual == "" && name != "" {
 			return name
 		}
 	}
