@@ -37,8 +37,8 @@ func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, int, erro
 		return s.nc.RequestMsgWithContext(rctx, m)
 	}
 	maxPayload := s.nc.MaxPayload()
-	if int64(len(data)) <= maxPayload {
-		resp, err := send(&nats.Msg{Subject: dataSubject(s.job), Data: data})
+	if int64(len(data)+sealOverhead) <= maxPayload {
+		resp, err := send(&nats.Msg{Subject: s.subj.data, Data: s.sealer.seal(s.subj.dataAD(""), data)})
 		return resp, 0, err
 	}
 	size := int(maxPayload) - partRoom
@@ -48,15 +48,16 @@ func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, int, erro
 	n := (len(data) + size - 1) / size
 	var resp *nats.Msg
 	for i := range n {
-		part := data[i*size : min((i+1)*size, len(data))]
-		m := &nats.Msg{Subject: dataSubject(s.job), Data: part, Header: nats.Header{}}
-		m.Header.Set(partHeader, fmt.Sprintf("%d/%d", i+1, n))
+		header := fmt.Sprintf("%d/%d", i+1, n)
+		part := s.sealer.seal(s.subj.dataAD(header), data[i*size:min((i+1)*size, len(data))])
+		m := &nats.Msg{Subject: s.subj.data, Data: part, Header: nats.Header{}}
+		m.Header.Set(partHeader, header)
 		var err error
 		if resp, err = send(m); err != nil {
 			return nil, 0, err
 		}
 		if i < n-1 {
-			if rep, err := s.readReply(resp, replyAD(dataSubject(s.job), s.session, s.seq, i+1)); err != nil || !rep.OK {
+			if rep, err := s.readReply(resp, replyAD(s.subj.data, s.session, s.seq, i+1)); err != nil || !rep.OK {
 				return resp, i + 1, nil // the caller reads why
 			}
 		}
@@ -72,15 +73,15 @@ type assembly struct {
 	limit int // bytes; zero means change.MaxFrameBytes
 }
 
-// add takes a data request. It returns the message's data once it is
-// whole: at once for a message that came whole, at its last part for one in
-// parts. A part out of order is ErrResync (what came before it is dropped);
-// parts adding up to more than the limit, change.ErrTooLarge.
-func (a *assembly) add(m *nats.Msg) (data []byte, whole bool, err error) {
-	h := m.Header.Get(partHeader)
+// add takes a data request's (opened) data and its partHeader ("" for a
+// message sent whole). It returns the message's data once it is whole: at
+// once for a message that came whole, at its last part for one in parts. A
+// part out of order is ErrResync (what came before it is dropped); parts
+// adding up to more than the limit, change.ErrTooLarge.
+func (a *assembly) add(h string, part []byte) (data []byte, whole bool, err error) {
 	if h == "" {
 		a.reset()
-		return m.Data, true, nil
+		return part, true, nil
 	}
 	i, n, ok := parsePart(h)
 	switch {
@@ -98,11 +99,11 @@ func (a *assembly) add(m *nats.Msg) (data []byte, whole bool, err error) {
 	if limit <= 0 {
 		limit = change.MaxFrameBytes
 	}
-	if len(a.buf)+len(m.Data) > limit {
+	if len(a.buf)+len(part) > limit {
 		a.reset()
 		return nil, false, fmt.Errorf("%w: parts of more than %d bytes", change.ErrTooLarge, limit)
 	}
-	a.buf = append(a.buf, m.Data...)
+	a.buf = append(a.buf, part...)
 	if a.next++; i < n {
 		return nil, false, nil
 	}

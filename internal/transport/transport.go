@@ -24,8 +24,17 @@ import (
 // say, answers hello once it is done).
 const DefaultRequestTimeout = 30 * time.Second
 
-func helloSubject(job string) string { return "dtle." + Token(job) + ".hello" }
-func dataSubject(job string) string  { return "dtle." + Token(job) + ".data" }
+// subjects are a job's two subjects, built once per sender or receiver.
+type subjects struct{ hello, data string }
+
+func subjectsOf(job string) subjects {
+	t := Token(job)
+	return subjects{hello: "dtle." + t + ".hello", data: "dtle." + t + ".data"}
+}
+
+// dataAD binds a sealed message, or one part of it ("i/n"; "" when it goes
+// whole), to the job's data subject.
+func (s subjects) dataAD(part string) string { return "data\x00" + s.data + "\x00" + part }
 
 // Token writes a job's key as one NATS subject token: every byte but
 // letters, digits, '_' and '-' is written as '~' and two hex digits, so a
@@ -107,7 +116,7 @@ type Handler interface {
 // Receiver serves a job's subjects for a Handler.
 type Receiver struct {
 	nc     *nats.Conn
-	job    string
+	subj   subjects
 	sealer *Sealer
 	subs   []*nats.Subscription
 	h      Handler
@@ -129,8 +138,8 @@ type Receiver struct {
 // With a sealer, only messages sealed with the job's key are read, and
 // every reply is sealed.
 func Listen(ctx context.Context, nc *nats.Conn, job string, h Handler, sealer *Sealer) (*Receiver, error) {
-	r := &Receiver{nc: nc, job: job, sealer: sealer, h: h, ctx: ctx, errs: make(chan error, 1)}
-	for subj, fn := range map[string]nats.MsgHandler{helloSubject(job): r.onHello, dataSubject(job): r.onData} {
+	r := &Receiver{nc: nc, subj: subjectsOf(job), sealer: sealer, h: h, ctx: ctx, errs: make(chan error, 1)}
+	for subj, fn := range map[string]nats.MsgHandler{r.subj.hello: r.onHello, r.subj.data: r.onData} {
 		sub, err := nc.Subscribe(subj, fn)
 		if err != nil {
 			r.Close()
@@ -179,7 +188,7 @@ func (r *Receiver) report(err error) {
 func (r *Receiver) onHello(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
-	data, err := r.sealer.open("hello\x00"+helloSubject(r.job), m.Data)
+	data, err := r.sealer.open("hello\x00"+r.subj.hello, m.Data)
 	if err != nil {
 		r.refuse(m) // not the job's source: it opens no session
 		return
@@ -188,7 +197,7 @@ func (r *Receiver) onHello(m *nats.Msg) {
 	if len(data) > 0 {
 		_ = json.Unmarshal(data, &h) // unreadable: protocol 0
 	}
-	ad := replyAD(helloSubject(r.job), h.Challenge, 0, 0)
+	ad := replyAD(r.subj.hello, h.Challenge, 0, 0)
 	if h.Protocol != Protocol {
 		// An older source sends no protocol and retries on any error, so the
 		// destination fails too, with the reason.
@@ -220,9 +229,18 @@ func (r *Receiver) onData(m *nats.Msg) {
 	defer r.serial.Unlock()
 	// Replies are sealed for the message expected next: a source out of
 	// step cannot open them and says hello again.
-	part, _, _ := parsePart(m.Header.Get(partHeader))
-	ad := replyAD(dataSubject(r.job), r.session, r.next, part)
-	data, whole, err := r.parts.add(m)
+	header := m.Header.Get(partHeader)
+	part, _, _ := parsePart(header)
+	ad := replyAD(r.subj.data, r.session, r.next, part)
+	// Each part is sealed on its own: what does not open is refused before
+	// it is gathered, so a stranger can neither fill the receiver's memory
+	// nor break a message that is coming in.
+	opened, err := r.sealer.open(r.subj.dataAD(header), m.Data)
+	if err != nil {
+		r.refuse(m)
+		return
+	}
+	data, whole, err := r.parts.add(header, opened)
 	switch {
 	case errors.Is(err, ErrResync):
 		r.respond(m, ad, reply{Resync: true})
@@ -232,10 +250,6 @@ func (r *Receiver) onData(m *nats.Msg) {
 		return
 	case !whole:
 		r.respond(m, ad, reply{OK: true}) // a part: send the next
-		return
-	}
-	if data, err = r.sealer.open("data\x00"+dataSubject(r.job), data); err != nil {
-		r.refuse(m)
 		return
 	}
 	msg, err := change.Decode(data)
@@ -268,7 +282,7 @@ type Sender struct {
 	RequestTimeout time.Duration
 
 	nc      *nats.Conn
-	job     string
+	subj    subjects
 	sealer  *Sealer
 	session string
 	seq     uint64
@@ -277,7 +291,7 @@ type Sender struct {
 // NewSender sends the job's messages over nc, sealed with sealer (nil: as
 // they are).
 func NewSender(nc *nats.Conn, job string, sealer *Sealer) *Sender {
-	return &Sender{nc: nc, job: job, sealer: sealer}
+	return &Sender{nc: nc, subj: subjectsOf(job), sealer: sealer}
 }
 
 // readReply opens and reads the reply to a request: ad binds it to the
@@ -313,10 +327,10 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 		h := hello{Protocol: Protocol, Challenge: hex.EncodeToString(challenge)}
 		req, _ := json.Marshal(h)
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		m, err := s.nc.RequestWithContext(rctx, helloSubject(s.job), s.sealer.seal("hello\x00"+helloSubject(s.job), req))
+		m, err := s.nc.RequestWithContext(rctx, s.subj.hello, s.sealer.seal("hello\x00"+s.subj.hello, req))
 		cancel()
 		if err == nil {
-			rep, err := s.readReply(m, replyAD(helloSubject(s.job), h.Challenge, 0, 0))
+			rep, err := s.readReply(m, replyAD(s.subj.hello, h.Challenge, 0, 0))
 			if err != nil {
 				return nil, fmt.Errorf("hello: %w", err)
 			}
@@ -343,14 +357,14 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return err
 	}
-	resp, part, err := s.request(ctx, s.sealer.seal("data\x00"+dataSubject(s.job), data))
+	resp, part, err := s.request(ctx, data)
 	if err != nil {
 		if errors.Is(err, nats.ErrNoResponders) {
 			return fmt.Errorf("send: %w", ErrResync)
 		}
 		return fmt.Errorf("send message %d: %w", m.Seq, err)
 	}
-	rep, err := s.readReply(resp, replyAD(dataSubject(s.job), s.session, s.seq, part))
+	rep, err := s.readReply(resp, replyAD(s.subj.data, s.session, s.seq, part))
 	if err != nil {
 		return fmt.Errorf("send: %w", err)
 	}
