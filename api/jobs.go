@@ -343,7 +343,7 @@ func (s *Server) deleteJob(c echo.Context) error {
 	}
 	// Nomad's purge takes no index to check, so a registration between the
 	// read above and the purge (a few milliseconds) would still be lost.
-	if err := s.deregister(c, id, true); err != nil {
+	if err := s.purgeJob(c, id); err != nil {
 		return nomadError("delete job "+id, err)
 	}
 	s.log.Info("job deleted", "job", id)
@@ -508,11 +508,11 @@ func (s *Server) stopJob(c echo.Context, id string) (uint64, error) {
 	return resp.JobModifyIndex, nil
 }
 
-// deregister stops a job, or with purge removes it.
-func (s *Server) deregister(c echo.Context, id string, purge bool) error {
+// purgeJob removes a stopped job.
+func (s *Server) purgeJob(c echo.Context, id string) error {
 	w, cancel := s.write(c)
 	defer cancel()
-	_, _, err := s.nomad.Jobs().Deregister(id, purge, w)
+	_, _, err := s.nomad.Jobs().Deregister(id, true, w)
 	return err
 }
 

@@ -55,7 +55,6 @@ func sealPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
 			if _, err := secret.Decrypt(key, c.Password); err != nil {
 				return badRequest("%s.mysql_connection_config.mysql_password: %w", taskField(i), err)
 			}
-			t.PasswordEncrypted = true
 		case key != nil:
 			enc, err := secret.Encrypt(&key.PublicKey, c.Password)
 			if err != nil {

@@ -181,10 +181,9 @@ func TestEncryptedPasswordErrorsLookAlike(t *testing.T) {
 		{"bad padding", base64.StdEncoding.EncodeToString(noise)},
 		{"another node's key", fromOther},
 	}
-	var first string
-	for _, c := range cases {
+	get := func(value string) (int, string) {
 		q := url.Values{"mysql_host": {"127.0.0.1"}, "mysql_port": {"1"}, "mysql_user": {"u"},
-			"mysql_password": {c.value}, "is_mysql_password_encrypted": {"true"}}
+			"mysql_password": {value}, "is_mysql_password_encrypted": {"true"}}
 		req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, ts.URL+"/v2/mysql/schemas?"+q.Encode(), nil)
 		if err != nil {
 			t.Fatal(err)
@@ -198,13 +197,27 @@ func TestEncryptedPasswordErrorsLookAlike(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "mysql_password") {
-			t.Fatalf("%s: %d %s, want a 400 about mysql_password", c.name, resp.StatusCode, body)
+		return resp.StatusCode, string(body)
+	}
+	// The control: a password sealed with the node's key decrypts, and the
+	// route goes on to the server (which is not there): not the 400 below.
+	good, err := secret.Encrypt(&key.PublicKey, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first string
+	if status, body := get(good); status == http.StatusBadRequest && strings.Contains(body, "mysql_password") {
+		t.Fatalf("a well-sealed password: %d %s", status, body)
+	}
+	for _, c := range cases {
+		status, body := get(c.value)
+		if status != http.StatusBadRequest || !strings.Contains(body, "mysql_password") {
+			t.Fatalf("%s: %d %s, want a 400 about mysql_password", c.name, status, body)
 		}
 		if first == "" {
-			first = string(body)
+			first = body
 		}
-		if string(body) != first {
+		if body != first {
 			t.Errorf("%s: reply %s differs from %s", c.name, body, first)
 		}
 	}

@@ -11,7 +11,8 @@ import (
 
 // checkNatsSecurity refuses a NATS server that other machines can reach
 // with nothing to keep them out: a non-loopback nats_bind needs nats_token
-// or client certificates (nats_tls_*). It also checks the TLS files.
+// or client certificates (nats_tls_*). It also checks that the TLS options
+// go together; SetConfig reads the files (natsTLS) once.
 func (c *Config) checkNatsSecurity() []error {
 	var errs []error
 	if (c.NatsTLSCert == "") != (c.NatsTLSKey == "") {
@@ -22,11 +23,6 @@ func (c *Config) checkNatsSecurity() []error {
 	}
 	if c.NatsTLSCA != "" && c.NatsTLSCert == "" {
 		errs = append(errs, errors.New("nats_tls_cert and nats_tls_key: required with nats_tls_ca"))
-	}
-	if len(errs) == 0 && c.NatsTLSCert != "" {
-		if _, _, err := c.natsTLS(); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	host, _, err := net.SplitHostPort(c.NatsBind)
 	if err == nil && !isLoopback(host) && c.NatsToken == "" && c.NatsTLSCA == "" {

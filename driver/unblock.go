@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 
 	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/retry"
 )
 
 // Nomad blocks the evaluation of a job it cannot place, noting the node
@@ -108,10 +109,8 @@ func waitNodeHealthy(ctx context.Context, client *nomad.Client) error {
 				return nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ctx.Err(), last)
-		case <-time.After(unblockPoll):
+		if err := retry.Sleep(ctx, unblockPoll); err != nil {
+			return fmt.Errorf("%w: %w", err, last)
 		}
 	}
 }

@@ -19,7 +19,9 @@ type counter struct {
 	n  int
 }
 
-func (c *counter) Checkpoint(context.Context) (*change.Checkpoint, error) { return &change.Checkpoint{}, nil }
+func (c *counter) Checkpoint(context.Context) (*change.Checkpoint, error) {
+	return &change.Checkpoint{}, nil
+}
 func (c *counter) Handle(context.Context, *change.Message) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
