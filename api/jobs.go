@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -76,10 +77,14 @@ func (s *Server) createJob(c echo.Context) error {
 	src, dest := j.tasks()
 	q, cancel := s.query(c)
 	defer cancel()
-	if err := s.requireHealthyDriver(c, q); err != nil {
+	if err := checkNodeIDs(j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
 		return err
 	}
-	if err := s.checkNodes(q, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
+	nodes, err := s.healthyNodes(c, q)
+	if err != nil {
+		return err
+	}
+	if err := nodesExist(nodes, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
 		return err
 	}
 	// An update keeps the stored passwords where it says "*", keeps a pause,
@@ -120,8 +125,8 @@ func (s *Server) createJob(c echo.Context) error {
 		JobModifyIndex: resp.JobModifyIndex, Message: MessageOK})
 }
 
-// checkNodes checks that the node ids a job names exist.
-func (s *Server) checkNodes(q *nomad.QueryOptions, ids ...string) error {
+// checkNodeIDs checks that the node ids a job names are node ids.
+func checkNodeIDs(ids ...string) error {
 	for _, id := range ids {
 		if id == "" {
 			continue
@@ -129,12 +134,15 @@ func (s *Server) checkNodes(q *nomad.QueryOptions, ids ...string) error {
 		if err := checkID("node_id", "node", id); err != nil {
 			return badRequest("%w; GET /v2/nodes lists them", err)
 		}
-		if _, _, err := s.nomad.Nodes().Info(id, q); err != nil {
-			if e := nomadError("node_id "+id, err); e.Status == http.StatusNotFound {
-				return badRequest("node_id %q: no such Nomad node (GET /v2/nodes lists them)", id)
-			} else {
-				return e
-			}
+	}
+	return nil
+}
+
+// nodesExist checks that the node ids a job names are among nodes.
+func nodesExist(nodes []*nomad.NodeListStub, ids ...string) error {
+	for _, id := range ids {
+		if id != "" && !slices.ContainsFunc(nodes, func(n *nomad.NodeListStub) bool { return n.ID == id }) {
+			return badRequest("node_id %q: no such Nomad node (GET /v2/nodes lists them)", id)
 		}
 	}
 	return nil

@@ -50,16 +50,23 @@ func (s *Server) listNodes(c echo.Context) error {
 // Retry-After) unless some ready node has a healthy dtle driver: Nomad
 // would block the job's evaluation otherwise. One list of node stubs.
 func (s *Server) requireHealthyDriver(c echo.Context, q *nomad.QueryOptions) error {
+	_, err := s.healthyNodes(c, q)
+	return err
+}
+
+// healthyNodes lists the cluster's nodes, or fails as requireHealthyDriver
+// does when none has a healthy dtle driver.
+func (s *Server) healthyNodes(c echo.Context, q *nomad.QueryOptions) ([]*nomad.NodeListStub, error) {
 	nodes, _, err := s.nomad.Nodes().List(q)
 	if err != nil {
-		return nomadError("list nodes", err)
+		return nil, nomadError("list nodes", err)
 	}
 	var why []string
 	for _, n := range nodes {
 		d := n.Drivers[driverName]
 		switch {
 		case n.Status == nomad.NodeStatusReady && d != nil && d.Healthy:
-			return nil
+			return nodes, nil
 		case n.Status != nomad.NodeStatusReady:
 			why = append(why, fmt.Sprintf("node %s is %s", n.Name, n.Status))
 		case d == nil || !d.Detected:
@@ -75,6 +82,6 @@ func (s *Server) requireHealthyDriver(c echo.Context, q *nomad.QueryOptions) err
 		why = append(why[:maxUnhealthyReasons], fmt.Sprintf("%d more", len(why)-maxUnhealthyReasons))
 	}
 	c.Response().Header().Set("Retry-After", retryAfterSeconds)
-	return unavailable(fmt.Errorf("%w (%s); the plugin may still be starting: retry in a few seconds (GET /v2/nodes lists the nodes)",
+	return nil, unavailable(fmt.Errorf("%w (%s); the plugin may still be starting: retry in a few seconds (GET /v2/nodes lists the nodes)",
 		ErrNoHealthyDriver, strings.Join(why, "; ")))
 }
