@@ -7,18 +7,35 @@ import (
 	"errors"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 )
 
+// twoKeys returns this node's key and another node's, made once for the
+// package's tests (2048-bit keys are slow to make).
+func twoKeys(t *testing.T) (key, other *rsa.PrivateKey) {
+	t.Helper()
+	keysOnce.Do(func() {
+		for i := range keys {
+			if keys[i], errKeys = rsa.GenerateKey(rand.Reader, 2048); errKeys != nil {
+				return
+			}
+		}
+	})
+	if errKeys != nil {
+		t.Fatal(errKeys)
+	}
+	return keys[0], keys[1]
+}
+
+var (
+	keysOnce sync.Once
+	keys     [2]*rsa.PrivateKey
+	errKeys  error
+)
+
 func TestRoundTrip(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, other := twoKeys(t)
 	const pw = "s3cret-ä-pw"
 	enc, err := Encrypt(&key.PublicKey, pw)
 	if err != nil {
@@ -53,14 +70,7 @@ func TestRoundTrip(t *testing.T) {
 // same error and the same text, so a caller cannot tell the kinds apart (a
 // padding oracle needs to).
 func TestDecryptFailuresLookAlike(t *testing.T) {
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	key, other := twoKeys(t)
 	fromOther, err := Encrypt(&other.PublicKey, "pw")
 	if err != nil {
 		t.Fatal(err)
