@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
 
@@ -35,7 +34,7 @@ var ddlVerbs = []string{"CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"}
 // syntax) must at least start as a schema change; it runs on a connection
 // that takes one statement only, so nothing can follow it.
 func checkDDL(sql, defaultSchema string) error {
-	stmts, _, err := parser.New().Parse(sql, "", "")
+	stmts, err := sqlnames.Parse(sql)
 	if err != nil {
 		return checkUnparsed(sql, defaultSchema)
 	}

@@ -3,11 +3,11 @@ package extractor
 import (
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
 
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/sqlnames"
 )
 
 // ddlKind is what a statement in the binlog is to the pipeline.
@@ -36,8 +36,7 @@ type stmtInfo struct {
 // cannot read but that starts like a table or schema DDL is still
 // replicated, touching an unknown set of tables.
 func classifyDDL(sql, defaultSchema string) stmtInfo {
-	p := parser.New()
-	stmts, _, err := p.Parse(sql, "", "")
+	stmts, err := sqlnames.Parse(sql)
 	if err != nil || len(stmts) != 1 {
 		return fallbackDDL(sql)
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 
@@ -16,7 +15,7 @@ import (
 )
 
 func parseOne(sql string) (ast.StmtNode, error) {
-	stmts, _, err := parser.New().Parse(sql, "", "")
+	stmts, err := sqlnames.Parse(sql)
 	if err != nil {
 		return nil, fmt.Errorf("parse %q: %w", sql, err)
 	}

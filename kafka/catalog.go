@@ -6,13 +6,13 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/mysql"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
 	"github.com/pingcap/tidb/pkg/parser/types"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/sqlnames"
 )
 
 // colDef is one column as the events need it. It is stored, as JSON, in
@@ -73,7 +73,7 @@ func (c *catalog) get(schema, table string) *tableDef {
 }
 
 func parseOne(sql string) (ast.StmtNode, error) {
-	stmts, _, err := parser.New().Parse(sql, "", "")
+	stmts, err := sqlnames.Parse(sql)
 	if err != nil {
 		return nil, err
 	}

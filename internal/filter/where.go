@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/pingcap/tidb/pkg/parser"
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
 	"github.com/pingcap/tidb/pkg/parser/opcode"
@@ -14,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/sqlnames"
 )
 
 // Where is a row filter: a SQL boolean expression over a table's columns.
@@ -32,11 +32,14 @@ type Where struct {
 // ParseWhere parses a row filter and checks it only uses what the binlog
 // evaluator supports.
 func ParseWhere(text string) (*Where, error) {
-	stmt, err := parser.New().ParseOneStmt("SELECT 1 FROM t WHERE "+text, "", "")
+	stmts, err := sqlnames.Parse("SELECT 1 FROM t WHERE " + text)
 	if err != nil {
 		return nil, fmt.Errorf("%q does not parse as a SQL expression: %w", text, err)
 	}
-	sel, ok := stmt.(*ast.SelectStmt)
+	if len(stmts) != 1 {
+		return nil, fmt.Errorf("%q is not a single boolean expression", text)
+	}
+	sel, ok := stmts[0].(*ast.SelectStmt)
 	if !ok || sel.Where == nil || sel.Limit != nil || sel.OrderBy != nil || sel.GroupBy != nil || sel.Having != nil ||
 		sel.LockInfo != nil || sel.WindowSpecs != nil {
 		return nil, fmt.Errorf("%q is not a single boolean expression", text)

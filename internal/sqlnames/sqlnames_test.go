@@ -1,6 +1,7 @@
 package sqlnames
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -26,5 +27,17 @@ func TestQualifiedSchemas(t *testing.T) {
 	}
 	if s := SchemaOfDatabaseDDL("CREATE OR REPLACE DATABASE IF NOT EXISTS `other` CHARACTER SET utf8mb4"); s != "other" {
 		t.Errorf("database name %q", s)
+	}
+}
+
+// A literal the parser's test driver panics on (a long decimal, as the
+// DDL fuzzer found) is an error, not the task's end.
+func TestParseTurnsPanicsIntoErrors(t *testing.T) {
+	sql := "0000000000000000000000000000000000000000000000000000000000000020000000000000000000"
+	if _, err := Parse(sql); !errors.Is(err, ErrParserPanic) {
+		t.Fatalf("Parse(%q): %v, want ErrParserPanic", sql, err)
+	}
+	if _, err := Parse("ALTER TABLE t ADD c INT"); err != nil {
+		t.Fatal(err)
 	}
 }
