@@ -194,7 +194,7 @@ func TestJobsListsJobFileJobs(t *testing.T) {
 // (or has a type the API does not read) is reported as malformed, not as
 // the parameters it failed to give.
 func TestMalformedBodies(t *testing.T) {
-	addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", NomadAddr: "127.0.0.1:1"})
+	addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: "127.0.0.1:1"}})
 	cases := []struct {
 		name, ctype, body, want string
 	}{

@@ -89,7 +89,7 @@ func TestJobRefusedWithoutHealthyDriver(t *testing.T) {
 	fake := &fakeNomad{jobs: map[string]json.RawMessage{}}
 	nomadSrv := httptest.NewServer(fake)
 	t.Cleanup(nomadSrv.Close)
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", NomadAddr: nomadSrv.Listener.Addr().String()})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: nomadSrv.Listener.Addr().String()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,7 +104,11 @@ func (s *Server) createJob(c echo.Context) error {
 	if err := keepPasswords(old, map[string]*config.Task{config.RoleSource: src, config.RoleDest: dest}); err != nil {
 		return err
 	}
-	if err := sealPasswords(s.cfg.RSAKey, src, dest); err != nil {
+	seal, err := s.sealer(c, j.JobID)
+	if err != nil {
+		return err
+	}
+	if err := sealPasswords(s.cfg.RSAKey, seal, src, dest); err != nil {
 		return err
 	}
 	job, err := j.nomadJob(jt, src, dest)

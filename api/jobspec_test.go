@@ -90,7 +90,7 @@ func TestNomadJobRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	src, dest := j.tasks()
-	if err := sealPasswords(key, src, dest); err != nil {
+	if err := sealPasswords(key, nil, src, dest); err != nil {
 		t.Fatal(err)
 	}
 	job, err := j.nomadJob(JobTypeMigration, src, dest)
@@ -180,7 +180,7 @@ func TestSealPasswords(t *testing.T) {
 	}
 	for _, c := range cases {
 		task := &config.Task{ConnectionConfig: &config.MySQLConnection{Password: c.password}, PasswordEncrypted: c.encrypted}
-		err := sealPasswords(c.key, task)
+		err := sealPasswords(c.key, nil, task)
 		if (err != nil) != c.wantErr {
 			t.Errorf("%s: err %v", c.name, err)
 			continue
@@ -290,4 +290,40 @@ func FuzzJobConfig(f *testing.F) {
 func mustMarshal(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Without an RSA key the API seals passwords with the cluster's secret,
+// bound to the job, task, server and user: the Nomad job holds no password
+// in clear. A sealed password kept by an update ("*") stays as it was.
+func TestSealPasswordsWithClusterSecret(t *testing.T) {
+	clusterSecret := make([]byte, 32)
+	seal := func(b secret.Binding, plain string) (string, error) {
+		b.Namespace, b.Job = nomad.DefaultNamespace, "j1"
+		return secret.Seal(clusterSecret, b, plain)
+	}
+	src := &config.Task{ConnectionConfig: &config.MySQLConnection{Host: "db1", User: "u", Password: "pw-src"}}
+	dest := &config.Task{ConnectionConfig: &config.MySQLConnection{Host: "db2", Port: 3307, User: "u", Password: "pw-dest"}}
+	if err := sealPasswords(nil, seal, src, dest); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range []struct {
+		task       *config.Task
+		port       int
+		role, want string
+	}{{src, config.DefaultMySQLPort, config.RoleSource, "pw-src"}, {dest, 3307, config.RoleDest, "pw-dest"}} {
+		conn := c.task.ConnectionConfig
+		if !c.task.PasswordSealed || c.task.PasswordEncrypted || strings.Contains(conn.Password, c.want) {
+			t.Fatalf("task %d: sealed %v, stored %q", i, c.task.PasswordSealed, conn.Password)
+		}
+		// What the driver opens: the job's namespace and id, the task's
+		// name, the server and user with the port's default filled.
+		b := secret.Binding{Namespace: nomad.DefaultNamespace, Job: "j1", Task: c.role, Host: conn.Host, Port: c.port, User: conn.User}
+		if got, err := secret.Open(clusterSecret, b, conn.Password); err != nil || got != c.want {
+			t.Errorf("task %d opens to %q, %v", i, got, err)
+		}
+	}
+	sealed := src.ConnectionConfig.Password
+	if err := sealPasswords(nil, seal, src); err != nil || src.ConnectionConfig.Password != sealed {
+		t.Errorf("a sealed password was sealed again: %v", err)
+	}
 }

@@ -357,7 +357,7 @@ func checkMonitorShape(t *testing.T, m map[string]any) {
 // a task's figures: it must fetch them from the API of the task's node.
 func checkRemoteMonitor(t *testing.T, alloc string) {
 	t.Helper()
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Token: apiToken, NomadAddr: strings.TrimPrefix(agent.Addr, "http://")})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Token: apiToken, Nomad: api.NomadConn{Addr: agent.Addr}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,7 +111,8 @@ func (s *Server) monitorTask(c echo.Context) error {
 // forwardMonitor asks the API of the node that runs the task, which
 // advertises it at addr.
 func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, task string) (*MonitorResponse, error) {
-	u := fmt.Sprintf("http://%s/v2/monitor/task?%s", addr, url.Values{"allocation_id": {allocID}, "task_name": {task}}.Encode())
+	base := peerURL(addr)
+	u := fmt.Sprintf("%s/v2/monitor/task?%s", base, url.Values{"allocation_id": {allocID}, "task_name": {task}}.Encode())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
@@ -120,11 +121,18 @@ func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, ta
 	}
 	req.Header.Set(headerForwarded, "1")
 	if s.cfg.Token != "" {
+		// The token goes over TLS or to this machine only: in the clear
+		// on the network anyone on the way could take it.
+		if !tokenSafe(base) {
+			return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+				Err: errorf("the API of node %s (%s) is served without TLS, and this node sends its api_token to other machines only over TLS: "+
+					"set api_tls_cert and api_tls_key on node %s (and api_tls_ca on this one when its CA is private)", nodeName, addr, nodeName)}
+		}
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {
-		if isLoopback(addr) {
+		if isLoopback(strings.TrimPrefix(strings.TrimPrefix(base, "http://"), "https://")) {
 			return nil, unreachableAPI(nodeName, addr, err)
 		}
 		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable, Err: errorf("ask the API of the task's node at %s: %w", addr, err)}

@@ -123,7 +123,7 @@ func TestDeletePurgesOnlyTheStoppedVersion(t *testing.T) {
 			nomad := newScriptedNomad(t)
 			nomad.job = &scriptedJob{ID: "j1-migration", JobModifyIndex: 10}
 			nomad.onEvaluations = c.meanwhile
-			addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", NomadAddr: nomad.addr()})
+			addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: nomad.addr()}})
 			r := post(t, "http://"+addr+"/v2/job/delete", url.Values{"job_id": {"j1-migration"}})
 			if r.Status != c.status {
 				t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
@@ -166,7 +166,7 @@ func TestMonitorForwardUnreachable(t *testing.T) {
 			nomad := newScriptedNomad(t)
 			nomad.alloc = map[string]any{"ID": allocID, "NodeID": nodeID,
 				"TaskStates": map[string]any{"src": map[string]any{"State": "running"}}}
-			addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", NomadAddr: nomad.addr(), Local: noTasks{}})
+			addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: nomad.addr()}, Local: noTasks{}})
 			nomad.mu.Lock()
 			nomad.node = map[string]any{"ID": nodeID, "Name": "dtle-b",
 				"Attributes": map[string]string{"driver.dtle.api_addr": c.advertise(addr)}}
@@ -191,7 +191,7 @@ func TestMonitorThroughput3x(t *testing.T) {
 	const allocID = "6a1f3c2e-0000-4000-8000-000000000003"
 	local := oneTask{alloc: allocID, name: "dest", status: &api.TaskMonitor{
 		DelayCount: &api.DelayCount{}, ThroughputStatus: &api.ThroughputStatus{Rows: 40, Txns: 12.6}}}
-	addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", NomadAddr: "127.0.0.1:1", Local: local})
+	addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: "127.0.0.1:1"}, Local: local})
 	r := get(t, "http://"+addr+"/v2/monitor/task?allocation_id="+allocID+"&task_name=dest")
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.Status, r.Body)

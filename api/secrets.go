@@ -1,7 +1,11 @@
 package api
 
 import (
+	"errors"
+	"net/http"
+
 	"crypto/rsa"
+	"github.com/labstack/echo/v4"
 	"strings"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -40,17 +44,43 @@ func maskConn(c *MysqlConnectionConfig) *MysqlConnectionConfig {
 	return &m
 }
 
-// sealPasswords readies the tasks' passwords for the Nomad job: with a node
-// key they are stored encrypted (and checked to decrypt), without one in
-// plaintext; an encrypted password (PasswordEncrypted) needs the key.
-func sealPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
+// sealFunc seals a task's password for the Nomad job, bound to the job,
+// task, server and user (secret.Seal).
+type sealFunc func(b secret.Binding, plain string) (string, error)
+
+// sealer is the sealFunc of a job the API registers (in Nomad's default
+// namespace), or nil when the server has no cluster secret to seal with.
+func (s *Server) sealer(c echo.Context, jobID string) (sealFunc, error) {
+	if s.cfg.ClusterSecret == nil {
+		return nil, nil
+	}
+	key, err := s.cfg.ClusterSecret(c.Request().Context())
+	if err != nil {
+		s.log.Warn("cannot seal the job's passwords", "error", err)
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeUnavailable,
+			Err: errors.New("the cluster's secret, which seals the job's passwords, cannot be read from Nomad now; see the plugin log, and retry")}
+	}
+	return func(b secret.Binding, plain string) (string, error) {
+		b.Namespace, b.Job = nomad.DefaultNamespace, jobID
+		return secret.Seal(key, b, plain)
+	}, nil
+}
+
+// sealPasswords readies the tasks' passwords (src, then dest) for the Nomad
+// job: with a node key they are stored encrypted (and checked to decrypt),
+// without one sealed with the cluster's secret (seal); only a server built
+// without either (an embedded API) stores them as given. An encrypted
+// password (PasswordEncrypted) needs the key; a sealed one (kept from the
+// stored job) stays as it is.
+func sealPasswords(key *rsa.PrivateKey, seal sealFunc, tasks ...*config.Task) error {
 	for i, t := range tasks {
 		c := t.ConnectionConfig
 		if c == nil {
-			t.PasswordEncrypted = false
+			t.PasswordEncrypted, t.PasswordSealed = false, false
 			continue
 		}
 		switch {
+		case t.PasswordSealed:
 		case t.PasswordEncrypted:
 			if _, err := secret.Decrypt(key, c.Password); err != nil {
 				return badRequest("%s.mysql_connection_config.mysql_password: %w", taskField(i), err)
@@ -61,8 +91,16 @@ func sealPasswords(key *rsa.PrivateKey, tasks ...*config.Task) error {
 				return err
 			}
 			c.Password, t.PasswordEncrypted = enc, true
-		default:
-			t.PasswordEncrypted = false
+		case seal != nil:
+			port := c.Port
+			if port == 0 {
+				port = config.DefaultMySQLPort
+			}
+			sealed, err := seal(secret.Binding{Task: taskRole(i), Host: c.Host, Port: port, User: c.User}, c.Password)
+			if err != nil {
+				return err
+			}
+			c.Password, t.PasswordSealed = sealed, true
 		}
 	}
 	return nil
@@ -117,7 +155,7 @@ func keepPasswords(old *nomad.Job, tasks map[string]*config.Task) error {
 			return badRequest("%s: %q keeps the stored password only while mysql_host, mysql_port and mysql_user stay the same; "+
 				"they changed, so give the password", field, maskedPassword)
 		}
-		nc.Password, nt.PasswordEncrypted = oc.Password, ot.PasswordEncrypted
+		nc.Password, nt.PasswordEncrypted, nt.PasswordSealed = oc.Password, ot.PasswordEncrypted, ot.PasswordSealed
 	}
 	return nil
 }
@@ -128,4 +166,12 @@ func taskField(i int) string {
 		return "src_task"
 	}
 	return "dest_task"
+}
+
+// taskRole is the Nomad task name of the i-th of (src, dest) tasks.
+func taskRole(i int) string {
+	if i == 0 {
+		return config.RoleSource
+	}
+	return config.RoleDest
 }

@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -38,8 +38,15 @@ type Config struct {
 	// swagger page, as "Authorization: Bearer <token>" (the scheme in any
 	// case); a bare token or another scheme is a 401.
 	Token string
-	// NomadAddr is the local Nomad agent's HTTP address (host:port).
-	NomadAddr string
+	// Nomad says how to reach the local Nomad agent.
+	Nomad NomadConn
+	// TLS, with a certificate, makes the API serve HTTPS only; its CA
+	// checks the other nodes' APIs.
+	TLS TLSFiles
+	// ClusterSecret gives the cluster's secret, which seals the passwords
+	// of the jobs the API registers when there is no RSAKey; nil stores
+	// them as given (an API embedded without a plugin).
+	ClusterSecret func(context.Context) ([]byte, error)
 	// RSAKey decrypts is_mysql_password_encrypted passwords; with a key, the
 	// jobs the API registers hold passwords only encrypted.
 	RSAKey *rsa.PrivateKey
@@ -74,6 +81,8 @@ type Server struct {
 	nomad *nomad.Client
 	echo  *echo.Echo
 	http  *http.Client
+	// tls is the server's TLS config; nil serves plain HTTP.
+	tls *tls.Config
 	// tokenHash is the SHA-256 of cfg.Token, compared with the presented
 	// token's in constant time (hashing first hides the token's length).
 	tokenHash [sha256.Size]byte
@@ -93,12 +102,18 @@ func New(cfg Config) (*Server, error) {
 	if err := cfg.setLimits(); err != nil {
 		return nil, err
 	}
-	nc, err := NomadClient(cfg.NomadAddr, "")
+	nc, err := cfg.Nomad.Client("")
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second},
-		tokenHash: sha256.Sum256([]byte(cfg.Token)), id: rand.Text()}
+	serverTLS, clientTLS, err := cfg.TLS.Load()
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = clientTLS
+	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second, Transport: transport},
+		tls: serverTLS, tokenHash: sha256.Sum256([]byte(cfg.Token)), id: rand.Text()}
 	s.echo = s.routes()
 	return s, nil
 }
@@ -155,7 +170,12 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
-	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", "http://"+ln.Addr().String()+"/swagger/index.html")
+	scheme := "http"
+	if s.tls != nil {
+		scheme = "https"
+		ln = tls.NewListener(ln, s.tls)
+	}
+	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", scheme+"://"+ln.Addr().String()+"/swagger/index.html")
 	err := srv.Serve(ln)
 	stop()
 	<-done
@@ -206,24 +226,4 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.log.Debug("API request refused", "method", c.Request().Method, "path", c.Request().URL.Path, "status", status, "error", body.Message)
 	}
 	_ = c.JSON(status, body)
-}
-
-// NomadClient is a client of the Nomad agent at addr ("host:port" or a URL)
-// in namespace ("" for the default). Nomad's DefaultConfig supplies
-// NOMAD_TOKEN and the NOMAD_CA*/NOMAD_CLIENT_* TLS settings from the
-// plugin's environment.
-func NomadClient(addr, namespace string) (*nomad.Client, error) {
-	ncfg := nomad.DefaultConfig()
-	ncfg.Address = addr
-	if !strings.Contains(ncfg.Address, "://") {
-		ncfg.Address = "http://" + ncfg.Address
-	}
-	if namespace != "" {
-		ncfg.Namespace = namespace
-	}
-	nc, err := nomad.NewClient(ncfg)
-	if err != nil {
-		return nil, fmt.Errorf("nomad client for %s: %w", addr, err)
-	}
-	return nc, nil
 }

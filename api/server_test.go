@@ -70,7 +70,7 @@ func trickle(conn net.Conn, stop <-chan struct{}) {
 // or its body too slowly (1 byte a second) within the read timeouts, and
 // closes a keep-alive connection left idle within the idle timeout.
 func TestServerTimeouts(t *testing.T) {
-	cfg := api.Config{Addr: "127.0.0.1:0", NomadAddr: "127.0.0.1:1", ReadHeaderTimeout: time.Second,
+	cfg := api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: "127.0.0.1:1"}, ReadHeaderTimeout: time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 5 * time.Second, IdleTimeout: 2 * time.Second}
 	addr := serveInProcess(t, cfg)
 	// slack is how late after its timeout the server may close: scheduling
@@ -169,7 +169,7 @@ func TestEncryptedPasswordErrorsLookAlike(t *testing.T) {
 		t.Fatal(err)
 	}
 	noise[0] = 0 // below the modulus: decrypts, to a bad padding
-	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", NomadAddr: "127.0.0.1:1", RSAKey: key})
+	srv, err := api.New(api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: "127.0.0.1:1"}, RSAKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

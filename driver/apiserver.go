@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/dtle-io/dtle/api"
@@ -11,7 +12,7 @@ import (
 // apiState is what the running API server was started with; a change of
 // it restarts the server.
 func apiState(c *Config) string {
-	return c.APIAddr + "\x00" + c.APIToken + "\x00" + c.NomadAddr + "\x00" + c.RSAPrivateKeyPath
+	return fmt.Sprintf("%q", []any{c.APIAddr, c.APIToken, c.nomadConn(), c.apiTLS(), c.RSAPrivateKeyPath})
 }
 
 // startAPI (re)starts the HTTP API for the node config, or stops it when
@@ -31,8 +32,10 @@ func (d *Driver) startAPI(c *Config) {
 	}
 	ctx, stop := context.WithCancel(d.ctx)
 	d.apiStop = stop
-	cfg := api.Config{Addr: c.APIAddr, Token: c.APIToken, NomadAddr: c.NomadAddr, RSAKey: d.rsaKey,
-		Version: Version, Logger: d.logger.Named("api"), Local: d}
+	nomadConn := c.nomadConn()
+	cfg := api.Config{Addr: c.APIAddr, Token: c.APIToken, Nomad: nomadConn, TLS: c.apiTLS(), RSAKey: d.rsaKey,
+		ClusterSecret: func(ctx context.Context) ([]byte, error) { return d.secret.get(ctx, nomadConn) },
+		Version:       Version, Logger: d.logger.Named("api"), Local: d}
 	go d.serveAPI(ctx, cfg)
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/retry"
+	"github.com/dtle-io/dtle/internal/secret"
 )
 
 // The cluster's secret seals every job's stream (transport.JobKey): each
@@ -31,16 +32,16 @@ type clusterSecret struct {
 	secret []byte
 }
 
-// get returns the cluster's secret, reading it from Nomad (nomadAddr) the
+// get returns the cluster's secret, reading it from Nomad (conn) the
 // first time, and creating it when no plugin has yet. Two plugins that race
 // to create it agree on the first one written.
-func (c *clusterSecret) get(ctx context.Context, nomadAddr string) ([]byte, error) {
+func (c *clusterSecret) get(ctx context.Context, conn api.NomadConn) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.secret != nil {
 		return c.secret, nil
 	}
-	client, err := api.NomadClient(nomadAddr, "default")
+	client, err := conn.Client("default")
 	if err != nil {
 		return nil, fmt.Errorf("cluster secret: nomad_addr: %w", err)
 	}
@@ -81,7 +82,7 @@ func (c *clusterSecret) get(ctx context.Context, nomadAddr string) ([]byte, erro
 func (d *Driver) waitSecret(ctx context.Context, h *taskHandle) ([]byte, error) {
 	backoff := retry.New(time.Second, 30*time.Second)
 	for {
-		secret, err := d.secret.get(ctx, d.nodeConfig().NomadAddr)
+		secret, err := d.secret.get(ctx, d.nodeConfig().nomadConn())
 		if err == nil {
 			return secret, nil
 		}
@@ -91,4 +92,27 @@ func (d *Driver) waitSecret(ctx context.Context, h *taskHandle) ([]byte, error) 
 			return nil, err
 		}
 	}
+}
+
+// openPassword opens the task's sealed password (secret.Seal), bound to its
+// job, task, server and user, with the cluster's secret from getSecret. A
+// password that does not open is fatal: it was sealed for another job or
+// server, and only a new password fixes that. Not reaching Nomad is not.
+func (d *Driver) openPassword(ctx context.Context, h *taskHandle,
+	getSecret func(context.Context, *taskHandle) ([]byte, error)) error {
+	c := h.task.ConnectionConfig
+	if c == nil || !h.task.PasswordSealed {
+		return nil
+	}
+	key, err := getSecret(ctx, h)
+	if err != nil {
+		return retryablef("open the task's sealed mysql_password: %w", err)
+	}
+	b := secret.Binding{Namespace: h.cfg.Namespace, Job: h.cfg.JobID, Task: h.cfg.Name, Host: c.Host, Port: c.Port, User: c.User}
+	pw, err := secret.Open(key, b, c.Password)
+	if err != nil {
+		return fatalf("task config: %w", err)
+	}
+	c.Password, h.task.PasswordSealed = pw, false
+	return nil
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+
+	"github.com/dtle-io/dtle/api"
 )
 
 // Node option defaults. They are also written into configSpec, which is
@@ -28,19 +30,27 @@ const (
 // configSpec is the node configuration: the `plugin "dtle" { config {...} }`
 // block of the Nomad agent.
 var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
-	"api_addr":             hclspec.NewDefault(hclspec.NewAttr("api_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultAPIAddr))),
-	"api_token":            hclspec.NewAttr("api_token", "string", false),
-	"api_advertise":        hclspec.NewAttr("api_advertise", "string", false),
-	"nomad_addr":           hclspec.NewDefault(hclspec.NewAttr("nomad_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNomadAddr))),
-	"nats_bind":            hclspec.NewDefault(hclspec.NewAttr("nats_bind", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNatsBind))),
-	"nats_advertise":       hclspec.NewAttr("nats_advertise", "string", false),
-	"nats_token":           hclspec.NewAttr("nats_token", "string", false),
-	"nats_tls_cert":        hclspec.NewAttr("nats_tls_cert", "string", false),
-	"nats_tls_key":         hclspec.NewAttr("nats_tls_key", "string", false),
-	"nats_tls_ca":          hclspec.NewAttr("nats_tls_ca", "string", false),
-	"data_dir":             hclspec.NewDefault(hclspec.NewAttr("data_dir", "string", false), hclspec.NewLiteral(strconv.Quote(defaultDataDir))),
-	"log_level":            hclspec.NewDefault(hclspec.NewAttr("log_level", "string", false), hclspec.NewLiteral(strconv.Quote(defaultLogLevel))),
-	"rsa_private_key_path": hclspec.NewAttr("rsa_private_key_path", "string", false),
+	"api_addr":              hclspec.NewDefault(hclspec.NewAttr("api_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultAPIAddr))),
+	"api_token":             hclspec.NewAttr("api_token", "string", false),
+	"api_advertise":         hclspec.NewAttr("api_advertise", "string", false),
+	"nomad_addr":            hclspec.NewDefault(hclspec.NewAttr("nomad_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNomadAddr))),
+	"nomad_token":           hclspec.NewAttr("nomad_token", "string", false),
+	"nomad_ca_cert":         hclspec.NewAttr("nomad_ca_cert", "string", false),
+	"nomad_client_cert":     hclspec.NewAttr("nomad_client_cert", "string", false),
+	"nomad_client_key":      hclspec.NewAttr("nomad_client_key", "string", false),
+	"nomad_tls_server_name": hclspec.NewAttr("nomad_tls_server_name", "string", false),
+	"api_tls_cert":          hclspec.NewAttr("api_tls_cert", "string", false),
+	"api_tls_key":           hclspec.NewAttr("api_tls_key", "string", false),
+	"api_tls_ca":            hclspec.NewAttr("api_tls_ca", "string", false),
+	"nats_bind":             hclspec.NewDefault(hclspec.NewAttr("nats_bind", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNatsBind))),
+	"nats_advertise":        hclspec.NewAttr("nats_advertise", "string", false),
+	"nats_token":            hclspec.NewAttr("nats_token", "string", false),
+	"nats_tls_cert":         hclspec.NewAttr("nats_tls_cert", "string", false),
+	"nats_tls_key":          hclspec.NewAttr("nats_tls_key", "string", false),
+	"nats_tls_ca":           hclspec.NewAttr("nats_tls_ca", "string", false),
+	"data_dir":              hclspec.NewDefault(hclspec.NewAttr("data_dir", "string", false), hclspec.NewLiteral(strconv.Quote(defaultDataDir))),
+	"log_level":             hclspec.NewDefault(hclspec.NewAttr("log_level", "string", false), hclspec.NewLiteral(strconv.Quote(defaultLogLevel))),
+	"rsa_private_key_path":  hclspec.NewAttr("rsa_private_key_path", "string", false),
 })
 
 // Config is the decoded node configuration.
@@ -52,8 +62,24 @@ type Config struct {
 	// APIAdvertise is the address other nodes' APIs reach APIAddr at (for
 	// live figures of the tasks running here); empty means APIAddr.
 	APIAdvertise string `codec:"api_advertise"`
-	// NomadAddr is the HTTP address of the local Nomad agent.
+	// NomadAddr is the HTTP address of the local Nomad agent: host:port,
+	// or an http:// or https:// URL.
 	NomadAddr string `codec:"nomad_addr"`
+	// NomadToken is the plugin's Nomad ACL token (NOMAD_TOKEN when empty).
+	NomadToken string `codec:"nomad_token"`
+	// NomadCACert, NomadClientCert, NomadClientKey and NomadTLSServerName
+	// are the TLS settings for an https:// nomad_addr (NOMAD_CACERT,
+	// NOMAD_CLIENT_CERT, NOMAD_CLIENT_KEY, NOMAD_TLS_SERVER_NAME when empty).
+	NomadCACert        string `codec:"nomad_ca_cert"`
+	NomadClientCert    string `codec:"nomad_client_cert"`
+	NomadClientKey     string `codec:"nomad_client_key"`
+	NomadTLSServerName string `codec:"nomad_tls_server_name"`
+	// APITLSCert and APITLSKey make the API serve HTTPS only; APITLSCA is
+	// the PEM CA of the other nodes' API certificates (the system's roots
+	// when empty), checked when this node asks them for a task's figures.
+	APITLSCert string `codec:"api_tls_cert"`
+	APITLSKey  string `codec:"api_tls_key"`
+	APITLSCA   string `codec:"api_tls_ca"`
 	// NatsBind is where the embedded NATS server listens.
 	NatsBind string `codec:"nats_bind"`
 	// NatsAdvertise is the address other nodes use to reach NatsBind;
@@ -92,8 +118,11 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 	} else if host, _, _ := net.SplitHostPort(c.APIAddr); c.APIAddr != "" && isUnspecified(host) {
 		errs = append(errs, fmt.Errorf("api_advertise: required when api_addr (%s) listens on all addresses; set the address other nodes reach this one's API at", c.APIAddr))
 	}
-	if err := checkHostPort(c.NomadAddr); err != nil {
-		errs = append(errs, fmt.Errorf("nomad_addr: %w", err))
+	if err := c.nomadConn().Check("nomad_"); err != nil {
+		errs = append(errs, err)
+	}
+	if _, _, err := c.apiTLS().Load(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := checkHostPort(c.NatsBind); err != nil {
 		errs = append(errs, fmt.Errorf("nats_bind: %w", err))
@@ -125,13 +154,31 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 	return key, errors.Join(errs...)
 }
 
-// natsAdvertise is the address other nodes use for this node's NATS server.
+// apiAdvertise is where other nodes reach this node's API: host:port, with
+// https:// in front when it serves TLS.
 func (c *Config) apiAdvertise() string {
-	if c.APIAdvertise != "" || c.APIAddr == "" {
-		return c.APIAdvertise
+	addr := c.APIAdvertise
+	if addr == "" {
+		addr = c.APIAddr
 	}
-	return c.APIAddr
+	if addr != "" && c.APITLSCert != "" {
+		return "https://" + addr
+	}
+	return addr
 }
+
+// nomadConn is how the plugin reaches its Nomad agent.
+func (c *Config) nomadConn() api.NomadConn {
+	return api.NomadConn{Addr: c.NomadAddr, Token: c.NomadToken, CACert: c.NomadCACert, ClientCert: c.NomadClientCert,
+		ClientKey: c.NomadClientKey, TLSServerName: c.NomadTLSServerName}
+}
+
+// apiTLS are the API's TLS files.
+func (c *Config) apiTLS() api.TLSFiles {
+	return api.TLSFiles{Cert: c.APITLSCert, Key: c.APITLSKey, CA: c.APITLSCA}
+}
+
+// natsAdvertise is the address other nodes use for this node's NATS server.
 
 func (c *Config) natsAdvertise() string {
 	if c.NatsAdvertise != "" {

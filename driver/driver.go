@@ -194,6 +194,14 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err := knownFatal(h); err != nil {
 		return nil, nil, err
 	}
+	sctx, cancel := context.WithTimeout(d.ctx, 10*time.Second)
+	err = d.openPassword(sctx, h, func(ctx context.Context, _ *taskHandle) ([]byte, error) {
+		return d.secret.get(ctx, d.nodeConfig().nomadConn())
+	})
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
 	if err := d.preflight(d.ctx, h); err != nil {
 		return nil, nil, err
 	}

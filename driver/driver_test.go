@@ -170,6 +170,13 @@ func TestSetConfigNamesBadOptions(t *testing.T) {
 		{"NATS on all addresses without authentication", Config{NatsBind: "0.0.0.0:8193", NatsAdvertise: "10.1.2.3:8193"},
 			[]string{"nats_bind", "nats_token"}},
 		{"half a TLS setup", Config{NatsTLSCert: "/etc/dtle/node.pem"}, []string{"nats_tls_cert and nats_tls_key", "nats_tls_ca"}},
+		{"nomad_addr in another scheme", Config{NomadAddr: "ftp://127.0.0.1:4646"}, []string{"nomad_addr", "https://"}},
+		{"nomad_addr with a path", Config{NomadAddr: "https://127.0.0.1:4646/v1"}, []string{"nomad_addr", "host:port"}},
+		{"unreadable Nomad TLS files and half a client pair", Config{NomadAddr: "https://127.0.0.1:4646", NomadCACert: "/nonexistent/ca.pem",
+			NomadClientCert: "/nonexistent/c.pem"}, []string{"nomad_ca_cert", "nomad_client_cert and nomad_client_key"}},
+		{"half an API TLS setup", Config{APIAddr: defaultAPIAddr, APITLSKey: "/etc/dtle/api.key"}, []string{"api_tls_cert and api_tls_key"}},
+		{"unreadable API TLS files", Config{APIAddr: defaultAPIAddr, APITLSCert: "/nonexistent/c.pem", APITLSKey: "/nonexistent/k.pem"},
+			[]string{"api_tls_cert and api_tls_key"}},
 		{"unreadable TLS files", Config{NatsTLSCert: "/nonexistent/c.pem", NatsTLSKey: "/nonexistent/k.pem", NatsTLSCA: "/nonexistent/ca.pem"},
 			[]string{"nats_tls_cert, nats_tls_key"}},
 	}

@@ -8,7 +8,6 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
-	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/transport"
@@ -36,7 +35,7 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 // before each attempt (it may have restarted or moved).
 func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	cfg := d.nodeConfig()
-	client, err := api.NomadClient(cfg.NomadAddr, h.cfg.Namespace)
+	client, err := cfg.nomadConn().Client(h.cfg.Namespace)
 	if err != nil {
 		return fmt.Errorf("nomad_addr: %w", err)
 	}

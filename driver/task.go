@@ -47,6 +47,9 @@ func (d *Driver) preflight(ctx context.Context, h *taskHandle) error {
 // checks; a recovered task runs them again.
 func (d *Driver) work(ctx context.Context, h *taskHandle, checked bool) error {
 	if !checked {
+		if err := d.openPassword(ctx, h, d.waitSecret); err != nil {
+			return err
+		}
 		if err := d.preflight(ctx, h); err != nil {
 			var se *StartError
 			if errors.As(err, &se) {

@@ -14,6 +14,7 @@ import (
 var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"mysql_connection_config":     hclspec.NewBlock("mysql_connection_config", false, connectionSpec),
 	"is_mysql_password_encrypted": boolDefault("is_mysql_password_encrypted", false),
+	"mysql_password_sealed":       boolDefault("mysql_password_sealed", false),
 
 	// Source.
 	"gtid":                  hclspec.NewAttr("gtid", "string", false),

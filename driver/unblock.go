@@ -60,7 +60,7 @@ func (w *healthWatch) observe(ctx context.Context, d *Driver, fp *drivers.Finger
 	w.cancel = cancel
 	go func() {
 		defer cancel()
-		d.unblockJobs(round, cfg.NomadAddr)
+		d.unblockJobs(round, cfg.nomadConn())
 	}()
 }
 
@@ -75,9 +75,9 @@ func (w *healthWatch) stop() {
 // unblockJobs waits until the Nomad servers see this node's dtle driver
 // healthy, then has Nomad evaluate again each dtle job whose evaluation is
 // blocked. It logs what it does and never fails the driver.
-func (d *Driver) unblockJobs(ctx context.Context, nomadAddr string) {
+func (d *Driver) unblockJobs(ctx context.Context, conn api.NomadConn) {
 	log := d.logger.Named("unblock")
-	client, err := api.NomadClient(nomadAddr, "")
+	client, err := conn.Client("")
 	if err != nil {
 		log.Warn("cannot re-evaluate blocked jobs", "error", err)
 		return

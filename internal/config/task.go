@@ -34,6 +34,10 @@ type Task struct {
 	// PasswordEncrypted says mysql_password is base64 of RSA PKCS#1 v1.5,
 	// decrypted with the node's rsa_private_key_path when the task starts.
 	PasswordEncrypted bool `codec:"is_mysql_password_encrypted" json:"is_mysql_password_encrypted,omitempty"`
+	// PasswordSealed says mysql_password is sealed with the cluster's
+	// secret for this job, task, server and user (secret.Seal): the API
+	// keeps passwords so in the Nomad job when the nodes have no RSA key.
+	PasswordSealed bool `codec:"mysql_password_sealed" json:"mysql_password_sealed,omitempty"`
 
 	// Source.
 	Gtid               string         `codec:"gtid" json:"gtid"`

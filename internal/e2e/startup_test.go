@@ -183,6 +183,38 @@ func TestJobCreatedAsTheAgentStartsRuns(t *testing.T) {
 	t.Logf("job accepted after %d refusals", refused)
 	waitRunsAndCopies(t, a, "startup-sync", schema, src, dst,
 		"INSERT INTO e2e_startup.t VALUES (3, 'from the binlog')", "UPDATE e2e_startup.t SET v = 'changed' WHERE id = 1")
+	checkSealedPasswords(t, a, "startup-sync")
+}
+
+// checkSealedPasswords: the job the API registered holds no password (what
+// `nomad job inspect` shows), and its sealed source password, copied into
+// another job, does not open there: that job's task fails and says why.
+func checkSealedPasswords(t *testing.T, a *devagent.Agent, jobID string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	inspect, err := a.Nomad(ctx, "job", "inspect", jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(inspect, jobPassword) || !strings.Contains(inspect, `"mysql_password_sealed": true`) {
+		t.Fatalf("nomad job inspect shows a password, or no sealed one:\n%s", inspect)
+	}
+	job, _, err := a.Client().Jobs().Info(jobID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const stolen = "e2e-stolen-password"
+	job.ID, job.Name = ptr(stolen), ptr(stolen)
+	job.TaskGroups = job.TaskGroups[:1] // the src group, sealed for jobID
+	if _, _, err := a.Client().Jobs().Register(job, nil); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = a.Nomad(context.Background(), "job", "stop", "-purge", "-detach", stolen) })
+	st := waitTask(t, a, stolen, "src", 2*time.Minute, func(st *nomad.TaskState) bool { return st.State == "dead" && st.Failed })
+	if !devagent.HasEvent(st, "mysql_password_sealed") {
+		t.Fatalf("the copied sealed password did not fail the task with the reason: %s", describe(st))
+	}
 }
 
 // TestJobBlockedWhileDriverUnhealthyIsPlaced holds the plugin's NATS port so
@@ -254,3 +286,5 @@ func waitBlocked(t *testing.T, a *devagent.Agent, jobID string) {
 	}
 	t.Fatalf("no blocked evaluation of %s within 1m\n%s", jobID, a.LogTail(30))
 }
+
+func ptr[T any](v T) *T { return &v }
