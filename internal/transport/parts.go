@@ -24,45 +24,81 @@ const partRoom = 1 << 10
 
 // request sends data on the job's data subject, in parts when it does not
 // fit in one payload, and returns the reply to the last part sent (the
-// message's, or the first that did not take a part) and that part's number
-// (0 for a message sent whole). Each request gets the Sender's timeout.
-func (s *Sender) request(ctx context.Context, data []byte) (*nats.Msg, int, error) {
+// message's, or the first that did not take a part), opened. Each request
+// gets the Sender's timeout.
+func (s *Sender) request(ctx context.Context, data []byte) (reply, error) {
 	timeout := s.RequestTimeout
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	send := func(m *nats.Msg) (*nats.Msg, error) {
+	send := func(m *nats.Msg, part int) (reply, error) {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		return s.nc.RequestMsgWithContext(rctx, m)
+		return s.exchange(rctx, m, func(inbox string) string { return replyAD(s.subj.data, inbox, part) })
 	}
 	maxPayload := s.nc.MaxPayload()
 	if int64(len(data)+sealOverhead) <= maxPayload {
-		resp, err := send(&nats.Msg{Subject: s.subj.data, Data: s.sealer.seal(s.subj.dataAD(""), data)})
-		return resp, 0, err
+		return send(&nats.Msg{Subject: s.subj.data, Data: s.sealer.seal(s.subj.dataAD(""), data)}, 0)
 	}
 	size := int(maxPayload) - partRoom
 	if size <= 0 || !s.nc.HeadersSupported() {
-		return nil, 0, fmt.Errorf("a message of %d bytes exceeds the NATS max payload %d, and the server cannot take it in parts", len(data), maxPayload)
+		return reply{}, fmt.Errorf("a message of %d bytes exceeds the NATS max payload %d, and the server cannot take it in parts", len(data), maxPayload)
 	}
 	n := (len(data) + size - 1) / size
-	var resp *nats.Msg
+	var rep reply
 	for i := range n {
 		header := fmt.Sprintf("%d/%d", i+1, n)
 		part := s.sealer.seal(s.subj.dataAD(header), data[i*size:min((i+1)*size, len(data))])
 		m := &nats.Msg{Subject: s.subj.data, Data: part, Header: nats.Header{}}
 		m.Header.Set(partHeader, header)
 		var err error
-		if resp, err = send(m); err != nil {
-			return nil, 0, err
+		if rep, err = send(m, i+1); err != nil {
+			return rep, err
 		}
-		if i < n-1 {
-			if rep, err := s.readReply(resp, replyAD(s.subj.data, s.session, s.seq, i+1)); err != nil || !rep.OK {
-				return resp, i + 1, nil // the caller reads why
-			}
+		if i < n-1 && !rep.OK {
+			return rep, nil // the caller reads why
 		}
 	}
-	return resp, n, nil
+	return rep, nil
+}
+
+// exchange publishes m with an inbox of its own and returns the first reply
+// that opens for adOf(inbox). A reply that does not open (a stranger answering in
+// the destination's place, or faster than it) is passed over, so it cannot
+// end the exchange; when none opens before ctx ends, the error says what
+// the first one was. A NATS "no responders" status is nats.ErrNoResponders.
+func (s *Sender) exchange(ctx context.Context, m *nats.Msg, adOf func(inbox string) string) (reply, error) {
+	inbox := s.nc.NewRespInbox()
+	ad := adOf(inbox)
+	sub, err := s.nc.SubscribeSync(inbox)
+	if err != nil {
+		return reply{}, fmt.Errorf("subscribe for the reply: %w", err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	m.Reply = inbox
+	if err := s.nc.PublishMsg(m); err != nil {
+		return reply{}, fmt.Errorf("publish: %w", err)
+	}
+	var first error
+	for {
+		r, err := sub.NextMsgWithContext(ctx)
+		if err != nil {
+			if first != nil {
+				return reply{}, first
+			}
+			return reply{}, err
+		}
+		if len(r.Data) == 0 && r.Header.Get("Status") == "503" {
+			return reply{}, nats.ErrNoResponders
+		}
+		rep, err := s.readReply(r, ad)
+		if err == nil {
+			return rep, nil
+		}
+		if first == nil {
+			first = err
+		}
+	}
 }
 
 // assembly gathers the parts of one message on the receiver.

@@ -70,7 +70,7 @@ func TestStrangerCannotBreakAMessageInParts(t *testing.T) {
 		t.Fatal(err)
 	}
 	half := len(data) / 2
-	send := func(data []byte, header string) string {
+	send := func(data []byte, header string) *nats.Msg {
 		m := &nats.Msg{Subject: s.subj.data, Data: data, Header: nats.Header{}}
 		if header != "" {
 			m.Header.Set(partHeader, header)
@@ -79,15 +79,15 @@ func TestStrangerCannotBreakAMessageInParts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return string(resp.Data)
+		return resp
 	}
 	send(sealer.seal(s.subj.dataAD("1/2"), data[:half]), "1/2")
-	if r := send([]byte("junk from a stranger"), ""); !strings.Contains(r, "not sealed") {
-		t.Fatalf("a stranger's message was answered %s", r)
+	if r := send([]byte("junk from a stranger"), ""); !strings.Contains(string(r.Data), "not sealed") {
+		t.Fatalf("a stranger's message was answered %s", r.Data)
 	}
 	send([]byte("a stranger's part"), "1/2")
 	reply := send(sealer.seal(s.subj.dataAD("2/2"), data[half:]), "2/2")
-	rep, err := s.readReply(&nats.Msg{Data: []byte(reply)}, replyAD(s.subj.data, s.session, s.seq, 2))
+	rep, err := s.readReply(reply, replyAD(s.subj.data, reply.Subject, 2))
 	if err != nil || !rep.OK {
 		t.Fatalf("the job's message after the stranger's: %+v, %v", rep, err)
 	}

@@ -82,7 +82,9 @@ func (s *Sealer) open(ad string, data []byte) ([]byte, error) {
 // sealOverhead is what sealing adds to a message: the nonce and the tag.
 const sealOverhead = 12 + 16
 
-// replyAD binds a reply to the request it answers.
-func replyAD(subject, session string, seq uint64, part int) string {
-	return fmt.Sprintf("reply\x00%s\x00%s\x00%d\x00%d", subject, session, seq, part)
+// replyAD binds a reply to the request it answers: nonce is fresh for each
+// request (a hello's challenge, a data request's own reply inbox), so a
+// reply recorded once never answers another request.
+func replyAD(subject, nonce string, part int) string {
+	return fmt.Sprintf("reply\x00%s\x00%s\x00%d", subject, nonce, part)
 }

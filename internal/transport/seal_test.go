@@ -134,10 +134,90 @@ func TestSealedJobKeepsOthersOut(t *testing.T) {
 	defer func() { _ = fake.Unsubscribe() }()
 	victim := transport.NewSender(nc, other, sealerOf(t, clusterSecret, other))
 	victim.RequestTimeout = 2 * time.Second
-	if _, err := victim.Hello(rctx); !errors.Is(err, transport.ErrNotSealed) {
+	vctx, vcancel := context.WithTimeout(ctx, 3*time.Second)
+	defer vcancel()
+	if _, err := victim.Hello(vctx); !errors.Is(err, transport.ErrNotSealed) {
 		t.Errorf("hello answered by a stranger: %v, want ErrNotSealed", err)
 	}
 	if err := victim.Send(ctx, rowMessage()); !errors.Is(err, transport.ErrNotSealed) || !transport.Retryable(err) {
 		t.Errorf("a message answered by a stranger: %v, want a retryable ErrNotSealed", err)
+	}
+}
+
+// A client on NATS without the key cannot disturb a running job: answering
+// the source's requests faster than the destination, with garbage or with
+// replies it recorded, is passed over (the destination's own reply is
+// taken), and replaying the source's recorded hello opens no new session,
+// so the job's source goes on without a resume.
+func TestStrangerCannotInterruptTheJob(t *testing.T) {
+	nc := connect(t)
+	ctx := context.Background()
+	const job = "undisturbed-job"
+	clusterSecret := secret(t)
+	dest := &recorder{}
+	recv, err := transport.Listen(ctx, nc, job, dest, sealerOf(t, clusterSecret, job))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+
+	// The stranger records every request and reply of the job and answers
+	// every request at once, with garbage and with the last reply it saw.
+	var mu sync.Mutex
+	var hellos, replies [][]byte
+	rec, err := nc.Subscribe("_INBOX.>", func(m *nats.Msg) {
+		mu.Lock()
+		defer mu.Unlock()
+		replies = append(replies, append([]byte(nil), m.Data...))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rec.Unsubscribe() }()
+	fake, err := nc.Subscribe("dtle."+transport.Token(job)+".>", func(m *nats.Msg) {
+		mu.Lock()
+		if strings.HasSuffix(m.Subject, ".hello") {
+			hellos = append(hellos, append([]byte(nil), m.Data...))
+		}
+		last := []byte(`{"protocol":6,"ok":true,"resync":true}`)
+		if len(replies) > 0 {
+			last = replies[len(replies)-1]
+		}
+		mu.Unlock()
+		_ = m.Respond([]byte(`{"ok":false,"resync":true,"error":"stranger"}`))
+		_ = m.Respond(last)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = fake.Unsubscribe() }()
+
+	src := transport.NewSender(nc, job, sealerOf(t, clusterSecret, job))
+	src.RequestTimeout = 5 * time.Second
+	hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := src.Hello(hctx); err != nil {
+		t.Fatalf("hello with a stranger answering first: %v", err)
+	}
+	for i := range 3 {
+		if err := src.Send(ctx, rowMessage()); err != nil {
+			t.Fatalf("message %d with a stranger answering first: %v", i, err)
+		}
+	}
+	// Replay the job's hello: no new session.
+	mu.Lock()
+	recorded := hellos
+	mu.Unlock()
+	if len(recorded) == 0 {
+		t.Fatal("the stranger recorded no hello")
+	}
+	for _, h := range recorded {
+		_, _ = nc.Request("dtle."+transport.Token(job)+".hello", h, 200*time.Millisecond)
+	}
+	if err := src.Send(ctx, rowMessage()); err != nil {
+		t.Fatalf("the job's message after a replayed hello: %v (the replay opened a new session)", err)
+	}
+	if n := len(dest.handled()); n != 4 {
+		t.Fatalf("the destination handled %d messages, want the job's 4", n)
 	}
 }

@@ -63,7 +63,7 @@ func Token(key string) string {
 // Protocol is the version of what a job's two tasks exchange: the hello and
 // the encoding of messages (internal/change). Both must speak the same one;
 // bump it with any change the other side could misread.
-const Protocol = 5
+const Protocol = 6
 
 // hello is the source's request.
 type hello struct {
@@ -131,6 +131,33 @@ type Receiver struct {
 	next    uint64
 	sessNo  uint64
 	parts   assembly // of the message coming in parts
+	hellos  seenSet  // challenges of the hellos answered
+}
+
+// seenCap is how many hello challenges a receiver remembers.
+const seenCap = 4096
+
+// seenSet remembers the last seenCap strings added.
+type seenSet struct {
+	set   map[string]struct{}
+	order []string
+}
+
+// add records v and says whether it is new.
+func (s *seenSet) add(v string) bool {
+	if _, ok := s.set[v]; ok {
+		return false
+	}
+	if s.set == nil {
+		s.set = map[string]struct{}{}
+	}
+	if len(s.order) == seenCap {
+		delete(s.set, s.order[0])
+		s.order = s.order[1:]
+	}
+	s.set[v] = struct{}{}
+	s.order = append(s.order, v)
+	return true
 }
 
 // Listen subscribes to the job's subjects. A Handle error is replied to the
@@ -197,7 +224,12 @@ func (r *Receiver) onHello(m *nats.Msg) {
 	if len(data) > 0 {
 		_ = json.Unmarshal(data, &h) // unreadable: protocol 0
 	}
-	ad := replyAD(r.subj.hello, h.Challenge, 0, 0)
+	if h.Challenge != "" && !r.hellos.add(h.Challenge) {
+		// A hello answered before, replayed by someone who recorded it: it
+		// opens no new session (which would cost the job a resume).
+		return
+	}
+	ad := replyAD(r.subj.hello, h.Challenge, 0)
 	if h.Protocol != Protocol {
 		// An older source sends no protocol and retries on any error, so the
 		// destination fails too, with the reason.
@@ -227,11 +259,11 @@ func (r *Receiver) onHello(m *nats.Msg) {
 func (r *Receiver) onData(m *nats.Msg) {
 	r.serial.Lock()
 	defer r.serial.Unlock()
-	// Replies are sealed for the message expected next: a source out of
-	// step cannot open them and says hello again.
+	// Replies are sealed for the request's own reply inbox: only the
+	// sender that made it opens them, once; one out of step reads Resync.
 	header := m.Header.Get(partHeader)
 	part, _, _ := parsePart(header)
-	ad := replyAD(r.subj.data, r.session, r.next, part)
+	ad := replyAD(r.subj.data, m.Reply, part)
 	// Each part is sealed on its own: what does not open is refused before
 	// it is gathered, so a stranger can neither fill the receiver's memory
 	// nor break a message that is coming in.
@@ -327,13 +359,14 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 		h := hello{Protocol: Protocol, Challenge: hex.EncodeToString(challenge)}
 		req, _ := json.Marshal(h)
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		m, err := s.nc.RequestWithContext(rctx, s.subj.hello, s.sealer.seal("hello\x00"+s.subj.hello, req))
+		ad := replyAD(s.subj.hello, h.Challenge, 0)
+		rep, err := s.exchange(rctx, &nats.Msg{Subject: s.subj.hello, Data: s.sealer.seal("hello\x00"+s.subj.hello, req)},
+			func(string) string { return ad })
 		cancel()
+		if err != nil && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, context.DeadlineExceeded) {
+			return nil, fmt.Errorf("hello: %w", err)
+		}
 		if err == nil {
-			rep, err := s.readReply(m, replyAD(s.subj.hello, h.Challenge, 0, 0))
-			if err != nil {
-				return nil, fmt.Errorf("hello: %w", err)
-			}
 			if rep.Protocol != Protocol {
 				return nil, &IncompatibleError{Source: Protocol, Dest: rep.Protocol}
 			}
@@ -357,16 +390,15 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return err
 	}
-	resp, part, err := s.request(ctx, data)
+	rep, err := s.request(ctx, data)
 	if err != nil {
-		if errors.Is(err, nats.ErrNoResponders) {
+		switch {
+		case errors.Is(err, nats.ErrNoResponders):
 			return fmt.Errorf("send: %w", ErrResync)
+		case errors.Is(err, ErrResync):
+			return fmt.Errorf("send: %w", err)
 		}
 		return fmt.Errorf("send message %d: %w", m.Seq, err)
-	}
-	rep, err := s.readReply(resp, replyAD(s.subj.data, s.session, s.seq, part))
-	if err != nil {
-		return fmt.Errorf("send: %w", err)
 	}
 	switch {
 	case rep.Resync:
