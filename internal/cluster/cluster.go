@@ -4,10 +4,15 @@
 // Other nodes reach a client's NATS only through its Link, which a test can
 // cut. Nodes can be killed (agent and plugin, as a crashed machine),
 // restarted on their data, or have their agent alone restarted.
+//
+// A secure cluster runs as a multi-machine deployment should: Nomad's HTTP
+// API and RPC over TLS with client certificates, NATS over TLS with client
+// certificates and a token, and the dtle API over HTTPS with a token.
 package cluster
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,11 +20,25 @@ import (
 	"github.com/dtle-io/dtle/internal/devagent"
 )
 
+// Options shape a cluster.
+type Options struct {
+	// Secure turns TLS and authentication on everywhere (see the package
+	// doc): Start makes a throwaway CA, a certificate every agent uses,
+	// an API token and a NATS token.
+	Secure bool
+}
+
 // Cluster is one Nomad server and its client nodes.
 type Cluster struct {
 	Dir    string
 	Server *devagent.Agent
 	Nodes  []*Node
+	// TLS, APIToken and NatsToken are what a secure cluster's agents and
+	// plugins use; nil and empty otherwise (the plugins' NATS token is then
+	// devagent.DevNatsToken).
+	TLS       *devagent.TLSFiles
+	APIToken  string
+	NatsToken string
 }
 
 // Node is a client agent with the plugin.
@@ -32,16 +51,24 @@ type Node struct {
 }
 
 // Start starts a server and n client nodes named dtle-node-1..n under dir;
-// the first node also serves the dtle HTTP API (its APIURL).
-func Start(ctx context.Context, dir string, n int) (c *Cluster, err error) {
+// the first node also serves the dtle HTTP API (its APIURL; its
+// HTTPClient trusts the cluster's CA and sends the API token).
+func Start(ctx context.Context, dir string, n int, opt Options) (c *Cluster, err error) {
 	c = &Cluster{Dir: dir}
 	defer func() {
 		if err != nil {
 			c.Stop()
 		}
 	}()
-	c.Server, err = devagent.Start(ctx, devagent.Options{Role: devagent.Server, NodeName: "dtle-server",
-		Dir: filepath.Join(dir, "server")})
+	if opt.Secure {
+		files, err := devagent.NewTLSFiles(filepath.Join(dir, "pki"))
+		if err != nil {
+			return c, fmt.Errorf("cluster: %w", err)
+		}
+		c.TLS, c.APIToken, c.NatsToken = &files, rand.Text(), rand.Text()
+	}
+	c.Server, err = devagent.Start(ctx, c.agentOptions(devagent.Options{Role: devagent.Server, NodeName: "dtle-server",
+		Dir: filepath.Join(dir, "server")}))
 	if err != nil {
 		return c, fmt.Errorf("cluster: server: %w", err)
 	}
@@ -62,9 +89,9 @@ func (c *Cluster) startNode(ctx context.Context, i int) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
 	node := &Node{Link: link}
-	node.Agent, err = devagent.Start(ctx, devagent.Options{Role: devagent.Client, NodeName: name,
+	node.Agent, err = devagent.Start(ctx, c.agentOptions(devagent.Options{Role: devagent.Client, NodeName: name,
 		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), API: i == 1,
-		PluginConfig: map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}})
+		PluginConfig: map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}}))
 	if err != nil {
 		link.Close()
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
@@ -76,6 +103,12 @@ func (c *Cluster) startNode(ctx context.Context, i int) (*Node, error) {
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
 	return node, nil
+}
+
+// agentOptions adds the cluster's TLS files and tokens to an agent's options.
+func (c *Cluster) agentOptions(opt devagent.Options) devagent.Options {
+	opt.TLS, opt.APIToken, opt.NatsToken = c.TLS, c.APIToken, c.NatsToken
+	return opt
 }
 
 // Stop stops every agent and removes the cluster's directory.

@@ -34,8 +34,11 @@ var (
 )
 
 const (
-	jobUser     = "cluster_user"
-	jobPassword = "cluster-Secret-Pw-0815"
+	jobUser = "cluster_user"
+	// jobPassword is the source's, destPassword the destination's: neither
+	// may show in the job as Nomad holds it.
+	jobPassword  = "cluster-Secret-Pw-0815"
+	destPassword = "cluster-Dest-Pw-4711"
 )
 
 func TestMain(m *testing.M) {
@@ -56,13 +59,15 @@ func TestMain(m *testing.M) {
 			return
 		}
 		defer source.Stop()
-		opt.Name = "dest"
+		opt.Name, opt.Password = "dest", destPassword
 		if dest, err = sandbox.Start(ctx, dir, opt); err != nil {
 			errStartup = err
 			return
 		}
 		defer dest.Stop()
-		if cl, err = Start(ctx, dir+"/nomad", 2); err != nil {
+		// TLS and authentication on everywhere: every test runs as a
+		// deployment across machines should.
+		if cl, err = Start(ctx, dir+"/nomad", 2, Options{Secure: true}); err != nil {
 			errStartup = err
 			return
 		}
@@ -203,7 +208,11 @@ func createJobFrom(t *testing.T, source *sandbox.Server, name, schema string, fa
 	// can land on their nodes.
 	waitHealthy(t)
 	conn := func(s *sandbox.Server) *api.MysqlConnectionConfig {
-		return &api.MysqlConnectionConfig{MysqlHost: s.Host, MysqlPort: s.Port, MysqlUser: jobUser, MysqlPassword: jobPassword}
+		pw := jobPassword
+		if s == dest {
+			pw = destPassword
+		}
+		return &api.MysqlConnectionConfig{MysqlHost: s.Host, MysqlPort: s.Port, MysqlUser: jobUser, MysqlPassword: pw}
 	}
 	job := api.JobConfig{JobName: name, Failover: &failover,
 		SrcTask: &api.SrcTaskConfig{MysqlConnectionConfig: conn(source), ChunkSize: 200,
@@ -218,7 +227,31 @@ func createJobFrom(t *testing.T, source *sandbox.Server, name, schema string, fa
 	var out api.CreateJobResponse
 	callAPI(t, http.MethodPost, "/v2/job/migration", job, &out)
 	t.Cleanup(func() { deleteJob(t, out.Job.JobID) })
+	checkNoPasswords(t, out.Job.JobID)
 	return out.Job.JobID
+}
+
+// checkNoPasswords fails the test when the job as Nomad holds it (what
+// `nomad job inspect` shows) holds the source's or the destination's
+// password in clear.
+func checkNoPasswords(t *testing.T, jobID string) {
+	t.Helper()
+	job, _, err := cl.Server.Client().Jobs().Info(jobID, nil)
+	if err != nil {
+		t.Fatalf("read job %s from Nomad: %v", jobID, err)
+	}
+	b, err := json.Marshal(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pw := range []string{jobPassword, destPassword} {
+		if bytes.Contains(b, []byte(pw)) {
+			t.Errorf("the job %s as Nomad holds it shows a MySQL password in clear", jobID)
+		}
+	}
+	if !bytes.Contains(b, []byte("mysql_password_sealed")) {
+		t.Errorf("the job %s holds no sealed password: %s", jobID, b)
+	}
 }
 
 func deleteJob(t *testing.T, jobID string) {
@@ -243,7 +276,8 @@ func callAPI(t *testing.T, method, path string, in, out any) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	// Over HTTPS, trusting the cluster's CA, with the API token.
+	resp, err := cl.Nodes[0].HTTPClient().Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

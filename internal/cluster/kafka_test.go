@@ -45,6 +45,7 @@ func TestSubscriptionAcrossNodesSurvivesKill9(t *testing.T) {
 		DestTask: &api.DestTaskConfig{NodeID: n2.ID, KafkaBrokerAddrs: brokers, KafkaTopic: "dtle"}}, &created)
 	job := created.Job.JobID
 	t.Cleanup(func() { deleteJob(t, job) })
+	checkNoPasswords(t, job)
 	waitReplicating(t, job)
 
 	stop, done := make(chan struct{}), make(chan int)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,27 +59,45 @@ type Options struct {
 	// runs, without waiting for a leader, the node, the driver's health or
 	// the API: the caller polls, as a user who just started it would.
 	NoWait bool
+	// TLS, when set, makes the agent serve Nomad's HTTP API (HTTPS only,
+	// client certificates required) and RPC over TLS with these files,
+	// and gives them to the plugin: to reach Nomad (nomad_ca_cert,
+	// nomad_client_*), for NATS (nats_tls_*) and for the dtle API
+	// (api_tls_*, which then serves HTTPS only). Every agent of a cluster
+	// needs files of the same CA. Without it everything is plain, on
+	// loopback.
+	TLS *TLSFiles
+	// APIToken, when set, is the plugin's api_token.
+	APIToken string
+	// NatsToken is the plugin's nats_token; DevNatsToken when empty.
+	NatsToken string
 }
 
 // Agent is one running Nomad agent.
 type Agent struct {
-	Addr     string // http://127.0.0.1:port
+	Addr     string // http://127.0.0.1:port, https:// with Options.TLS
 	RPCAddr  string // 127.0.0.1:port
-	APIURL   string // http://APIAddr, or "" without the API
+	APIURL   string // http://APIAddr (https:// with Options.TLS), or "" without the API
 	NatsAddr string
 	Name     string
 	Role     Role
 	Dir      string
 	LogPath  string
 	NomadBin string
+	// TLS, APIToken and NatsToken are the agent's Options.TLS, its API
+	// token and its NATS token.
+	TLS       *TLSFiles
+	APIToken  string
+	NatsToken string
 
-	cfgPath   string
-	proc      *sandbox.Child
-	api       *nomad.Client
-	logFile   *os.File
-	tmpDir    string
-	pluginDir string
-	noWait    bool
+	cfgPath    string
+	proc       *sandbox.Child
+	api        *nomad.Client
+	logFile    *os.File
+	tmpDir     string
+	pluginDir  string
+	noWait     bool
+	httpClient *http.Client
 }
 
 // Start writes the agent's config, starts the agent and waits until it is
@@ -108,8 +127,16 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 	if name == "" {
 		name = "dtle-dev"
 	}
+	scheme := "http://"
+	if opt.TLS != nil {
+		scheme = "https://"
+	}
+	natsToken := opt.NatsToken
+	if natsToken == "" {
+		natsToken = DevNatsToken
+	}
 	a := &Agent{
-		Addr:      fmt.Sprintf("http://127.0.0.1:%d", ports.HTTP),
+		Addr:      fmt.Sprintf("%s127.0.0.1:%d", scheme, ports.HTTP),
 		RPCAddr:   fmt.Sprintf("127.0.0.1:%d", ports.RPC),
 		NatsAddr:  opt.NatsAddr,
 		Name:      name,
@@ -121,6 +148,9 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 		tmpDir:    filepath.Join(opt.Dir, "tmp"),
 		pluginDir: pluginDir,
 		noWait:    opt.NoWait,
+		TLS:       opt.TLS,
+		APIToken:  opt.APIToken,
+		NatsToken: natsToken,
 	}
 	switch {
 	case opt.Role == Server:
@@ -136,13 +166,16 @@ func Start(ctx context.Context, opt Options) (*Agent, error) {
 		}
 	}
 	if opt.APIAddr != "" {
-		a.APIURL = "http://" + opt.APIAddr
+		a.APIURL = scheme + opt.APIAddr
 	}
 	if err := a.writeConfig(opt, ports, a.pluginConfig(opt, opt.APIAddr)); err != nil {
 		return nil, err
 	}
-	if a.api, err = nomad.NewClient(&nomad.Config{Address: a.Addr}); err != nil {
+	if a.api, err = nomad.NewClient(&nomad.Config{Address: a.Addr, TLSConfig: opt.TLS.nomadTLS()}); err != nil {
 		return nil, fmt.Errorf("devagent: nomad client: %w", err)
+	}
+	if a.httpClient, err = newHTTPClient(opt.TLS, opt.APIToken); err != nil {
+		return nil, err
 	}
 	if err := a.Restart(ctx); err != nil {
 		return nil, err
@@ -205,6 +238,7 @@ func (a *Agent) Client() *nomad.Client { return a.api }
 func (a *Agent) Nomad(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, a.NomadBin, args...)
 	cmd.Env = append(os.Environ(), "NOMAD_ADDR="+a.Addr, "TMPDIR="+a.tmpDir)
+	cmd.Env = append(cmd.Env, a.TLS.nomadEnv()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("nomad %s: %w: %s", strings.Join(args, " "), err, out)

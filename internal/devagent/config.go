@@ -27,6 +27,18 @@ advertise {
   rpc  = "127.0.0.1"
   serf = "127.0.0.1"
 }
+{{- with .TLS}}
+
+tls {
+  http = true
+  rpc  = true
+  ca_file   = "{{.CA}}"
+  cert_file = "{{.Cert}}"
+  key_file  = "{{.Key}}"
+  verify_server_hostname = true
+  verify_https_client    = true
+}
+{{- end}}
 {{- if .Server}}
 
 server {
@@ -75,8 +87,21 @@ func (a *Agent) pluginConfig(opt Options, apiAddr string) map[string]string {
 		"nomad_addr": fmt.Sprintf("%q", strings.TrimPrefix(a.Addr, "http://")),
 		"nats_bind":  fmt.Sprintf("%q", a.NatsAddr),
 		"data_dir":   fmt.Sprintf("%q", filepath.Join(opt.Dir, "dtle")),
-		"nats_token": fmt.Sprintf("%q", DevNatsToken),
+		"nats_token": fmt.Sprintf("%q", a.NatsToken),
 		"log_level":  `"DEBUG"`,
+	}
+	if a.APIToken != "" {
+		plugin["api_token"] = fmt.Sprintf("%q", a.APIToken)
+	}
+	if f := a.TLS; f != nil {
+		// nomad_addr is https://, which the CA and the certificate open.
+		for _, kv := range [][2]string{
+			{"nomad_ca_cert", f.CA}, {"nomad_client_cert", f.Cert}, {"nomad_client_key", f.Key},
+			{"nats_tls_ca", f.CA}, {"nats_tls_cert", f.Cert}, {"nats_tls_key", f.Key},
+			{"api_tls_ca", f.CA}, {"api_tls_cert", f.Cert}, {"api_tls_key", f.Key},
+		} {
+			plugin[kv[0]] = fmt.Sprintf("%q", kv[1])
+		}
 	}
 	for k, v := range opt.PluginConfig {
 		plugin[k] = v
@@ -98,7 +123,7 @@ func (a *Agent) writeConfig(opt Options, ports agentPorts, plugin map[string]str
 	err = configTemplate.Execute(f, map[string]any{
 		"Name": a.Name, "DataDir": filepath.Join(opt.Dir, "data"), "PluginDir": a.pluginDir,
 		"HTTP": ports.HTTP, "RPC": ports.RPC, "Serf": ports.Serf, "Plugin": plugin,
-		"Server": opt.Role != Client, "Client": opt.Role != Server, "Servers": opt.Servers,
+		"Server": opt.Role != Client, "Client": opt.Role != Server, "Servers": opt.Servers, "TLS": opt.TLS,
 	})
 	if cerr := f.Close(); err == nil {
 		err = cerr

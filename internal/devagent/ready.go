@@ -29,7 +29,7 @@ func (a *Agent) waitReady(ctx context.Context) error {
 		if a.Role == Server {
 			last = leader(client)
 		} else if _, last = a.node(ctx, client); last == nil && a.APIURL != "" {
-			last = healthy(ctx, a.APIURL)
+			last = healthy(ctx, a.httpClient, a.APIURL)
 		}
 		if last == nil {
 			return nil
@@ -45,12 +45,12 @@ func (a *Agent) waitReady(ctx context.Context) error {
 }
 
 // healthy checks that the dtle API at apiURL answers GET /v2/health.
-func healthy(ctx context.Context, apiURL string) error {
+func healthy(ctx context.Context, client *http.Client, apiURL string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, apiURL+"/v2/health", nil)
 	if err != nil {
 		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return fmt.Errorf("dtle API: %w", err)
 	}
