@@ -50,7 +50,10 @@ func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 		// Its default (10240) bounds nothing when rows are large: 10240
 		// events of 64 KiB rows are 640 MiB. Rows events are mostly 8 KiB.
 		EventCacheCount: binlogEventBuffer,
-		Logger:          newSlog(e.log.Named("binlog")),
+		// JSON values as MySQL's text: keys in stored order, doubles and
+		// decimals as written (jsonText undoes the HTML escaping left).
+		RenderJSONAsMySQLText: true,
+		Logger:                newSlog(e.log.Named("binlog")),
 	})
 	defer syncer.Close()
 	streamer, err := syncer.StartSyncGTID(set)
@@ -150,9 +153,20 @@ func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) err
 	return nil
 }
 
-func (g *txnGrouper) begin(gtid string, h *replication.EventHeader) {
-	g.cur = &change.Txn{GTID: gtid, Timestamp: h.Timestamp}
+// begin starts a transaction at its GTID event; commitMicros is MySQL 8's
+// immediate commit timestamp, 0 where the server writes none.
+func (g *txnGrouper) begin(gtid string, h *replication.EventHeader, commitMicros uint64) {
+	g.cur = &change.Txn{GTID: gtid, Timestamp: h.Timestamp, LogFile: g.file, ServerID: h.ServerID, CommitMicros: commitMicros}
 	g.size = 0
+}
+
+// eventStart is where an event starts in its binlog file: its header holds
+// where the next one starts. 0 for an event the server made up.
+func eventStart(h *replication.EventHeader) uint32 {
+	if h.LogPos < h.EventSize {
+		return 0
+	}
+	return h.LogPos - h.EventSize
 }
 
 func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) error {
@@ -166,9 +180,9 @@ func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) er
 		if err != nil {
 			return err
 		}
-		g.begin(gtid, ev.Header)
+		g.begin(gtid, ev.Header, e.ImmediateCommitTimestamp)
 	case *replication.MariadbGTIDEvent:
-		g.begin(fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber), ev.Header)
+		g.begin(fmt.Sprintf("%d-%d-%d", e.GTID.DomainID, e.GTID.ServerID, e.GTID.SequenceNumber), ev.Header, 0)
 	case *replication.QueryEvent:
 		return g.query(ctx, ev.Header, e)
 	case *replication.XIDEvent:
@@ -181,6 +195,9 @@ func (g *txnGrouper) handle(ctx context.Context, ev *replication.BinlogEvent) er
 
 func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *replication.QueryEvent) error {
 	sql := strings.TrimSpace(string(q.Query))
+	if g.cur != nil {
+		g.cur.Thread, g.cur.ThreadKnown = q.SlaveProxyID, true
+	}
 	switch {
 	case strings.EqualFold(sql, "BEGIN"):
 		return nil
@@ -193,6 +210,9 @@ func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *r
 	ddl, err := g.e.routeDDL(ctx, sql, string(q.Schema))
 	if err != nil {
 		return err
+	}
+	if ddl != nil {
+		ddl.Pos = eventStart(h)
 	}
 	g.cur.DDL = ddl
 	// A statement with its own GTID is its own transaction. An ignored
@@ -243,9 +263,11 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 	if op == change.OpUpdate {
 		step = 2
 	}
+	js := jsonColumns(ev.Table)
+	pos := eventStart(h)
 	for i := 0; i+step <= len(ev.Rows); i += step {
-		c := change.RowChange{Op: op, Schema: tg.Schema, Table: tg.Table}
-		first, err := rawRow(ev.Rows[i])
+		c := change.RowChange{Op: op, Schema: tg.Schema, Table: tg.Table, Pos: pos, Row: uint32(i / step), When: h.Timestamp}
+		first, err := rawRow(ev.Rows[i], js)
 		if err != nil {
 			return fmt.Errorf("%s.%s: %w", schema, name, err)
 		}
@@ -256,7 +278,7 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 			c.Before = first
 		case change.OpUpdate:
 			c.Before = first
-			if c.After, err = rawRow(ev.Rows[i+1]); err != nil {
+			if c.After, err = rawRow(ev.Rows[i+1], js); err != nil {
 				return fmt.Errorf("%s.%s: %w", schema, name, err)
 			}
 		}

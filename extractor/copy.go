@@ -25,10 +25,11 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 			started[t.Name()] = t
 		}
 	}
-	conn, pos, err := e.snapshot(ctx)
+	conn, at, err := e.snapshot(ctx)
 	if err != nil {
 		return "", err
 	}
+	pos := at.GTIDSet
 	defer func() {
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 		_ = conn.Close()
@@ -64,13 +65,19 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 	e.Stats.TablesAll.Store(int64(len(todo)))
 	e.estimateRows(ctx, todo, done)
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
-	for _, it := range todo {
+	last := -1
+	for i, it := range todo {
+		if !done[it.dest] {
+			last = i
+		}
+	}
+	for i, it := range todo {
 		if done[it.dest] {
 			e.Stats.TablesDone.Add(1)
 			continue
 		}
 		p, resume := started[it.dest]
-		if err := e.copyTable(ctx, conn, it, pos, p.CopiedUpTo, resume); err != nil {
+		if err := e.copyTable(ctx, conn, it, at, p.CopiedUpTo, resume, i == last); err != nil {
 			return "", err
 		}
 		e.Stats.TablesDone.Add(1)
@@ -113,8 +120,9 @@ func checkRules(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
 // snapshot it was read at. A keyed table is read in key order, chunk by
 // chunk, each bounded by keys, so an interrupted copy resumes after the last
 // key the destination committed (resumeKey); a table without a key is read
-// whole and, when interrupted, copied again.
-func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, pos string, resumeKey []byte, started bool) error {
+// whole and, when interrupted, copied again. last says no table follows.
+func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, at snapshotAt, resumeKey []byte, started, last bool) error {
+	pos := at.GTIDSet
 	n := it.n
 	src, err := tableinfo.Load(ctx, conn, n.Schema, n.Table)
 	if err != nil {
@@ -137,7 +145,8 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	}
 	task := e.cfg.Task
 	if err := e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTable, Flavor: e.flavor, Table: t, Snapshot: pos,
-		KeepRows: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable, Referenced: refersToPlainIndex(src, it.refs)}); err != nil {
+		KeepRows: resume, DropFirst: task.DropTableIfExists, SkipCreate: task.SkipCreateDBTable, Referenced: refersToPlainIndex(src, it.refs),
+		SnapshotFile: at.File, SnapshotPos: at.Pos}); err != nil {
 		return err
 	}
 	ref := &change.Table{Schema: t.Schema, Name: t.Name, Columns: t.Columns, Key: t.Key}
@@ -157,7 +166,7 @@ func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, 
 	if err != nil {
 		return err
 	}
-	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Snapshot: pos})
+	return e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTableDone, Flavor: e.flavor, Table: ref, Snapshot: pos, LastTable: last})
 }
 
 // foreignKeyRefs sets each item's refs: the columns each foreign key of a

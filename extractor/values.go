@@ -11,9 +11,16 @@ import (
 // rawRow turns go-mysql's decoded values into wire values without
 // interpreting them: integers as int64 (signedness is the destination's to
 // apply), text and bytes as the binlog's bytes (character set likewise).
-func rawRow(in []any) (change.Row, error) {
+// The columns js marks are MySQL JSON, whose text jsonText mends.
+func rawRow(in []any, js []bool) (change.Row, error) {
 	out := make(change.Row, len(in))
 	for i, v := range in {
+		if i < len(js) && js[i] {
+			if b, ok := v.([]byte); ok {
+				out[i] = jsonText(b)
+				continue
+			}
+		}
 		switch x := v.(type) {
 		case nil:
 			out[i] = nil

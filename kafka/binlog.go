@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strconv"
@@ -45,14 +46,19 @@ func (s *Sink) txns(ctx context.Context, txns []change.Txn) error {
 
 func (s *Sink) txn(ctx context.Context, t *change.Txn) error {
 	now := time.Now()
-	o := &origin{snapshot: "false", tsMS: int64(t.Timestamp) * 1000, gtid: t.GTID, file: t.LogFile, pos: int64(t.LogPos),
-		serverID: serverOf(t.GTID)}
+	o := &origin{snapshot: "false", gtid: t.GTID, file: t.LogFile, serverID: int64(t.ServerID),
+		thread: int64(t.Thread), hasThread: t.ThreadKnown}
+	if o.serverID == 0 {
+		o.serverID = serverOf(t.GTID)
+	}
 	if t.DDL != nil {
 		// A table's definition came from its copy: a DDL inside the
 		// copy's snapshot is already in it.
 		if in, err := s.copies.HoldsAll(t.DDL.Tables, t.GTID); err != nil || in {
 			return err
 		}
+		o.at(t.Timestamp, t.CommitMicros)
+		o.pos = int64(cmp.Or(t.DDL.Pos, t.LogPos))
 		return s.ddl(ctx, t.DDL, o, now)
 	}
 	for i := range t.Changes {
@@ -68,7 +74,10 @@ func (s *Sink) txn(ctx context.Context, t *change.Txn) error {
 		if err != nil {
 			return err
 		}
-		o.row = i
+		// Where Debezium's source block points: the rows event and the
+		// row's index in it.
+		o.at(cmp.Or(c.When, t.Timestamp), t.CommitMicros)
+		o.pos, o.row = int64(cmp.Or(c.Pos, t.LogPos)), int(c.Row)
 		if err := s.change(ctx, tc, c, o, now); err != nil {
 			return err
 		}
@@ -131,38 +140,65 @@ func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, afte
 }
 
 // ddl applies a statement to the tracked definitions and sends it to the
-// schema-change topic.
+// schema-change topic: one record, with an entry in tableChanges for each
+// table it created, altered (a renamed table under its new name) or
+// dropped. A TRUNCATE TABLE is no schema change and sends nothing:
+// Debezium sends a truncate event ("t") only when skipped.operations lets
+// it, and by default it skips them.
 func (s *Sink) ddl(ctx context.Context, d *change.DDL, o *origin, now time.Time) error {
 	before := map[change.TableName]bool{}
 	for id := range s.cat.tables {
 		before[id] = true
 	}
-	ids, err := s.cat.apply(d.Schema, d.SQL)
+	res, err := s.cat.apply(d.Schema, d.SQL)
 	if err != nil {
 		s.log.Warn("DDL not understood; table definitions unchanged", "schema", d.Schema, "error", err)
 	}
+	if res.Truncate {
+		return nil
+	}
+	renamedFrom := map[change.TableName]bool{}
+	for _, old := range res.Renamed {
+		renamedFrom[old] = true
+	}
 	var changes []tableChange
-	for _, id := range ids {
-		def := s.cat.tables[id]
-		kind := "ALTER"
-		switch {
-		case def == nil:
-			kind = "DROP"
-		case !before[id]:
-			kind = "CREATE"
+	var names []string
+	seen := map[change.TableName]bool{}
+	for _, id := range res.IDs {
+		if seen[id] {
+			continue
 		}
+		seen[id] = true
+		def := s.cat.tables[id]
 		if err := s.setDef(ctx, id, def); err != nil {
 			return err
 		}
+		_, renamed := res.Renamed[id]
+		kind := "ALTER"
+		switch {
+		case def == nil && (renamedFrom[id] || !before[id]):
+			continue // the entry of its new name says it; or a name it only passed through
+		case def == nil:
+			kind = "DROP"
+		case !before[id] && !renamed:
+			kind = "CREATE"
+		}
 		changes = append(changes, describe(kind, id, def))
+		names = append(names, id.Table)
 	}
 	if err := s.ensureTopic(ctx, s.prefix); err != nil {
 		return err
 	}
 	db := d.Schema
-	if len(ids) > 0 {
-		db = ids[len(ids)-1].Schema
+	if len(res.IDs) > 0 {
+		db = res.IDs[len(res.IDs)-1].Schema
 	}
+	if len(names) == 0 {
+		for _, t := range d.Tables {
+			names = append(names, t.Table)
+		}
+	}
+	o.tables = strings.Join(names, ",")
 	key, value := schemaChange(s.prefix, db, d.SQL, changes, o, now)
 	s.produce(ctx, s.prefix, key, value)
 	return nil

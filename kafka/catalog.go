@@ -40,8 +40,22 @@ type tableDef struct {
 	Schema  string   `json:"schema"`
 	Name    string   `json:"name"`
 	Columns []colDef `json:"columns"`
-	Key     []string `json:"key,omitempty"` // primary key columns, in key order
-	Charset string   `json:"charset,omitempty"`
+	// Key are the columns of the event key, in key order: the primary
+	// key's, else (KeyIsUnique) those of the first unique index over NOT
+	// NULL columns, as Debezium keys a table without a primary key.
+	Key         []string `json:"key,omitempty"`
+	KeyIsUnique bool     `json:"key_is_unique,omitempty"`
+	// Uniques are the table's unique indexes, in the order they were
+	// defined. (Definitions stored before the field have none: their key
+	// stays as stored.)
+	Uniques []uniqueIndex `json:"uniques,omitempty"`
+	Charset string        `json:"charset,omitempty"`
+}
+
+// uniqueIndex is a unique index: its name and its columns.
+type uniqueIndex struct {
+	Name    string   `json:"name"`
+	Columns []string `json:"columns"`
 }
 
 func (t *tableDef) name() change.TableName { return change.TableName{Schema: t.Schema, Table: t.Name} }
@@ -116,45 +130,72 @@ func fromCreate(s *ast.CreateTableStmt, defaultSchema string) *tableDef {
 	}
 	for _, cd := range s.Cols {
 		d.Columns = append(d.Columns, d.colFrom(cd))
-	}
-	for _, cons := range s.Constraints {
-		if cons.Tp == ast.ConstraintPrimaryKey {
-			d.Key = keyNames(cons)
-		}
-	}
-	for _, cd := range s.Cols {
 		for _, o := range cd.Options {
-			if o.Tp == ast.ColumnOptionPrimaryKey {
+			switch o.Tp {
+			case ast.ColumnOptionPrimaryKey:
 				d.Key = []string{cd.Name.Name.O}
+			case ast.ColumnOptionUniqKey:
+				// The server names the index after the column.
+				d.addUnique(cd.Name.Name.O, []string{cd.Name.Name.O})
 			}
 		}
 	}
-	if len(d.Key) == 0 {
-		d.Key = d.notNullUnique(s.Constraints)
+	for _, cons := range s.Constraints {
+		switch {
+		case cons.Tp == ast.ConstraintPrimaryKey:
+			d.Key = keyNames(cons)
+		case isUnique(cons.Tp):
+			d.addUnique(cons.Name, keyNames(cons))
+		}
 	}
 	d.markKeyNotNull()
+	d.pickKey()
 	return d
 }
 
-// notNullUnique is the first unique key over NOT NULL columns, which
-// Debezium takes as the key of a table without a primary key.
-func (d *tableDef) notNullUnique(cons []*ast.Constraint) []string {
-	for _, c := range cons {
-		if c.Tp != ast.ConstraintUniq && c.Tp != ast.ConstraintUniqKey && c.Tp != ast.ConstraintUniqIndex {
-			continue
-		}
-		names := keyNames(c)
-		ok := len(names) > 0
-		for _, n := range names {
+func isUnique(tp ast.ConstraintType) bool {
+	return tp == ast.ConstraintUniq || tp == ast.ConstraintUniqKey || tp == ast.ConstraintUniqIndex
+}
+
+// addUnique records a unique index; one without a name is named after its
+// first column, as the server names it.
+func (d *tableDef) addUnique(name string, cols []string) {
+	if len(cols) == 0 {
+		return
+	}
+	if name == "" {
+		name = cols[0]
+	}
+	d.Uniques = append(d.Uniques, uniqueIndex{Name: name, Columns: cols})
+}
+
+// pickKey keys a table without a primary key by its first unique index
+// whose columns are all NOT NULL, as Debezium does; by nothing without one.
+func (d *tableDef) pickKey() {
+	if len(d.Key) > 0 && !d.KeyIsUnique {
+		return
+	}
+	d.Key, d.KeyIsUnique = nil, false
+	for _, u := range d.Uniques {
+		ok := true
+		for _, n := range u.Columns {
 			if i := d.column(n); i < 0 || d.Columns[i].Nullable {
 				ok = false
 			}
 		}
 		if ok {
-			return names
+			d.Key, d.KeyIsUnique = slices.Clone(u.Columns), true
+			return
 		}
 	}
-	return nil
+}
+
+// dropUnique forgets the unique index name, if the table has it.
+func (d *tableDef) dropUnique(name string) {
+	d.Uniques = slices.DeleteFunc(d.Uniques, func(u uniqueIndex) bool { return strings.EqualFold(u.Name, name) })
+	if d.KeyIsUnique {
+		d.Key = nil // picked again
+	}
 }
 
 func keyNames(cons *ast.Constraint) []string {
@@ -167,7 +208,12 @@ func keyNames(cons *ast.Constraint) []string {
 	return out
 }
 
+// markKeyNotNull makes the primary key's columns NOT NULL, as the server
+// does.
 func (d *tableDef) markKeyNotNull() {
+	if d.KeyIsUnique {
+		return
+	}
 	for _, k := range d.keyIndexes() {
 		d.Columns[k].Nullable = false
 	}
@@ -214,14 +260,35 @@ func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
 	return c
 }
 
+// applied is what one DDL statement did to the catalog.
+type applied struct {
+	// IDs name the definitions the statement changed or removed, in
+	// order; a renamed table's old and new names both.
+	IDs []change.TableName
+	// Renamed maps each new name a table was renamed to to its old name.
+	Renamed map[change.TableName]change.TableName
+	// Truncate: the statement is a TRUNCATE TABLE, which changes no
+	// definition and is no schema change.
+	Truncate bool
+}
+
 // apply changes the catalog by one DDL statement run with defaultSchema
-// and returns the names of the definitions it changed or removed. A
-// statement that changes no definition returns none.
-func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
+// and says what it changed. A statement that changes no definition
+// changes none.
+func (c *catalog) apply(defaultSchema, sql string) (applied, error) {
 	st, spatial, err := parseDDL(sql)
 	if err != nil {
-		return nil, fmt.Errorf("parse DDL: %w", err)
+		return applied{}, fmt.Errorf("parse DDL: %w", err)
 	}
+	if _, ok := st.(*ast.TruncateTableStmt); ok {
+		return applied{Truncate: true}, nil
+	}
+	var out applied
+	out.IDs, err = c.applyStmt(st, defaultSchema, spatial, &out)
+	return out, err
+}
+
+func (c *catalog) applyStmt(st ast.StmtNode, defaultSchema string, spatial map[string]string, out *applied) ([]change.TableName, error) {
 	switch s := st.(type) {
 	case *ast.CreateTableStmt:
 		if s.TemporaryKeyword != ast.TemporaryNone {
@@ -232,10 +299,9 @@ func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 			if src == nil {
 				return nil, nil
 			}
-			d := *src
-			d.Columns = slices.Clone(src.Columns)
+			d := src.clone()
 			d.Schema, d.Name = schemaOf(s.Table, defaultSchema), s.Table.Name.O
-			c.tables[d.name()] = &d
+			c.tables[d.name()] = d
 			return []change.TableName{d.name()}, nil
 		}
 		d := fromCreate(s, defaultSchema)
@@ -256,12 +322,16 @@ func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 		}
 		return out, nil
 	case *ast.RenameTableStmt:
-		var out []change.TableName
+		var ids []change.TableName
 		for _, tt := range s.TableToTables {
-			out = append(out, c.rename(schemaOf(tt.OldTable, defaultSchema), tt.OldTable.Name.O,
-				schemaOf(tt.NewTable, defaultSchema), tt.NewTable.Name.O)...)
+			moved := c.rename(schemaOf(tt.OldTable, defaultSchema), tt.OldTable.Name.O,
+				schemaOf(tt.NewTable, defaultSchema), tt.NewTable.Name.O)
+			if len(moved) == 2 {
+				out.renamed(moved[0], moved[1])
+			}
+			ids = append(ids, moved...)
 		}
-		return out, nil
+		return ids, nil
 	case *ast.DropDatabaseStmt:
 		var out []change.TableName
 		for id, t := range c.tables {
@@ -275,9 +345,62 @@ func (c *catalog) apply(defaultSchema, sql string) ([]change.TableName, error) {
 		})
 		return out, nil
 	case *ast.AlterTableStmt:
-		return c.alter(s, defaultSchema, spatial)
+		ids, err := c.alter(s, defaultSchema, spatial)
+		if len(ids) == 2 {
+			out.renamed(ids[0], ids[1])
+		}
+		return ids, err
+	case *ast.CreateIndexStmt:
+		d := c.get(schemaOf(s.Table, defaultSchema), s.Table.Name.O)
+		if d == nil || s.KeyType != ast.IndexKeyTypeUnique {
+			return nil, nil
+		}
+		var cols []string
+		for _, k := range s.IndexPartSpecifications {
+			if k.Column != nil {
+				cols = append(cols, k.Column.Name.O)
+			}
+		}
+		next := d.clone()
+		next.addUnique(s.IndexName, cols)
+		next.pickKey()
+		c.tables[next.name()] = next
+		return []change.TableName{next.name()}, nil
+	case *ast.DropIndexStmt:
+		d := c.get(schemaOf(s.Table, defaultSchema), s.Table.Name.O)
+		if d == nil || !slices.ContainsFunc(d.Uniques, func(u uniqueIndex) bool { return strings.EqualFold(u.Name, s.IndexName) }) {
+			return nil, nil
+		}
+		next := d.clone()
+		next.dropUnique(s.IndexName)
+		next.pickKey()
+		c.tables[next.name()] = next
+		return []change.TableName{next.name()}, nil
 	}
 	return nil, nil
+}
+
+func (a *applied) renamed(from, to change.TableName) {
+	if a.Renamed == nil {
+		a.Renamed = map[change.TableName]change.TableName{}
+	}
+	if orig, ok := a.Renamed[from]; ok {
+		delete(a.Renamed, from) // a chain of renames in one statement: from its start
+		from = orig
+	}
+	a.Renamed[to] = from
+}
+
+// clone is a copy of d that changes to it do not reach.
+func (d *tableDef) clone() *tableDef {
+	next := *d
+	next.Columns = slices.Clone(d.Columns)
+	next.Key = slices.Clone(d.Key)
+	next.Uniques = slices.Clone(d.Uniques)
+	for i := range next.Uniques {
+		next.Uniques[i].Columns = slices.Clone(d.Uniques[i].Columns)
+	}
+	return &next
 }
 
 func (c *catalog) rename(fromSchema, from, toSchema, to string) []change.TableName {
@@ -298,18 +421,17 @@ func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string, spatial map
 		return nil, nil
 	}
 	old := d.name()
-	next := *d
-	next.Columns = slices.Clone(d.Columns)
-	next.Key = slices.Clone(d.Key)
+	next := d.clone()
 	for _, spec := range s.Specs {
 		if err := next.alterOne(spec, defaultSchema); err != nil {
 			return nil, fmt.Errorf("%s: %w", old, err)
 		}
 	}
 	next.markKeyNotNull()
+	next.pickKey()
 	next.markSpatial(spatial)
 	delete(c.tables, old)
-	c.tables[next.name()] = &next
+	c.tables[next.name()] = next
 	if next.name() != old {
 		return []change.TableName{old, next.name()}, nil
 	}
@@ -334,7 +456,7 @@ func (d *tableDef) alterOne(spec *ast.AlterTableSpec, defaultSchema string) erro
 			return fmt.Errorf("drop column %s: no such column", spec.OldColumnName.Name.O)
 		}
 		d.Columns = slices.Delete(d.Columns, i, i+1)
-		d.Key = slices.DeleteFunc(d.Key, func(k string) bool { return strings.EqualFold(k, spec.OldColumnName.Name.O) })
+		d.dropColumnFromKeys(spec.OldColumnName.Name.O)
 	case ast.AlterTableModifyColumn, ast.AlterTableChangeColumn:
 		oldName := spec.NewColumns[0].Name.Name.O
 		if spec.Tp == ast.AlterTableChangeColumn {
@@ -371,19 +493,46 @@ func (d *tableDef) alterOne(spec *ast.AlterTableSpec, defaultSchema string) erro
 	case ast.AlterTableRenameTable:
 		d.Schema, d.Name = schemaOf(spec.NewTable, defaultSchema), spec.NewTable.Name.O
 	case ast.AlterTableAddConstraint:
-		if spec.Constraint != nil && spec.Constraint.Tp == ast.ConstraintPrimaryKey {
-			d.Key = keyNames(spec.Constraint)
+		switch cons := spec.Constraint; {
+		case cons == nil:
+		case cons.Tp == ast.ConstraintPrimaryKey:
+			d.Key, d.KeyIsUnique = keyNames(cons), false
+		case isUnique(cons.Tp):
+			d.addUnique(cons.Name, keyNames(cons))
 		}
 	case ast.AlterTableDropPrimaryKey:
-		d.Key = nil
+		d.Key, d.KeyIsUnique = nil, false
+	case ast.AlterTableDropIndex:
+		d.dropUnique(spec.Name)
 	}
 	return nil
+}
+
+// dropColumnFromKeys takes a dropped column out of the key and the unique
+// indexes; an index left without columns is gone, as on the server.
+func (d *tableDef) dropColumnFromKeys(name string) {
+	drop := func(k string) bool { return strings.EqualFold(k, name) }
+	d.Key = slices.DeleteFunc(d.Key, drop)
+	for i := range d.Uniques {
+		d.Uniques[i].Columns = slices.DeleteFunc(d.Uniques[i].Columns, drop)
+	}
+	d.Uniques = slices.DeleteFunc(d.Uniques, func(u uniqueIndex) bool { return len(u.Columns) == 0 })
+	if d.KeyIsUnique {
+		d.Key = nil // picked again
+	}
 }
 
 func (d *tableDef) renameKey(from, to string) {
 	for i, k := range d.Key {
 		if strings.EqualFold(k, from) {
 			d.Key[i] = to
+		}
+	}
+	for _, u := range d.Uniques {
+		for i, k := range u.Columns {
+			if strings.EqualFold(k, from) {
+				u.Columns[i] = to
+			}
 		}
 	}
 }

@@ -19,9 +19,36 @@ type topics struct {
 	offsets, schemas string
 }
 
-func jobTopics(prefix, job string) topics {
+// jobTopics are the job's topics, _dtle.<job>.offsets and .schemas: not
+// under the data topics' prefix, so that consumers of <prefix>.* do not
+// read them as data.
+func jobTopics(job string) topics {
+	base := sanitizeTopic("_dtle." + job)
+	return topics{offsets: base + ".offsets", schemas: base + ".schemas"}
+}
+
+// legacyTopics are where jobs of earlier versions kept them, under the
+// data topics' prefix; a job that has them and not the new ones moves
+// what they hold (see Sink.migrate).
+func legacyTopics(prefix, job string) topics {
 	base := sanitizeTopic(prefix + "._dtle." + job)
 	return topics{offsets: base + ".offsets", schemas: base + ".schemas"}
+}
+
+// hasRecords reports whether topic exists and holds records.
+func hasRecords(ctx context.Context, adm *kadm.Client, topic string) (bool, error) {
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return false, fmt.Errorf("end of %s: %w", topic, err)
+	}
+	o, ok := ends.Lookup(topic, 0)
+	if !ok || errors.Is(o.Err, kerr.UnknownTopicOrPartition) {
+		return false, nil
+	}
+	if o.Err != nil {
+		return false, fmt.Errorf("end of %s: %w", topic, o.Err)
+	}
+	return o.Offset > 0, nil
 }
 
 // ensureTopic creates a topic unless it exists; partitions -1 is the

@@ -89,10 +89,10 @@ func fieldFor(c *colDef) *field {
 		f.typ, f.name, f.conv = "int32", nameYear, f.integer
 	case "enum":
 		f.typ, f.name, f.conv = "string", nameEnum, f.enum
-		f.params = [][2]string{{"allowed", strings.Join(c.Elems, ",")}}
+		f.params = [][2]string{{"allowed", allowed(c.Elems)}}
 	case "set":
 		f.typ, f.name, f.conv = "string", nameEnumSet, f.set
-		f.params = [][2]string{{"allowed", strings.Join(c.Elems, ",")}}
+		f.params = [][2]string{{"allowed", allowed(c.Elems)}}
 	case "json":
 		f.typ, f.name, f.conv = "string", nameJSON, f.text
 	case "point":
@@ -108,6 +108,17 @@ func fieldFor(c *colDef) *field {
 	}
 	f.def = f.defaultJSON()
 	return f
+}
+
+// allowed is the "allowed" parameter of an ENUM or SET: the members,
+// comma-separated, a comma inside a member written "\," as Debezium
+// writes it.
+func allowed(members []string) string {
+	out := make([]string, len(members))
+	for i, m := range members {
+		out[i] = strings.ReplaceAll(m, ",", `\,`)
+	}
+	return strings.Join(out, ",")
 }
 
 func isText(kind string) bool {

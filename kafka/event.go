@@ -122,12 +122,29 @@ func (f *field) appendSchema(b []byte, optional bool) []byte {
 // origin is where an event comes from, for its source block.
 type origin struct {
 	snapshot string // "true", "false", ...
-	tsMS     int64  // source time
-	gtid     string
-	file     string
-	pos      int64
-	row      int
-	serverID int64
+	// tsMS is the source time; tsUS the same in microseconds when the
+	// server gives them (0: tsMS*1000).
+	tsMS, tsUS int64
+	gtid       string
+	file       string
+	pos        int64
+	row        int
+	serverID   int64
+	// thread is the source connection's id, when hasThread (else null).
+	thread    int64
+	hasThread bool
+	tables    string // schema changes: the tables, comma-separated; "": null
+}
+
+// at sets the source time: the server's commit time in microseconds when
+// it gives one (MySQL 8), else the binlog event's, in seconds.
+func (o *origin) at(seconds uint32, micros uint64) {
+	if micros > 0 {
+		o.tsUS = int64(micros)
+		o.tsMS = o.tsUS / 1000
+		return
+	}
+	o.tsMS, o.tsUS = int64(seconds)*1000, 0
 }
 
 // payloadHint is a guess of the payload's size, to allocate a record once.
@@ -230,10 +247,14 @@ func appendSource(dst []byte, prefix, db, table string, o *origin) []byte {
 	dst = append(dst, o.snapshot...)
 	dst = append(dst, `","db":`...)
 	dst = appendJSONString(dst, db)
+	us := o.tsUS
+	if us == 0 {
+		us = o.tsMS * 1000
+	}
 	dst = append(dst, `,"sequence":null,"ts_us":`...)
-	dst = strconv.AppendInt(dst, o.tsMS*1000, 10)
+	dst = strconv.AppendInt(dst, us, 10)
 	dst = append(dst, `,"ts_ns":`...)
-	dst = strconv.AppendInt(dst, o.tsMS*1000_000, 10)
+	dst = strconv.AppendInt(dst, us*1000, 10)
 	dst = append(dst, `,"table":`...)
 	if table == "" {
 		dst = append(dst, "null"...)
@@ -254,7 +275,13 @@ func appendSource(dst []byte, prefix, db, table string, o *origin) []byte {
 	dst = strconv.AppendInt(dst, o.pos, 10)
 	dst = append(dst, `,"row":`...)
 	dst = strconv.AppendInt(dst, int64(o.row), 10)
-	return append(dst, `,"thread":null,"query":null}`...)
+	dst = append(dst, `,"thread":`...)
+	if o.hasThread {
+		dst = strconv.AppendInt(dst, o.thread, 10)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	return append(dst, `,"query":null}`...)
 }
 
 func appendTimes(dst []byte, now time.Time) []byte {

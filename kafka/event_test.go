@@ -207,7 +207,7 @@ func TestCatalogKeepsDottedNamesApart(t *testing.T) {
 		t.Fatalf("both tables have the record key %s", k1)
 	}
 	dropped, err := c.apply("db", "DROP DATABASE `a.b`")
-	if err != nil || len(dropped) != 1 || dropped[0] != one.name() || c.get("a", "b.c") == nil {
-		t.Fatalf("DROP DATABASE `a.b` dropped %v (%v); `a`.`b.c` left: %v", dropped, err, c.get("a", "b.c") != nil)
+	if err != nil || len(dropped.IDs) != 1 || dropped.IDs[0] != one.name() || c.get("a", "b.c") == nil {
+		t.Fatalf("DROP DATABASE `a.b` dropped %v (%v); `a`.`b.c` left: %v", dropped.IDs, err, c.get("a", "b.c") != nil)
 	}
 }

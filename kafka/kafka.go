@@ -55,6 +55,7 @@ type Sink struct {
 	copies   *change.CopySnapshots // nil once passed
 	cat      *catalog
 	codecs   map[change.TableName]*tableCodec
+	copying  *tableCopy      // the table being copied, in the open transaction
 	known    map[string]bool // topics that exist
 	open     bool            // a Kafka transaction is open
 	partial  bool            // inside a source transaction sent in parts
@@ -68,7 +69,7 @@ type Sink struct {
 // New connects to Kafka, fencing off any earlier instance of the job's sink.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	t := cfg.Task
-	s := &Sink{cfg: cfg, log: cfg.Logger, prefix: t.KafkaTopic, topics: jobTopics(t.KafkaTopic, cfg.JobID), known: map[string]bool{}}
+	s := &Sink{cfg: cfg, log: cfg.Logger, prefix: t.KafkaTopic, topics: jobTopics(cfg.JobID), known: map[string]bool{}}
 	opts := append(append([]kgo.Opt{}, cfg.Opts...), kgo.SeedBrokers(t.KafkaBrokerAddrs...),
 		kgo.TransactionalID("dtle-"+cfg.JobID), kgo.TransactionTimeout(txnTimeout),
 		kgo.MaxBufferedBytes(BufferBytes), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond),
@@ -139,7 +140,21 @@ func (s *Sink) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.st, s.cat, s.codecs = st, cat, map[change.TableName]*tableCodec{}
+	migrate := false
+	if st.Stage == "" && len(cat.tables) == 0 {
+		old := legacyTopics(s.prefix, s.cfg.JobID)
+		if migrate, err = hasRecords(ctx, s.adm, old.offsets); err != nil {
+			return nil, err
+		}
+		if migrate {
+			if st, cat, err = readCheckpoint(ctx, s.adm, s.cfg.Task.KafkaBrokerAddrs, s.cfg.Opts, old); err != nil {
+				return nil, err
+			}
+			s.log.Info("moving the job's position and definitions out of the data topics' prefix",
+				"from", old.offsets, "to", s.topics.offsets)
+		}
+	}
+	s.st, s.cat, s.codecs, s.copying = st, cat, map[change.TableName]*tableCodec{}, nil
 	s.executed, s.copies = nil, nil
 	s.setStage(st.Stage)
 	if st.Stage == change.StageIncr {
@@ -152,9 +167,30 @@ func (s *Sink) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 			return nil, err
 		}
 	}
+	if migrate {
+		if err := s.migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
 	cp := *st
 	cp.Tables = append([]change.TableProgress{}, st.Tables...)
 	return &cp, nil
+}
+
+// migrate writes the position and the definitions read from the legacy
+// topics into the job's topics, in one Kafka transaction. The legacy
+// topics are left as they are; nothing reads them again.
+func (s *Sink) migrate(ctx context.Context) error {
+	if err := s.begin(); err != nil {
+		return err
+	}
+	for id, d := range s.cat.tables {
+		if err := s.setDef(ctx, id, d); err != nil {
+			s.abort(ctx)
+			return err
+		}
+	}
+	return s.commit(ctx)
 }
 
 // setCopies keeps the snapshots tables were copied at while the applied
@@ -195,8 +231,7 @@ func (s *Sink) Handle(ctx context.Context, m *change.Message) error {
 	case change.KindChunk:
 		return s.copyRows(ctx, m)
 	case change.KindTableDone:
-		s.st.Tables = append(s.st.Tables, change.TableProgress{Schema: m.Table.Schema, Table: m.Table.Name, Done: true, Snapshot: m.Snapshot})
-		return s.commit(ctx)
+		return s.tableDone(ctx, m)
 	case change.KindCopyDone:
 		return s.copyDone(ctx, m)
 	case change.KindTxns:

@@ -140,7 +140,7 @@ func (j *job) waitEvent(want string) {
 // copied table.
 func (j *job) waitTableCopied() {
 	j.t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(j.brokers...), kgo.ConsumeTopics("dtle._dtle."+j.id+".offsets"),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(j.brokers...), kgo.ConsumeTopics("_dtle."+j.id+".offsets"),
 		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxWait(20*time.Millisecond), kgo.MetadataMinAge(20*time.Millisecond))
 	if err != nil {

@@ -130,7 +130,7 @@ func schemaChange(prefix, db, ddl string, changes []tableChange, o *origin, now 
 	key = append([]byte(schemaChangeKeyHead+`{"databaseName":`), appendJSONString(nil, db)...)
 	key = append(key, "}}"...)
 	v := []byte(schemaChangeValueHead + `{"source":`)
-	v = appendSource(v, prefix, db, "", o)
+	v = appendSource(v, prefix, db, o.tables, o)
 	v = append(v, `,"ts_ms":`...)
 	v = strconv.AppendInt(v, now.UnixMilli(), 10)
 	v = append(v, `,"databaseName":`...)

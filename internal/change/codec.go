@@ -99,6 +99,9 @@ func Encode(m *Message) ([]byte, error) {
 	w.bool(m.Referenced)
 	w.string(m.Charset)
 	w.string(m.Collation)
+	w.string(m.SnapshotFile)
+	w.uvarint(m.SnapshotPos)
+	w.bool(m.LastTable)
 	body := w.buf[1:]
 	if len(body) > MaxMessageBytes {
 		return nil, fmt.Errorf("%w: %d bytes, more than %d", ErrTooLarge, len(body), MaxMessageBytes)
@@ -155,6 +158,9 @@ func Decode(data []byte) (*Message, error) {
 	m.Referenced = r.bool()
 	m.Charset = r.string()
 	m.Collation = r.string()
+	m.SnapshotFile = r.string()
+	m.SnapshotPos = r.uvarint()
+	m.LastTable = r.bool()
 	if r.err != nil {
 		return nil, r.err
 	}
@@ -377,6 +383,11 @@ func (w *writer) txn(t *Txn) error {
 		w.byte(byte(c.Op))
 		w.string(c.Schema)
 		w.string(c.Table)
+		w.uvarint(uint64(c.Pos))
+		w.uvarint(uint64(c.Row))
+		// The event's time is near the transaction's: a signed delta is a
+		// byte or two.
+		w.buf = binary.AppendVarint(w.buf, int64(c.When)-int64(t.Timestamp))
 		w.bool(c.Before != nil)
 		if c.Before != nil {
 			if err := w.row(c.Before); err != nil {
@@ -395,10 +406,15 @@ func (w *writer) txn(t *Txn) error {
 		w.string(t.DDL.Schema)
 		w.string(t.DDL.SQL)
 		w.tableNames(t.DDL.Tables)
+		w.uvarint(uint64(t.DDL.Pos))
 	}
 	w.bool(t.More)
 	w.string(t.LogFile)
 	w.uvarint(uint64(t.LogPos))
+	w.uvarint(uint64(t.ServerID))
+	w.bool(t.ThreadKnown)
+	w.uvarint(uint64(t.Thread))
+	w.uvarint(t.CommitMicros)
 	return nil
 }
 
@@ -448,15 +464,38 @@ func (r *reader) uvarint() uint64 {
 	return v
 }
 
+// uint32 reads a uvarint that must fit in 32 bits.
+func (r *reader) uint32() uint32 {
+	v := r.uvarint()
+	if v > math.MaxUint32 {
+		if r.err == nil {
+			r.err = fmt.Errorf("%w: %d does not fit in 32 bits", ErrCorrupt, v)
+		}
+		r.buf = nil
+		return 0
+	}
+	return uint32(v)
+}
+
+func (r *reader) varint() int64 {
+	v, n := binary.Varint(r.buf)
+	if n <= 0 {
+		r.fail("varint")
+		return 0
+	}
+	r.buf = r.buf[n:]
+	return v
+}
+
 // The fewest bytes each repeated item takes in the encoding: a count of
 // items is checked against them, so that no count makes Decode allocate
 // more than a small multiple of the bytes it was given.
 const (
-	minValueBytes  = 1 // a tag
-	minNameBytes   = 2 // two empty strings
-	minColumnBytes = 6 // three empty strings, three bools
-	minChangeBytes = 5 // an op, two empty strings, two bools
-	minTxnBytes    = 7 // two empty strings, three uvarints, two bools
+	minValueBytes  = 1  // a tag
+	minNameBytes   = 2  // two empty strings
+	minColumnBytes = 6  // three empty strings, three bools
+	minChangeBytes = 8  // an op, two empty strings, two uvarints, a varint, two bools
+	minTxnBytes    = 11 // two empty strings, six uvarints, three bools
 )
 
 // count reads a number of items of at least size bytes each, which must
@@ -548,7 +587,7 @@ func (r *reader) packedRows() PackedRows {
 
 func (r *reader) txn(t *Txn) {
 	t.GTID = r.string()
-	t.Timestamp = uint32(r.uvarint())
+	t.Timestamp = r.uint32()
 	if n := r.count(minChangeBytes); n > 0 {
 		t.Changes = make([]RowChange, n)
 		for i := range t.Changes {
@@ -556,6 +595,9 @@ func (r *reader) txn(t *Txn) {
 			c.Op = Op(r.byte())
 			c.Schema = r.string()
 			c.Table = r.string()
+			c.Pos = r.uint32()
+			c.Row = r.uint32()
+			c.When = uint32(int64(t.Timestamp) + r.varint())
 			if r.bool() {
 				c.Before = r.row()
 			}
@@ -565,9 +607,13 @@ func (r *reader) txn(t *Txn) {
 		}
 	}
 	if r.bool() {
-		t.DDL = &DDL{Schema: r.string(), SQL: r.string(), Tables: r.tableNames()}
+		t.DDL = &DDL{Schema: r.string(), SQL: r.string(), Tables: r.tableNames(), Pos: r.uint32()}
 	}
 	t.More = r.bool()
 	t.LogFile = r.string()
-	t.LogPos = uint32(r.uvarint())
+	t.LogPos = r.uint32()
+	t.ServerID = r.uint32()
+	t.ThreadKnown = r.bool()
+	t.Thread = r.uint32()
+	t.CommitMicros = r.uvarint()
 }

@@ -21,14 +21,17 @@ func sample() *Message {
 		Rows:     mustPack([]Row{{uint64(math.MaxUint64), []byte{0, 1, 255}}, {nil, ""}}),
 		Snapshot: "0-1-5",
 		Txns: []Txn{{GTID: "0-1-6", Timestamp: 1700000000, LogFile: "mysql-bin.000001", LogPos: 1234,
+			ServerID: 7, Thread: 42, ThreadKnown: true, CommitMicros: 1700000000123456,
 			Changes: []RowChange{
-				{Op: OpInsert, Schema: "db", Table: "t", After: Row{int64(math.MinInt64), float32(1.5), math.Inf(1), "😀"}},
-				{Op: OpUpdate, Schema: "db", Table: "t", Before: Row{int64(1)}, After: Row{int64(2)}},
-				{Op: OpDelete, Schema: "db", Table: "t", Before: Row{[]byte{}}},
+				{Op: OpInsert, Schema: "db", Table: "t", After: Row{int64(math.MinInt64), float32(1.5), math.Inf(1), "😀"},
+					Pos: 1000, Row: 0, When: 1699999999},
+				{Op: OpUpdate, Schema: "db", Table: "t", Before: Row{int64(1)}, After: Row{int64(2)}, Pos: 1000, Row: 1, When: 1700000001},
+				{Op: OpDelete, Schema: "db", Table: "t", Before: Row{[]byte{}}, Pos: math.MaxUint32, Row: math.MaxUint32},
 			}},
-			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []TableName{{"db", "t"}, {"a.b", "c"}, {"a", "b.c"}}}, More: true}},
+			{GTID: "0-1-7", DDL: &DDL{Schema: "db", SQL: "ALTER TABLE t ADD c INT", Tables: []TableName{{"db", "t"}, {"a.b", "c"}, {"a", "b.c"}},
+				Pos: 999}, More: true}},
 		Lo: Row{"a", int64(1)}, Hi: Row{"b", int64(2)}, KeepRows: true,
-		DropFirst: true, Referenced: true,
+		DropFirst: true, Referenced: true, SnapshotFile: "mysql-bin.000002", SnapshotPos: 1 << 40, LastTable: true,
 	}
 }
 

@@ -74,6 +74,13 @@ type RowChange struct {
 	Op            Op
 	Schema, Table string
 	Before, After Row
+	// Where the row is in the binlog: Pos is the start of its rows event,
+	// Row its index among the event's rows (an update's two images count
+	// as one), When the event's timestamp in unix seconds. Zero when not
+	// known.
+	Pos  uint32
+	Row  uint32
+	When uint32
 }
 
 // DDL is a schema change statement, run with Schema as the default schema.
@@ -82,6 +89,8 @@ type DDL struct {
 	SQL    string
 	// Tables are the tables the statement touches, when known.
 	Tables []TableName
+	// Pos is the start of the statement's event in the binlog; 0: not known.
+	Pos uint32
 }
 
 // Txn is one source transaction, or a part of one: a transaction larger
@@ -92,9 +101,21 @@ type Txn struct {
 	Changes   []RowChange
 	DDL       *DDL
 	More      bool
-	// LogFile and LogPos are the binlog coordinates after the transaction.
+	// LogFile and LogPos are the binlog coordinates after the transaction
+	// (LogPos is 0 in all but the last part).
 	LogFile string
 	LogPos  uint32
+	// ServerID is the server_id of the server that wrote the transaction,
+	// from its binlog events; 0: not known.
+	ServerID uint32
+	// Thread is the connection id in the transaction's QUERY_EVENT (its
+	// BEGIN, or the DDL statement), when ThreadKnown.
+	Thread      uint32
+	ThreadKnown bool
+	// CommitMicros is the commit time in microseconds since the epoch, when
+	// the server gives it (MySQL 8's immediate_commit_timestamp); 0: only
+	// Timestamp is known.
+	CommitMicros uint64
 }
 
 // Kind says what a Message carries.
@@ -147,6 +168,13 @@ type Message struct {
 	Referenced bool
 	// Charset and Collation (KindSchema) are the schema's defaults.
 	Charset, Collation string
+	// SnapshotFile and SnapshotPos (KindTable) are the binlog coordinates
+	// of the snapshot, as the server reports them; "" and 0 when it does
+	// not.
+	SnapshotFile string
+	SnapshotPos  uint64
+	// LastTable (KindTableDone): no other table follows in this copy.
+	LastTable bool
 }
 
 // Name is the table's name.
