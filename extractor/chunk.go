@@ -27,6 +27,22 @@ type chunkReader struct {
 	kinds []packKind // how each column is packed (kindOf)
 }
 
+// selectList is what the copy selects: the columns, with each FLOAT as a
+// double. The server writes a FLOAT as text with 6 significant digits
+// (3.1415927 as 3.14159), which would change the value; as a double its text
+// holds the stored float exactly, and the destination's FLOAT column (or the
+// Kafka sink, which reads it at 32 bits) gets back the same float.
+func (r *chunkReader) selectList() string {
+	sel := make([]string, len(r.cols))
+	for i, c := range r.cols {
+		sel[i] = c
+		if i < len(r.t.Columns) && r.t.Columns[i].DataType == "float" {
+			sel[i] = "(" + c + " + 0e0)"
+		}
+	}
+	return strings.Join(sel, ", ")
+}
+
 // filtered joins the where filter to a condition.
 func (r *chunkReader) filtered(cond string) string {
 	switch {
@@ -48,7 +64,7 @@ func (r *chunkReader) byKey(ctx context.Context, after change.Row) error {
 	for i, k := range r.t.Key {
 		keyCols[i] = r.cols[k]
 	}
-	base := "SELECT " + strings.Join(r.cols, ", ") + " FROM " + r.from
+	base := "SELECT " + r.selectList() + " FROM " + r.from
 	order := " ORDER BY " + strings.Join(keyCols, ", ") + " LIMIT " + strconv.Itoa(r.size)
 	for {
 		q, args := base+r.filtered("")+order, []any(nil)
@@ -89,7 +105,7 @@ func afterKey(cols []string, after change.Row) (string, []any) {
 
 // whole reads a table without a key in one query, sent in chunks.
 func (r *chunkReader) whole(ctx context.Context) error {
-	_, err := r.stream(ctx, "SELECT "+strings.Join(r.cols, ", ")+" FROM "+r.from+r.filtered(""), nil,
+	_, err := r.stream(ctx, "SELECT "+r.selectList()+" FROM "+r.from+r.filtered(""), nil,
 		func(chunk change.PackedRows, _ change.Row) error { return r.send(ctx, chunk, nil, nil) })
 	return err
 }
