@@ -68,7 +68,7 @@ test-faults: mariadb build nomad ## Faults on a 3-agent Nomad cluster: FAULT_CYC
 # versions, the NATS wire format. Inputs that failed once stay in each
 # package's testdata/fuzz and run with every go test.
 FUZZTIME ?= 3s
-FUZZ_TARGETS = ./api:FuzzJobConfig ./internal/config:FuzzTask ./internal/filter:FuzzWhere ./extractor:FuzzRouteDDL \
+FUZZ_TARGETS = ./api:FuzzJobConfig ./api:FuzzJobParamV4 ./internal/config:FuzzTask ./internal/filter:FuzzWhere ./extractor:FuzzRouteDDL \
 	./internal/change:FuzzDecode ./internal/change:FuzzParseMariaDBGTIDSet ./internal/change:FuzzParseMySQLGTIDSet \
 	./internal/mysqlconn:FuzzParseVersion
 

@@ -17,6 +17,8 @@ const (
 	CodeNomadUnavailable = "nomad_unavailable"
 	CodeUnavailable      = "unavailable"
 	CodeInternal         = "internal"
+	// CodeTooManyRequests: too many failed logins of a user (429).
+	CodeTooManyRequests = "too_many_requests"
 )
 
 // ErrNoHealthyDriver is why a job is refused (503, CodeUnavailable) while no

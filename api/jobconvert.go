@@ -9,6 +9,8 @@ func (j *JobConfig) tasks() (src, dest *config.Task) {
 		ConnectionConfig:   connToTask(s.MysqlConnectionConfig),
 		PasswordEncrypted:  j.IsMysqlPasswordEncrypted,
 		Gtid:               s.Gtid,
+		BinlogFile:         s.BinlogFile,
+		BinlogPos:          s.BinlogPos,
 		GroupMaxSize:       s.GroupMaxSize,
 		GroupTimeout:       s.GroupTimeout,
 		ChunkSize:          s.ChunkSize,
@@ -18,6 +20,9 @@ func (j *JobConfig) tasks() (src, dest *config.Task) {
 		ServerID:           s.ServerID,
 		ReplicateDoDB:      rulesToTask(s.ReplicateDoDb),
 		ReplicateIgnoreDB:  rulesToTask(s.ReplicateIgnoreDb),
+		SpeedLimit:         s.SpeedLimit.config(),
+		SkipDtleApplied:    s.SkipDtleApplied,
+		SkipDtleAppliedBy:  s.SkipDtleAppliedBy,
 	}
 	dest = &config.Task{
 		ConnectionConfig:    connToTask(d.MysqlConnectionConfig),
@@ -27,6 +32,11 @@ func (j *JobConfig) tasks() (src, dest *config.Task) {
 		KafkaTopic:          d.KafkaTopic,
 		MessageGroupMaxSize: d.MessageGroupMaxSize,
 		MessageGroupTimeout: d.MessageGroupTimeout,
+	}
+	if o := sameJSON[config.Task](d.DebeziumOptions); o != nil {
+		dest.DecimalHandlingMode, dest.TimePrecisionMode = o.DecimalHandlingMode, o.TimePrecisionMode
+		dest.BigintUnsignedHandlingMode, dest.BinaryHandlingMode = o.BigintUnsignedHandlingMode, o.BinaryHandlingMode
+		dest.TombstonesOnDelete, dest.IncludeSchemaChanges, dest.SkippedOperations = o.TombstonesOnDelete, o.IncludeSchemaChanges, o.SkippedOperations
 	}
 	return src, dest
 }

@@ -11,8 +11,6 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 	"github.com/labstack/echo/v4"
-
-	"github.com/dtle-io/dtle/internal/config"
 )
 
 // nomadTimeout bounds each Nomad call of a request.
@@ -74,57 +72,10 @@ func (s *Server) createJob(c echo.Context) error {
 	if err := j.normalize(jt); err != nil {
 		return badRequest("%w", err)
 	}
-	src, dest := j.tasks()
-	q, cancel := s.query(c)
-	defer cancel()
-	if err := checkNodeIDs(j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
-		return err
-	}
-	nodes, err := s.healthyNodes(c, q)
+	resp, err := s.register(c, &registration{jobType: jt, cfg: &j, mode: upsertJob})
 	if err != nil {
 		return err
 	}
-	if err := nodesExist(nodes, j.SrcTask.NodeID, j.DestTask.NodeID); err != nil {
-		return err
-	}
-	// An update keeps the stored passwords where it says "*", keeps a pause,
-	// and only replaces the version it read.
-	old, _, err := s.nomad.Jobs().Info(j.JobID, q)
-	var index uint64
-	switch {
-	case err == nil && !isDtleJob(old):
-		return &Error{Status: http.StatusConflict, Code: CodeConflict, Err: errorf("job_id %q: a Nomad job that is not a dtle job has this id", j.JobID)}
-	case err == nil:
-		index = deref(old.JobModifyIndex)
-	case nomadError("", err).Status != http.StatusNotFound:
-		return nomadError("look up job "+j.JobID, err)
-	default:
-		old = nil
-	}
-	if err := keepPasswords(old, map[string]*config.Task{config.RoleSource: src, config.RoleDest: dest}); err != nil {
-		return err
-	}
-	seal, err := s.sealer(c, j.JobID)
-	if err != nil {
-		return err
-	}
-	if err := sealPasswords(s.cfg.RSAKey, seal, src, dest); err != nil {
-		return err
-	}
-	job, err := j.nomadJob(jt, src, dest)
-	if err != nil {
-		return err
-	}
-	if old != nil && old.Meta[metaPaused] == "true" {
-		pause(job)
-	}
-	w, wcancel := s.write(c)
-	defer wcancel()
-	resp, _, err := s.nomad.Jobs().EnforceRegister(job, index, w)
-	if err != nil {
-		return nomadError("register job "+j.JobID, err)
-	}
-	s.log.Info("job registered", "job", j.JobID, "type", jt)
 	return c.JSON(http.StatusOK, CreateJobResponse{Job: j.masked(), EvalCreateIndex: resp.EvalCreateIndex,
 		JobModifyIndex: resp.JobModifyIndex, Message: MessageOK})
 }
@@ -184,7 +135,9 @@ func resume(job *nomad.Job) {
 	delete(job.Meta, metaPaused)
 }
 
-// lookupJob fetches a dtle job by id.
+// lookupJob fetches a dtle job by id that the caller may see: a job of
+// another tenant is the same 404 as one that does not exist
+// (checkJobTenant), before anything else about it is told.
 func (s *Server) lookupJob(c echo.Context, id string) (*nomad.Job, error) {
 	q, cancel := s.query(c)
 	defer cancel()
@@ -198,11 +151,15 @@ func (s *Server) lookupJob(c echo.Context, id string) (*nomad.Job, error) {
 	if !isDtleJob(job) {
 		return nil, notFound("job_id %q: not a dtle job", id)
 	}
+	if err := checkJobTenant(c, job.Meta, id); err != nil {
+		return nil, err
+	}
 	return job, nil
 }
 
-// jobParam reads the job_id parameter and looks the job up.
-func (s *Server) jobParam(c echo.Context) (string, *nomad.Job, error) {
+// jobParam reads the job_id parameter and looks the job up; with jt, the
+// job must be of that type (a 4.x route names it).
+func (s *Server) jobParam(c echo.Context, jt string) (string, *nomad.Job, error) {
 	p, err := params(c)
 	if err != nil {
 		return "", nil, err
@@ -212,14 +169,22 @@ func (s *Server) jobParam(c echo.Context) (string, *nomad.Job, error) {
 		return "", nil, err
 	}
 	job, err := s.lookupJob(c, id)
+	if err == nil && jt != "" && jobType(job) != jt {
+		got := jobType(job)
+		return "", nil, notFound("job_id %q is a %s job; use the /v2/job/%s/ routes", id, got, got)
+	}
 	return id, job, err
 }
 
-// changeJob applies f to a job and registers it, unless it is already so.
-// With places, the change starts tasks, so it needs a healthy dtle driver.
-func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string, places bool) error {
-	id, job, err := s.jobParam(c)
+// changeJob applies f to a job (of type jt, or any type for "") and
+// registers it, unless it is already so. With places, the change starts
+// tasks, so it needs a healthy dtle driver.
+func (s *Server) changeJob(c echo.Context, jt string, f func(*nomad.Job) bool, verb string, places bool) error {
+	id, job, err := s.jobParam(c, jt)
 	if err != nil {
+		return err
+	}
+	if err := requireAction(c, jobType(job)+"-"+verb); err != nil {
 		return err
 	}
 	if deref(job.Stop) {
@@ -265,8 +230,12 @@ func (s *Server) changeJob(c echo.Context, f func(*nomad.Job) bool, verb string,
 //	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/job/pause [post]
-func (s *Server) pauseJob(c echo.Context) error {
-	return s.changeJob(c, func(job *nomad.Job) bool {
+func (s *Server) pauseJob(c echo.Context) error { return s.pauseJobOf(c, "") }
+
+// pauseJobOf pauses the job_id of a request, which must be of type jt
+// unless jt is "".
+func (s *Server) pauseJobOf(c echo.Context, jt string) error {
+	return s.changeJob(c, jt, func(job *nomad.Job) bool {
 		if job.Meta[metaPaused] == "true" {
 			return false
 		}
@@ -296,8 +265,12 @@ func (s *Server) pauseJob(c echo.Context) error {
 //	@Failure		503		{object}	ErrorResponse	"unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After"
 //	@Security		ApiToken
 //	@Router			/v2/job/resume [post]
-func (s *Server) resumeJob(c echo.Context) error {
-	return s.changeJob(c, func(job *nomad.Job) bool {
+func (s *Server) resumeJob(c echo.Context) error { return s.resumeJobOf(c, "") }
+
+// resumeJobOf resumes the job_id of a request, which must be of type jt
+// unless jt is "".
+func (s *Server) resumeJobOf(c echo.Context, jt string) error {
+	return s.changeJob(c, jt, func(job *nomad.Job) bool {
 		if job.Meta[metaPaused] != "true" {
 			return false
 		}
@@ -327,9 +300,16 @@ func (s *Server) resumeJob(c echo.Context) error {
 //	@Failure		504		{object}	ErrorResponse	"nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again"
 //	@Security		ApiToken
 //	@Router			/v2/job/delete [post]
-func (s *Server) deleteJob(c echo.Context) error {
-	id, _, err := s.jobParam(c)
+func (s *Server) deleteJob(c echo.Context) error { return s.deleteJobOf(c, "") }
+
+// deleteJobOf deletes the job_id of a request, which must be of type jt
+// unless jt is "".
+func (s *Server) deleteJobOf(c echo.Context, jt string) error {
+	id, job, err := s.jobParam(c, jt)
 	if err != nil {
+		return err
+	}
+	if err := requireAction(c, jobType(job)+"-delete"); err != nil {
 		return err
 	}
 	// Stop first and purge once no evaluation of the job is in flight:
@@ -339,7 +319,7 @@ func (s *Server) deleteJob(c echo.Context) error {
 	if err != nil {
 		return nomadError("stop job "+id, err)
 	}
-	job, err := s.settledJob(c, id)
+	job, err = s.settledJob(c, id)
 	switch {
 	case err != nil:
 		return err
@@ -392,6 +372,9 @@ func (s *Server) listJobs(c echo.Context) error {
 	}
 	out := JobListResponse{Jobs: []JobListItem{}, Message: MessageOK}
 	for _, j := range stubs {
+		if !jobVisible(c, j.Meta) {
+			continue
+		}
 		jt := j.Meta[metaJobType]
 		if checkJobType(jt) != nil {
 			// Run from a job file without job_type: the list does not
@@ -400,7 +383,7 @@ func (s *Server) listJobs(c echo.Context) error {
 				return err
 			}
 		}
-		if jt == "" || (filter != "" && jt != filter) {
+		if jt == "" || (filter != "" && jt != filter) || !callerOf(c).can(jt+"-list") {
 			continue
 		}
 		status := j.Status
@@ -417,7 +400,7 @@ func (s *Server) listJobs(c echo.Context) error {
 // jobDetail godoc
 //
 //	@Summary		Show a job
-//	@Description	The job's config (passwords masked) and, per task, its allocations with their Nomad task events (job_stage_full, job_stage_incr, ...), start and finish times and status.
+//	@Description	The job's config (passwords masked) and, per task, its allocations with their Nomad task events (job_stage_full, job_stage_incr, ...), start and finish times and status. The same reply carries the 4.x detail beside the 3.x fields: basic_task_profile (the configuration as last sent, passwords masked; where the tasks run; the stage, steps, delay and full-copy progress, read from the running tasks) and task_logs (each allocation of each task with its Nomad task events).
 //	@Tags			job
 //	@Produce		json
 //	@Param			type	path		string	true	"job type"	Enums(migration, sync, subscription)
@@ -457,7 +440,7 @@ func (s *Server) jobDetail(c echo.Context) error {
 	if err != nil {
 		return nomadError("allocations of "+id, err)
 	}
-	sort.Slice(allocs, func(a, b int) bool { return allocs[a].CreateIndex > allocs[b].CreateIndex })
+	sortAllocsNewestFirst(allocs)
 	out := JobDetailResponse{JobID: id, JobName: deref(job.Name), Failover: *cfg.Failover, JobStatus: deref(job.Status),
 		SrcTaskDetail:  SrcTaskDetail{Allocations: allocDetails(allocs, "src"), TaskConfig: cfg.SrcTask},
 		DestTaskDetail: DestTaskDetail{Allocations: allocDetails(allocs, "dest"), TaskConfig: cfg.DestTask},
@@ -465,6 +448,7 @@ func (s *Server) jobDetail(c echo.Context) error {
 	if job.Meta[metaPaused] == "true" {
 		out.JobStatus = JobStatusPaused
 	}
+	out.BasicTaskProfile, out.TaskLogs = s.profile(c, job, cfg, allocs, out.JobStatus)
 	return c.JSON(http.StatusOK, out)
 }
 
@@ -491,21 +475,31 @@ func allocDetails(allocs []*nomad.AllocationListStub, task string) []AllocationD
 			}
 			st = &nomad.TaskState{State: a.ClientStatus}
 		}
-		ts := TaskStatus{TaskEvents: []TaskEvent{}, StartedAt: st.StartedAt.UTC(), FinishedAt: st.FinishedAt.UTC(), Status: st.State}
-		for _, ev := range st.Events {
-			msg := ev.DisplayMessage
-			if msg == "" {
-				msg = ev.Message
-			}
-			if msg == "" {
-				msg = ev.DriverMessage
-			}
-			ts.TaskEvents = append(ts.TaskEvents, TaskEvent{EventType: ev.Type, SetupError: ev.SetupError, Message: msg,
-				Time: time.Unix(0, ev.Time).UTC().Format(time.RFC3339)})
-		}
+		ts := TaskStatus{TaskEvents: taskEvents(st), StartedAt: st.StartedAt.UTC(), FinishedAt: st.FinishedAt.UTC(), Status: st.State}
 		out = append(out, AllocationDetail{NodeID: a.NodeID, AllocationID: a.ID, TaskStatus: ts})
 	}
 	return out
+}
+
+// taskEvents are a task's Nomad events, oldest first.
+func taskEvents(st *nomad.TaskState) []TaskEvent {
+	out := []TaskEvent{}
+	for _, ev := range st.Events {
+		out = append(out, TaskEvent{EventType: ev.Type, SetupError: ev.SetupError, Message: eventMessage(ev),
+			Time: time.Unix(0, ev.Time).UTC().Format(time.RFC3339)})
+	}
+	return out
+}
+
+// eventMessage is what a task event says.
+func eventMessage(ev *nomad.TaskEvent) string {
+	switch {
+	case ev.DisplayMessage != "":
+		return ev.DisplayMessage
+	case ev.Message != "":
+		return ev.Message
+	}
+	return ev.DriverMessage
 }
 
 // stopJob stops a job and returns the JobModifyIndex of the stopped

@@ -327,3 +327,44 @@ func TestSealPasswordsWithClusterSecret(t *testing.T) {
 		t.Errorf("a sealed password was sealed again: %v", err)
 	}
 }
+
+// The Debezium settings of a subscription job go from the API's body into
+// the Kafka task's config and back (the detail route); a bad value is
+// refused naming the field.
+func TestDebeziumSettingsThroughTheAPI(t *testing.T) {
+	body := `{"job_name":"subs","src_task":{"mysql_connection_config":{"mysql_host":"s","mysql_user":"u","mysql_password":"pw"}},
+	  "dest_task":{"kafka_broker_addrs":["127.0.0.1:9092"],"kafka_topic":"app","decimal_handling_mode":"string",
+	   "time_precision_mode":"connect","binary_handling_mode":"hex","tombstones_on_delete":false,"skipped_operations":"none"}}`
+	var j JobConfig
+	if _, err := decodeJSON([]byte(body), &j); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.normalize(JobTypeSubscription); err != nil {
+		t.Fatal(err)
+	}
+	src, dest := j.tasks()
+	if dest.DecimalHandlingMode != "string" || dest.TimePrecisionMode != "connect" || dest.BinaryHandlingMode != "hex" ||
+		dest.TombstonesOnDelete == nil || *dest.TombstonesOnDelete || dest.SkippedOperations != "none" || dest.IncludeSchemaChanges != nil {
+		t.Fatalf("dest task: %+v", dest)
+	}
+	job, err := j.nomadJob(JobTypeSubscription, src, dest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := jobConfigFromNomad(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := back.DestTask.DebeziumOptions; o.DecimalHandlingMode != "string" || o.BinaryHandlingMode != "hex" ||
+		o.TombstonesOnDelete == nil || *o.TombstonesOnDelete || o.SkippedOperations != "none" {
+		t.Errorf("read back: %+v", o)
+	}
+	bad := strings.Replace(body, `"decimal_handling_mode":"string"`, `"decimal_handling_mode":"float"`, 1)
+	var jb JobConfig
+	if _, err := decodeJSON([]byte(bad), &jb); err != nil {
+		t.Fatal(err)
+	}
+	if err := jb.normalize(JobTypeSubscription); err == nil || !strings.Contains(err.Error(), "decimal_handling_mode") {
+		t.Errorf("a bad decimal_handling_mode: %v", err)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	nomad "github.com/hashicorp/nomad/api"
 	"github.com/labstack/echo/v4"
 )
 
@@ -67,50 +68,85 @@ func (s *Server) monitorTask(c echo.Context) error {
 	if err := checkID("allocation_id", "allocation", allocID); err != nil {
 		return err
 	}
-	if s.cfg.Local != nil {
-		if st, ok := s.cfg.Local.TaskMonitor(allocID, task); ok {
-			return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st.withLegacyFields(), Message: MessageOK})
-		}
+	if err := s.checkAllocTenant(c, allocID); err != nil {
+		return err
+	}
+	if st, ok := s.localFigures(allocID, task); ok {
+		return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st, Message: MessageOK})
 	}
 	if forwarded {
 		return notFound("task %q of allocation %s is not running on this node", task, allocID)
 	}
-	q, cancel := s.query(c)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), nomadTimeout)
 	defer cancel()
-	alloc, _, err := s.nomad.Allocations().Info(allocID, q)
-	if err != nil {
-		if e := nomadError("allocation "+allocID, err); e.Status != http.StatusNotFound {
-			return e
-		}
-		return notFound("allocation_id %q: no such allocation", allocID)
-	}
-	st, ok := alloc.TaskStates[task]
-	if !ok {
-		return notFound("allocation %s has no task %q", allocID, task)
-	}
-	if st.State != "running" {
-		return notFound("task %q of allocation %s is %s, not running", task, allocID, st.State)
-	}
-	node, _, err := s.nomad.Nodes().Info(alloc.NodeID, q)
-	if err != nil {
-		return nomadError("node "+alloc.NodeID, err)
-	}
-	addr := node.Attributes[attrAPIAddr]
-	if addr == "" {
-		return &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
-			Err: errorf("node %s runs the task but serves no API (its api_addr is empty)", node.Name)}
-	}
-	out, err := s.forwardMonitor(q.Context(), node.Name, addr, allocID, task)
+	st, err := s.remoteFigures(ctx, allocID, task, forwardAuthorization(c))
 	if err != nil {
 		return err
 	}
-	out.TasksStatus.withLegacyFields()
-	return c.JSON(http.StatusOK, out)
+	return c.JSON(http.StatusOK, MonitorResponse{TasksStatus: st, Message: MessageOK})
+}
+
+// figures are the live figures of a running task: from this plugin when it
+// runs the task, else from the API of the task's node, asked with auth
+// (forwardAuthorization).
+func (s *Server) figures(ctx context.Context, allocID, task, auth string) (*TaskMonitor, error) {
+	if st, ok := s.localFigures(allocID, task); ok {
+		return st, nil
+	}
+	return s.remoteFigures(ctx, allocID, task, auth)
+}
+
+// localFigures are the figures of a task this plugin runs.
+func (s *Server) localFigures(allocID, task string) (*TaskMonitor, bool) {
+	if s.cfg.Local == nil {
+		return nil, false
+	}
+	st, ok := s.cfg.Local.TaskMonitor(allocID, task)
+	if !ok {
+		return nil, false
+	}
+	return st.withLegacyFields(), true
+}
+
+// remoteFigures asks the API of the node that runs a task for its figures,
+// with auth (forwardMonitor).
+func (s *Server) remoteFigures(ctx context.Context, allocID, task, auth string) (*TaskMonitor, error) {
+	q := (&nomad.QueryOptions{}).WithContext(ctx)
+	alloc, _, err := s.nomad.Allocations().Info(allocID, q)
+	if err != nil {
+		if e := nomadError("allocation "+allocID, err); e.Status != http.StatusNotFound {
+			return nil, e
+		}
+		return nil, notFound("allocation_id %q: no such allocation", allocID)
+	}
+	st, ok := alloc.TaskStates[task]
+	if !ok {
+		return nil, notFound("allocation %s has no task %q", allocID, task)
+	}
+	if st.State != "running" {
+		return nil, notFound("task %q of allocation %s is %s, not running", task, allocID, st.State)
+	}
+	node, _, err := s.nomad.Nodes().Info(alloc.NodeID, q)
+	if err != nil {
+		return nil, nomadError("node "+alloc.NodeID, err)
+	}
+	addr := node.Attributes[attrAPIAddr]
+	if addr == "" {
+		return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+			Err: errorf("node %s runs the task but serves no API (its api_addr is empty)", node.Name)}
+	}
+	out, err := s.forwardMonitor(ctx, node.Name, addr, allocID, task, auth)
+	if err != nil {
+		return nil, err
+	}
+	return out.TasksStatus.withLegacyFields(), nil
 }
 
 // forwardMonitor asks the API of the node that runs the task, which
-// advertises it at addr.
-func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, task string) (*MonitorResponse, error) {
+// advertises it at addr. It sends this node's api_token, or else auth, the
+// caller's own Authorization (forwardAuthorization; "" sends none), each
+// over TLS or to this machine only.
+func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, task, auth string) (*MonitorResponse, error) {
 	base := peerURL(addr)
 	u := fmt.Sprintf("%s/v2/monitor/task?%s", base, url.Values{"allocation_id": {allocID}, "task_name": {task}}.Encode())
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -129,6 +165,13 @@ func (s *Server) forwardMonitor(ctx context.Context, nodeName, addr, allocID, ta
 					"set api_tls_cert and api_tls_key on node %s (and api_tls_ca on this one when its CA is private)", nodeName, addr, nodeName)}
 		}
 		req.Header.Set("Authorization", "Bearer "+s.cfg.Token)
+	} else if auth != "" {
+		if !tokenSafe(base) {
+			return nil, &Error{Status: http.StatusBadGateway, Code: CodeUnavailable,
+				Err: errorf("the API of node %s (%s) is served without TLS, and this node sends a login's token to other machines only over TLS: "+
+					"set api_tls_cert and api_tls_key on node %s (and api_tls_ca on this one when its CA is private)", nodeName, addr, nodeName)}
+		}
+		req.Header.Set("Authorization", auth)
 	}
 	resp, err := s.http.Do(req)
 	if err != nil {

@@ -79,7 +79,47 @@ type TaskMonitor struct {
 	Stage              string             `json:"stage" example:"Master has sent all binlog to slave; waiting for more updates"`
 	Timestamp          int64              `json:"timestamp" example:"1620882952091441700"`
 	CopiedRowCount     int64              `json:"copied_row_count"`
-	ErrorCount         int64              `json:"error_count"`
+	// TotalRowCount (source) is the server's estimate of the rows the full
+	// copy reads.
+	TotalRowCount int64 `json:"total_row_count"`
+	ErrorCount    int64 `json:"error_count"`
+	// SpeedLimit (source) is the limit the task reads under; null for none.
+	SpeedLimit *SpeedLimitStatus `json:"speed_limit,omitempty"`
+	// Tables (source) are the full copy's tables, in the order it copies
+	// them; absent when the task made no copy since it started.
+	Tables []TableCopyStatus `json:"tables,omitempty"`
+	// LastError is the last failure the task recovered from by resuming
+	// from the checkpoint (ErrorCount counts them); absent when none.
+	LastError *TaskError `json:"last_error,omitempty"`
+}
+
+// TableCopyStatus is the full copy of one table.
+type TableCopyStatus struct {
+	SourceSchema string `json:"source_schema" example:"db1"`
+	SourceTable  string `json:"source_table" example:"t1"`
+	// DestSchema and DestTable are the names after the job's renames.
+	DestSchema string `json:"dest_schema" example:"db1"`
+	DestTable  string `json:"dest_table" example:"t1"`
+	Done       bool   `json:"done"`
+	// Rows are the rows read and sent since the task started (a table
+	// resumed after a restart counts only those).
+	Rows int64 `json:"rows" example:"250000"`
+	// EstimatedRows is the server's estimate of the table's rows
+	// (information_schema.TABLES), 0 when it has none.
+	EstimatedRows int64 `json:"estimated_rows" example:"1000000"`
+	// Percent is rows of estimated_rows, at most 99.9 until done (100).
+	Percent float64 `json:"percent" example:"25.0"`
+	// ETA is when the table will be copied at the copy's current rate,
+	// after the tables before it: "0s" when done, "unknown" without a rate
+	// or an estimate.
+	ETA string `json:"eta" example:"1m30s"`
+}
+
+// TaskError is a failure of a task.
+type TaskError struct {
+	// Time is when it happened, RFC 3339.
+	Time    string `json:"time" example:"2025-01-02T03:04:05Z"`
+	Message string `json:"message"`
 }
 
 // MonitorResponse is the reply of GET /v2/monitor/task.

@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"sort"
 	"strings"
@@ -20,7 +21,7 @@ const retryAfterSeconds = "5"
 // listNodes godoc
 //
 //	@Summary		List nodes
-//	@Description	The Nomad client nodes that can run dtle tasks, with their status.
+//	@Description	The Nomad client nodes that can run dtle tasks, with their status; also (4.x) their Nomad and dtle versions, whether the node is the Nomad leader (leader) and whether a Nomad server runs there (member). Leader and member need Nomad's agent:read; without it they are false.
 //	@Tags			node
 //	@Produce		json
 //	@Success		200	{object}	NodeListResponse
@@ -37,13 +38,45 @@ func (s *Server) listNodes(c echo.Context) error {
 	if err != nil {
 		return nomadError("list nodes", err)
 	}
+	leader, servers := s.nomadServers(q)
 	out := NodeListResponse{Nodes: []NodeListItem{}, Message: MessageOK}
 	for _, n := range nodes {
-		out.Nodes = append(out.Nodes, NodeListItem{NodeAddress: n.Address, NodeName: n.Name, NodeID: n.ID,
-			NodeStatus: n.Status, NodeStatusDescription: n.StatusDescription, Datacenter: n.Datacenter})
+		it := NodeListItem{NodeAddress: n.Address, NodeName: n.Name, NodeID: n.ID,
+			NodeStatus: n.Status, NodeStatusDescription: n.StatusDescription, Datacenter: n.Datacenter,
+			NomadVersion: n.Version, Leader: n.Address != "" && n.Address == leader, Member: servers[n.Address]}
+		if d := n.Drivers[driverName]; d != nil {
+			it.DtleVersion = d.Attributes[attrVersion]
+		}
+		out.Nodes = append(out.Nodes, it)
 	}
 	sort.Slice(out.Nodes, func(a, b int) bool { return out.Nodes[a].NodeName < out.Nodes[b].NodeName })
 	return c.JSON(http.StatusOK, out)
+}
+
+// attrVersion is the node attribute where the dtle driver tells its version.
+const attrVersion = "driver.dtle.version"
+
+// nomadServers are the host of the Nomad leader and the hosts of the Nomad
+// servers, for the node list's leader and member. They need more of
+// Nomad's ACL than listing nodes does; without it they stay empty, and the
+// nodes are listed all the same.
+func (s *Server) nomadServers(q *nomad.QueryOptions) (leader string, servers map[string]bool) {
+	servers = map[string]bool{}
+	var addr string
+	if _, err := s.nomad.Raw().Query("/v1/status/leader", &addr, q); err != nil {
+		s.log.Debug("node list without the Nomad leader", "error", err)
+	} else if host, _, err := net.SplitHostPort(addr); err == nil {
+		leader = host
+	}
+	members, err := s.nomad.Agent().MembersOpts(q)
+	if err != nil {
+		s.log.Debug("node list without the Nomad servers", "error", err)
+		return leader, servers
+	}
+	for _, m := range members.Members {
+		servers[m.Addr] = true
+	}
+	return leader, servers
 }
 
 // requireHealthyDriver refuses a job with ErrNoHealthyDriver (a 503 with

@@ -114,7 +114,7 @@ func dropNulls(v any) any {
 func taskFromNomad(cfg map[string]any) (*config.Task, error) {
 	m := map[string]any{}
 	for k, v := range cfg {
-		if l, ok := v.([]any); ok && k == "mysql_connection_config" {
+		if l, ok := v.([]any); ok && (k == "mysql_connection_config" || k == "speed_limit") {
 			if len(l) == 0 {
 				continue
 			}
@@ -158,10 +158,12 @@ func jobConfigFromNomad(job *nomad.Job) (*JobConfig, error) {
 			switch t.Name {
 			case config.RoleSource:
 				j.SrcTask = &SrcTaskConfig{TaskName: t.Name, NodeID: node, Gtid: ct.Gtid, GroupMaxSize: ct.GroupMaxSize,
+					BinlogFile: ct.BinlogFile, BinlogPos: ct.BinlogPos,
 					ChunkSize: ct.ChunkSize, DropTableIfExists: ct.DropTableIfExists, SkipCreateDbTable: ct.SkipCreateDBTable,
 					ReplChanBufferSize: ct.ReplChanBufferSize, ServerID: ct.ServerID,
 					ReplicateDoDb: rulesFromTask(ct.ReplicateDoDB), ReplicateIgnoreDb: rulesFromTask(ct.ReplicateIgnoreDB),
-					MysqlConnectionConfig: conn}
+					SpeedLimit:            speedLimitOf(ct.SpeedLimit),
+					MysqlConnectionConfig: conn, SkipDtleApplied: ct.SkipDtleApplied, SkipDtleAppliedBy: ct.SkipDtleAppliedBy}
 				if ct.GroupTimeout != config.DefaultGroupTimeoutMS {
 					j.SrcTask.GroupTimeout = ct.GroupTimeout
 				}
@@ -171,6 +173,9 @@ func jobConfigFromNomad(job *nomad.Job) (*JobConfig, error) {
 					d.MysqlConnectionConfig = nil
 					d.KafkaBrokerAddrs, d.KafkaTopic = ct.KafkaBrokerAddrs, ct.KafkaTopic
 					d.MessageGroupMaxSize, d.MessageGroupTimeout = ct.MessageGroupMaxSize, ct.MessageGroupTimeout
+					if o := sameJSON[DebeziumOptions](ct); o != nil {
+						d.DebeziumOptions = *o
+					}
 				} else {
 					d.ParallelWorkers = ct.ParallelWorkers
 				}

@@ -43,47 +43,79 @@ func (s *Server) listSchemas(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	conn := &config.MySQLConnection{CharacterSet: p["mysql_character_set"]}
-	if conn.Host, err = required(p, "mysql_host"); err != nil {
-		return err
-	}
-	port, err := required(p, "mysql_port")
+	conn, err := s.connParam(p, mysqlNames)
 	if err != nil {
 		return err
 	}
-	if conn.Port, err = strconv.Atoi(port); err != nil || conn.Port <= 0 || conn.Port > 65535 {
-		return badRequest("mysql_port: must be a number 1-65535, got %q", port)
-	}
-	if conn.User, err = required(p, "mysql_user"); err != nil {
-		return err
-	}
-	// Required as the contract says; an empty value is an account without
-	// a password.
-	var given bool
-	if conn.Password, given = p["mysql_password"]; !given {
-		return badRequest("mysql_password: required (give it empty for an account without a password)")
-	}
-	if enc := p["is_mysql_password_encrypted"]; enc != "" {
-		encrypted, err := strconv.ParseBool(enc)
-		if err != nil {
-			return badRequest("is_mysql_password_encrypted: must be true or false, got %q", enc)
-		}
-		if encrypted {
-			if conn.Password, err = secret.Decrypt(s.cfg.RSAKey, conn.Password); err != nil {
-				return badRequest("mysql_password: %w", err)
-			}
-		}
-	}
-	if conn.CharacterSet == "" {
-		conn.CharacterSet = config.DefaultCharacterSet
-	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 20*time.Second)
+	return s.replySchemas(c, conn)
+}
+
+// replySchemas answers with a server's schemas and tables.
+func (s *Server) replySchemas(c echo.Context, conn *config.MySQLConnection) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), serverTimeout)
 	defer cancel()
 	schemas, err := readSchemas(ctx, conn)
 	if err != nil {
 		return &Error{Status: http.StatusBadRequest, Code: CodeMySQL, Err: err}
 	}
 	return c.JSON(http.StatusOK, SchemasResponse{Schemas: schemas, Message: MessageOK})
+}
+
+// serverTimeout bounds the work on a server a data-source request names.
+const serverTimeout = 20 * time.Second
+
+// connNames are the parameter names of a server in a request: 3.x's
+// (mysql_host, ...) or 4.x's (host, ...).
+type connNames struct {
+	host, port, user, password, charset, encrypted string
+}
+
+var (
+	mysqlNames    = connNames{"mysql_host", "mysql_port", "mysql_user", "mysql_password", "mysql_character_set", "is_mysql_password_encrypted"}
+	databaseNames = connNames{"host", "port", "user", "password", "character_set", "is_password_encrypted"}
+)
+
+// connParam reads a server's connection from the parameters: all four of
+// host, port, user and password are required (the password may be empty,
+// for an account without one); an encrypted password is decrypted with
+// the node's key.
+func (s *Server) connParam(p map[string]string, n connNames) (*config.MySQLConnection, error) {
+	conn := &config.MySQLConnection{CharacterSet: p[n.charset]}
+	var err error
+	if conn.Host, err = required(p, n.host); err != nil {
+		return nil, err
+	}
+	port, err := required(p, n.port)
+	if err != nil {
+		return nil, err
+	}
+	if conn.Port, err = strconv.Atoi(port); err != nil || conn.Port <= 0 || conn.Port > 65535 {
+		return nil, badRequest("%s: must be a number 1-65535, got %q", n.port, port)
+	}
+	if conn.User, err = required(p, n.user); err != nil {
+		return nil, err
+	}
+	// Required as the contract says; an empty value is an account without
+	// a password.
+	var given bool
+	if conn.Password, given = p[n.password]; !given {
+		return nil, badRequest("%s: required (give it empty for an account without a password)", n.password)
+	}
+	if enc := p[n.encrypted]; enc != "" {
+		encrypted, err := strconv.ParseBool(enc)
+		if err != nil {
+			return nil, badRequest("%s: must be true or false, got %q", n.encrypted, enc)
+		}
+		if encrypted {
+			if conn.Password, err = secret.Decrypt(s.cfg.RSAKey, conn.Password); err != nil {
+				return nil, badRequest("%s: %w", n.password, err)
+			}
+		}
+	}
+	if conn.CharacterSet == "" {
+		conn.CharacterSet = config.DefaultCharacterSet
+	}
+	return conn, nil
 }
 
 func readSchemas(ctx context.Context, conn *config.MySQLConnection) ([]Schema, error) {

@@ -50,6 +50,10 @@ type Config struct {
 	// RSAKey decrypts is_mysql_password_encrypted passwords; with a key, the
 	// jobs the API registers hold passwords only encrypted.
 	RSAKey *rsa.PrivateKey
+	// AdminPassword, when set, is the password of the first user, made on
+	// the first start (no users in Nomad yet); without it that user gets a
+	// random password, printed once to the log. Later starts ignore it.
+	AdminPassword string
 	// Version is the plugin's version.
 	Version string
 	Logger  hclog.Logger
@@ -89,6 +93,11 @@ type Server struct {
 	// id tells this server from the others: its replies to forwarded
 	// requests carry it, so a forward that reaches this server knows.
 	id string
+
+	// authState holds users, logins and captchas (auth.go).
+	authState
+	// verify holds the job comparisons this node runs (verify.go).
+	verify verifyRuns
 }
 
 // New validates cfg and builds the server; Serve runs it.
@@ -114,6 +123,7 @@ func New(cfg Config) (*Server, error) {
 	transport.TLSClientConfig = clientTLS
 	s := &Server{cfg: cfg, log: cfg.Logger, nomad: nc, http: &http.Client{Timeout: 10 * time.Second, Transport: transport},
 		tls: serverTLS, tokenHash: sha256.Sum256([]byte(cfg.Token)), id: rand.Text()}
+	s.initAuth()
 	s.echo = s.routes()
 	return s, nil
 }
@@ -133,6 +143,12 @@ func (s *Server) routes() *echo.Echo {
 
 	e.POST("/v2/job/:type", s.createJob)
 	e.POST("/v2/job/pause", s.pauseJob)
+	e.POST("/v2/job/verify", s.startVerify)
+	e.POST("/v2/job/speed_limit", s.setSpeedLimit)
+	e.GET("/v2/job/speed_limit", s.getSpeedLimit)
+	e.GET("/v2/job/verify", s.verifyStatus)
+	s.positionRoutes(e)
+	e.GET("/v2/job/status", s.jobStatus)
 	e.POST("/v2/job/resume", s.resumeJob)
 	e.POST("/v2/job/delete", s.deleteJob)
 	e.GET("/v2/jobs", s.listJobs)
@@ -143,6 +159,14 @@ func (s *Server) routes() *echo.Echo {
 	e.GET("/v2/nodes", s.listNodes)
 	e.GET("/v2/mysql/schemas", s.listSchemas)
 	e.POST("/v2/log/level", s.setLogLevel)
+
+	// The 4.x UI's job and data-source routes (jobsv4.go).
+	s.uiRoutes(e)
+	s.reverseRoutes(e)
+	e.GET("/v2/job/diagnosis", s.diagnoseJob)
+
+	// Users, roles, tenants and login (users.go).
+	s.userRoutes(e)
 	return e
 }
 
@@ -176,9 +200,11 @@ func (s *Server) ServeListener(ctx context.Context, ln net.Listener) error {
 		ln = tls.NewListener(ln, s.tls)
 	}
 	s.log.Info("API listening", "addr", ln.Addr().String(), "swagger", scheme+"://"+ln.Addr().String()+"/swagger/index.html")
+	s.startBootstrap(ctx)
 	err := srv.Serve(ln)
 	stop()
 	<-done
+	s.verify.stop()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -43,6 +43,8 @@ type SrcTaskConfig struct {
 	// NodeID places the task: preferred with failover, required without.
 	NodeID                string                 `json:"node_id,omitempty"`
 	Gtid                  string                 `json:"gtid"`
+	BinlogFile            string                 `json:"binlog_file,omitempty" example:"mysql-bin.000003"`
+	BinlogPos             int64                  `json:"binlog_pos,omitempty" example:"1234"`
 	GroupMaxSize          int                    `json:"group_max_size" example:"1"`
 	GroupTimeout          int                    `json:"group_timeout,omitempty" example:"100"`
 	ChunkSize             int                    `json:"chunk_size" example:"2000"`
@@ -53,6 +55,13 @@ type SrcTaskConfig struct {
 	ReplicateDoDb         []*ReplicateDB         `json:"replicate_do_db"`
 	ReplicateIgnoreDb     []*ReplicateDB         `json:"replicate_ignore_db"`
 	MysqlConnectionConfig *MysqlConnectionConfig `json:"mysql_connection_config"`
+	// SpeedLimit caps how fast the job reads its source; absent: no cap.
+	// POST /v2/job/speed_limit replaces it while the job runs.
+	SpeedLimit *SpeedLimit `json:"speed_limit,omitempty"`
+	// SkipDtleApplied drops the source's transactions that a dtle job
+	// applied there (two-way sync): any job's, or only SkipDtleAppliedBy's.
+	SkipDtleApplied   bool   `json:"skip_dtle_applied,omitempty"`
+	SkipDtleAppliedBy string `json:"skip_dtle_applied_by,omitempty"`
 }
 
 // DestTaskConfig configures the destination task: a MySQL server
@@ -66,6 +75,23 @@ type DestTaskConfig struct {
 	KafkaTopic            string                 `json:"kafka_topic,omitempty"`
 	MessageGroupMaxSize   int                    `json:"message_group_max_size,omitempty"`
 	MessageGroupTimeout   int                    `json:"message_group_timeout,omitempty"`
+	// The Debezium settings of a Kafka destination (docs/kafka.md).
+	DebeziumOptions
+}
+
+// DebeziumOptions are a Kafka destination's Debezium settings, named as
+// the connector's properties with underscores; absent ones take
+// Debezium's defaults.
+type DebeziumOptions struct {
+	DecimalHandlingMode        string `json:"decimal_handling_mode,omitempty" enums:"precise,double,string" example:"precise"`
+	TimePrecisionMode          string `json:"time_precision_mode,omitempty" enums:"adaptive_time_microseconds,connect" example:"adaptive_time_microseconds"`
+	BigintUnsignedHandlingMode string `json:"bigint_unsigned_handling_mode,omitempty" enums:"long,precise" example:"long"`
+	BinaryHandlingMode         string `json:"binary_handling_mode,omitempty" enums:"bytes,base64,base64-url-safe,hex" example:"bytes"`
+	// TombstonesOnDelete and IncludeSchemaChanges are true when absent.
+	TombstonesOnDelete   *bool `json:"tombstones_on_delete,omitempty"`
+	IncludeSchemaChanges *bool `json:"include_schema_changes,omitempty"`
+	// SkippedOperations are the ops not sent, of c,u,d,t, or "none".
+	SkippedOperations string `json:"skipped_operations,omitempty" example:"t"`
 }
 
 // ReplicateDB selects (or excludes) a schema or some of its tables.
@@ -161,7 +187,9 @@ type DestTaskDetail struct {
 	TaskConfig  *DestTaskConfig    `json:"task_config"`
 }
 
-// JobDetailResponse is the reply of GET /v2/job/{type}/detail.
+// JobDetailResponse is the reply of GET /v2/job/{type}/detail: the 3.x
+// detail (job_id ... dest_task_detail) and the 4.x one (basic_task_profile,
+// task_logs) side by side, so both generations of clients read it.
 type JobDetailResponse struct {
 	JobID          string         `json:"job_id" example:"job1-migration"`
 	JobName        string         `json:"job_name" example:"job1"`
@@ -169,7 +197,10 @@ type JobDetailResponse struct {
 	JobStatus      string         `json:"job_status" example:"running"`
 	SrcTaskDetail  SrcTaskDetail  `json:"src_task_detail"`
 	DestTaskDetail DestTaskDetail `json:"dest_task_detail"`
-	Message        string         `json:"message" example:"ok"`
+	// BasicTaskProfile and TaskLogs are the 4.x detail.
+	BasicTaskProfile *BasicTaskProfile `json:"basic_task_profile"`
+	TaskLogs         []TaskLog         `json:"task_logs"`
+	Message          string            `json:"message" example:"ok"`
 }
 
 // Check is one validation: passed, or why not. A check that does not apply
@@ -207,6 +238,14 @@ type NodeListItem struct {
 	NodeStatus            string `json:"node_status" example:"ready"`
 	NodeStatusDescription string `json:"node_status_description"`
 	Datacenter            string `json:"datacenter" example:"dc1"`
+	// NomadVersion and DtleVersion are the node's Nomad and dtle plugin
+	// versions (4.x).
+	NomadVersion string `json:"nomad_version" example:"1.11.1"`
+	DtleVersion  string `json:"dtle_version" example:"0.1.0"`
+	// Leader: the node's address is the Nomad leader's; Member: a Nomad
+	// server runs at the node's address (4.x).
+	Leader bool `json:"leader"`
+	Member bool `json:"member"`
 }
 
 // NodeListResponse is the reply of GET /v2/nodes.

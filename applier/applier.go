@@ -77,6 +77,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	a.Stats.QueueCapacity, a.Stats.QueueTxns = QueueCapacity, maxGroupTxns
 	a.copier = newCopier(a.dest, chunkWriters(cfg.Task))
 	a.replayer = newReplayer(a.dest, a.copier.indexes, cfg.Task.ParallelWorkers)
+	a.replayer.event = a.notify
 	return a, nil
 }
 
@@ -172,6 +173,9 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	}
 	a.setStage(cp.Stage)
 	if err := a.replayer.resume(cp); err != nil {
+		return nil, err
+	}
+	if err := a.replayer.loadHandles(ctx); err != nil {
 		return nil, err
 	}
 	return cp, nil

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -29,6 +30,12 @@ type replayer struct {
 	// drops it, so it is replaced whole, never changed.
 	copies   atomic.Pointer[change.CopySnapshots]
 	tolerant bool // the next DDL may have run before a restart
+
+	// handles are the transactions an operator asked to skip or replace,
+	// by GTID, read with each checkpoint (handle.go); event reports each
+	// one handled as a task event.
+	handles map[string]position.Handle
+	event   func(msg string)
 }
 
 func newReplayer(d *dest, indexes *indexBuilder, workers int) *replayer {
@@ -49,6 +56,12 @@ func (r *replayer) learnFlavor(flavor string) {
 func (r *replayer) applyTxns(ctx context.Context, txns []change.Txn) error {
 	for i := range txns {
 		t := &txns[i]
+		if h, ok := r.handles[t.GTID]; ok {
+			if err := r.handle(ctx, t, h); err != nil {
+				return err
+			}
+			continue
+		}
 		if t.DDL == nil && !t.More && r.tx == nil {
 			if err := r.queue.submit(ctx, t); err != nil {
 				return err
@@ -61,7 +74,7 @@ func (r *replayer) applyTxns(ctx context.Context, txns []change.Txn) error {
 		}
 		if t.DDL != nil {
 			if err := r.applyDDL(ctx, t); err != nil {
-				return err
+				return txnFailed(t.GTID, err)
 			}
 			continue
 		}
@@ -84,6 +97,11 @@ func (r *replayer) applyRows(ctx context.Context, t *change.Txn) error {
 				return err
 			}
 			r.tx = tx
+			// The checkpoint goes first too: a reverse job's source
+			// (skip_dtle_applied) must know it before sending any part.
+			if _, err := r.writeNext(ctx, r.tx, []change.Txn{*t}); err != nil {
+				return err
+			}
 		}
 		for j := range t.Changes {
 			if err := r.applyChange(ctx, r.tx, t.GTID, &t.Changes[j]); err != nil {
@@ -106,7 +124,7 @@ func (r *replayer) applyRows(ctx context.Context, t *change.Txn) error {
 	}()
 	if err != nil {
 		_ = r.rollback()
-		return fmt.Errorf("transaction %s: %w", t.GTID, err)
+		return txnFailed(t.GTID, err)
 	}
 	return nil
 }
@@ -148,7 +166,8 @@ func (r *replayer) applyDDL(ctx context.Context, t *change.Txn) error {
 				return &ApplyError{What: "USE " + d.Schema, Err: err}
 			}
 		}
-		if _, err := r.ddl.ExecContext(ctx, d.SQL); err != nil {
+		// Marked, so a reverse job's source does not send it back.
+		if _, err := r.ddl.ExecContext(ctx, change.AppliedMark(r.job)+d.SQL); err != nil {
 			if !r.tolerant || !alreadyApplied(err) {
 				return &ApplyError{What: "DDL " + t.GTID, Err: err}
 			}

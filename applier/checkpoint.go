@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/position"
 )
 
 // CheckpointSchema holds dtle's progress on the destination. Sources never
@@ -35,6 +36,8 @@ var checkpointDDL = []string{
 		"job_id VARCHAR(190) NOT NULL, table_schema VARCHAR(64) NOT NULL, table_name VARCHAR(64) NOT NULL, " +
 		"definitions LONGTEXT NOT NULL, PRIMARY KEY (job_id, table_schema, table_name)" +
 		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+	// Transactions an operator asked to skip or replace (handle.go).
+	position.HandleErrorDDL,
 }
 
 // ensureCheckpointTables creates dtle's tables on the destination, where

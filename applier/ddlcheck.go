@@ -10,6 +10,7 @@ import (
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	_ "github.com/pingcap/tidb/pkg/parser/test_driver" // value expressions in DDL (defaults)
 
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/sqlnames"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
@@ -66,6 +67,26 @@ func checkDDL(sql, defaultSchema string) error {
 		return fmt.Errorf("%w: it changes the schema %q, which replication never touches", ErrRefusedDDL, bad)
 	}
 	return nil
+}
+
+// checkReplacement decides whether an operator's statements may replace a
+// transaction (position.CheckStatements: one statement each, all row
+// changes or all schema changes, outside the system schemas); schema
+// changes must also pass checkDDL, as the source's do. It returns their
+// kind, 0 for none.
+func checkReplacement(stmts []string) (position.Kind, error) {
+	kind, err := position.CheckStatements(stmts)
+	if err != nil {
+		return 0, err
+	}
+	if kind == position.SchemaChange {
+		for i, s := range stmts {
+			if err := checkDDL(s, ""); err != nil {
+				return 0, fmt.Errorf("sql[%d]: %w", i, err)
+			}
+		}
+	}
+	return kind, nil
 }
 
 type tableVisitor func(*ast.TableName)

@@ -19,6 +19,12 @@
 //     crash the checkpoint says precisely what is applied.
 //   - Row events of a table inside the snapshot it was copied at are skipped:
 //     the copied rows already hold them.
+//   - A transaction the destination refuses fails the work with a TxnError
+//     naming its GTID (a failed group is applied again one transaction at
+//     a time to find it). One an operator recorded to skip or replace
+//     (internal/position, dtle.handle_error) is applied alone as asked, its
+//     done mark committed with the checkpoint past it, and reported as an
+//     event.
 //   - Run(ctx) runs the background work (chunk writers, deferred index
 //     builds, the binlog queue's workers) in one errgroup; it returns nil
 //     when ctx is cancelled, or the first failure of that work, which ends
@@ -35,7 +41,9 @@
 //   - replayer, the binlog: binlog.go (transactions, DDL), applied.go (the
 //     applied set), queue.go (the queue interface, implemented by group.go's
 //     grouper and parallel.go's parallel, whose writesets are writeset.go),
-//     rowop.go and net.go (row changes into statements).
+//     rowop.go and net.go (row changes into statements), isolate.go (a
+//     failed group one transaction at a time), handle.go (transactions an
+//     operator asked to skip or replace).
 //
 // checkpoint.go holds dtle's tables on the destination; backlog.go counts
 // the work queued for background workers.

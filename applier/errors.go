@@ -1,6 +1,7 @@
 package applier
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -17,6 +18,32 @@ type ApplyError struct {
 
 func (e *ApplyError) Error() string { return fmt.Sprintf("apply %s: %s", e.What, e.Err) }
 func (e *ApplyError) Unwrap() error { return e.Err }
+
+// TxnError is a source transaction the destination refused (a duplicate
+// key, a missing table, a refused schema change). The destination holds
+// everything before it; the job cannot go past it until the cause is fixed
+// on the destination, or an operator skips or replaces it.
+type TxnError struct {
+	GTID string
+	Err  error
+}
+
+func (e *TxnError) Error() string {
+	return fmt.Sprintf("transaction %s failed: %s. The destination holds everything before it. Fix the destination, "+
+		"or pause the job, have POST /v2/job/skip skip or replace the transaction, and resume the job "+
+		"(docs/operate.md, Position control)", e.GTID, e.Err)
+}
+func (e *TxnError) Unwrap() error { return e.Err }
+
+// txnFailed names the transaction gtid in err, unless err names one
+// already.
+func txnFailed(gtid string, err error) error {
+	var te *TxnError
+	if err == nil || errors.As(err, &te) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	return &TxnError{GTID: gtid, Err: err}
+}
 
 // MySQL error codes the applier treats specially.
 const (

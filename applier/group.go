@@ -2,12 +2,8 @@ package applier
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 
 	"golang.org/x/sync/errgroup"
-
-	"github.com/dtle-io/dtle/internal/change"
 )
 
 // grouper is the queue that applies binlog transactions one after another,
@@ -47,36 +43,13 @@ func (g *grouper) loop(ctx context.Context) error {
 		if !ok {
 			return nil
 		}
-		err := retryTransient(ctx, g.r.log, "transaction group", func() error { return g.apply(ctx, conn, batch) })
+		err := retryTransient(ctx, g.r.log, "transaction group", func() error { return g.r.applyGroup(ctx, conn, batch) })
+		if err != nil {
+			err = g.r.isolate(ctx, conn, batch, err)
+		}
 		g.finish(batch)
 		if err != nil {
 			return err
 		}
 	}
-}
-
-// apply writes a group in one destination transaction.
-func (g *grouper) apply(ctx context.Context, conn *sql.Conn, batch []change.Txn) error {
-	r := g.r
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = tx.Rollback() }()
-	ops, rows, err := r.batchOps(ctx, tx, batch)
-	if err != nil {
-		return err
-	}
-	if err := execOps(ctx, tx, ops); err != nil {
-		return &ApplyError{What: fmt.Sprintf("transactions %s to %s", batch[0].GTID, batch[len(batch)-1].GTID), Err: err}
-	}
-	next, err := r.writeNext(ctx, tx, batch)
-	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	r.adopt(next, batch, rows)
-	return nil
 }

@@ -3,6 +3,7 @@ package applier
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -105,6 +106,10 @@ func (p *parallel) worker(ctx context.Context) error {
 		close(b.done)
 		p.finish(b.txns)
 		if err != nil {
+			var te *TxnError
+			if errors.As(err, &te) {
+				return err
+			}
 			return fmt.Errorf("transactions %s to %s: %w", b.txns[0].GTID, b.txns[len(b.txns)-1].GTID, err)
 		}
 	}
@@ -176,7 +181,7 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 			return ctx.Err()
 		}
 	}
-	return retryTransient(ctx, p.r.log, "transaction batch", func() error {
+	err := retryTransient(ctx, p.r.log, "transaction batch", func() error {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return err
@@ -187,10 +192,33 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 			return err
 		}
 		if err := execOps(ctx, tx, ops); err != nil {
-			return err
+			return &ApplyError{What: groupWhat(b.txns), Err: err}
 		}
 		return p.commitInTurn(ctx, tx, b, rows)
 	})
+	if err != nil && ctx.Err() == nil {
+		return p.isolate(ctx, conn, b, err)
+	}
+	return err
+}
+
+// isolate applies a failed batch one transaction at a time, in its turn
+// (replayer.isolate), and counts it committed when each one is.
+func (p *parallel) isolate(ctx context.Context, conn *sql.Conn, b *batch, batchErr error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for p.committed != b.seq-1 && ctx.Err() == nil {
+		p.turn.Wait()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := p.r.isolate(ctx, conn, b.txns, batchErr); err != nil {
+		return err
+	}
+	p.committed = b.seq
+	p.turn.Broadcast()
+	return nil
 }
 
 // commitInTurn commits once every earlier batch has committed; it gives up

@@ -52,6 +52,319 @@ const docTemplate = `{
                 }
             }
         },
+        "/v2/database/columns": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The columns of a table, in their order: what column_map_from can name. database_type is MySQL or MariaDB (any case); any other (Oracle) is a 400 saying it is not supported. A table that does not exist is a 404.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "database (4.x)"
+                ],
+                "summary": "List a table's columns (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "MySQL or MariaDB",
+                        "name": "database_type",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "host",
+                        "name": "host",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "port",
+                        "name": "port",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user",
+                        "name": "user",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
+                        "name": "password",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schema",
+                        "name": "schema",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "table",
+                        "name": "table",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Oracle's; ignored",
+                        "name": "service_name",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "default": "utf8mb4",
+                        "description": "character set",
+                        "name": "character_set",
+                        "in": "query"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "true when password is encrypted with the node's key",
+                        "name": "is_password_encrypted",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ListColumnsRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request (a parameter, an unsupported database_type) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such table",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/database/instance_connection": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Connects to the server as the user and pings it. database_type is MySQL or MariaDB (any case); any other (Oracle) is a 400 saying it is not supported.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "database (4.x)"
+                ],
+                "summary": "Check that a server can be reached (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "MySQL or MariaDB",
+                        "name": "database_type",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "host",
+                        "name": "host",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "port",
+                        "name": "port",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user",
+                        "name": "user",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
+                        "name": "password",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Oracle's; ignored",
+                        "name": "service_name",
+                        "in": "query"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "true when password is encrypted with the node's key",
+                        "name": "is_password_encrypted",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request (a parameter, an unsupported database_type) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/database/schemas": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As GET /v2/mysql/schemas, with the 4.x parameter names. database_type is MySQL or MariaDB (any case); any other (Oracle) is a 400 saying it is not supported.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "database (4.x)"
+                ],
+                "summary": "List a server's schemas and tables (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "MySQL or MariaDB",
+                        "name": "database_type",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "host",
+                        "name": "host",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "integer",
+                        "description": "port",
+                        "name": "port",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user",
+                        "name": "user",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
+                        "name": "password",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "Oracle's; ignored",
+                        "name": "service_name",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "default": "utf8mb4",
+                        "description": "character set",
+                        "name": "character_set",
+                        "in": "query"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "true when password is encrypted with the node's key",
+                        "name": "is_password_encrypted",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SchemasResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request (a parameter, an unsupported database_type) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/v2/health": {
             "get": {
                 "description": "Whether this API server is up and reaches its Nomad agent. Needs no token.",
@@ -79,6 +392,110 @@ const docTemplate = `{
                         "description": "Service Unavailable",
                         "schema": {
                             "$ref": "#/definitions/api.HealthResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/checkpoint": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Rewrites the applied position in the job's checkpoint on its MySQL destination (dtle.checkpoint): once resumed, the job reads the source's binlog after it. Moved forward, the transactions in between are never applied; moved back, they are applied again (rows are written by key, so a row ends as the source has it). Give gtid_set, or binlog_file and binlog_pos, which a MariaDB source turns into its GTID position (BINLOG_GTID_POS; on MySQL give the GTID set). The position must be one the source has reached. The job must be paused (POST /v2/job/pause) and its tasks stopped, and be replicating its binlog (its full copy done). The plugin logs each move. See docs/operate.md.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Move a paused job's checkpoint",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "the applied set to move to: MySQL uuid:interval sets, MariaDB domain-server-seq positions",
+                        "name": "gtid_set",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "string",
+                        "description": "a binlog file of the source (MariaDB), with binlog_pos",
+                        "name": "binlog_file",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "the position in binlog_file where an event starts (SHOW MASTER STATUS, SHOW BINLOG EVENTS)",
+                        "name": "binlog_pos",
+                        "in": "formData"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CheckpointMoveResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, a position the source does not have, a job whose destination is Kafka, or a password that does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: your role does not allow updating the job, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is not paused, its tasks are still stopping, it never ran, or its full copy is not done",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "mysql_error: the source or destination server cannot be reached or failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the cluster's secret, which opens the job's passwords, cannot be read now; retry",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
                         }
                     }
                 }
@@ -182,6 +599,699 @@ const docTemplate = `{
                 }
             }
         },
+        "/v2/job/diagnosis": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Checks each task of a job as it would start now: whether its server is reachable with the job's account and passes the task's start checks (connection, privileges, and for a source binlog, gtid_mode, server_id and the replication rules), each with what to fix; for a Kafka destination, whether each broker answers. Beside them, Nomad's state of each task: its allocation, node, state, restarts and the last failure Nomad recorded. Each server or broker gets 5 s. The reply holds no password. A check that cannot run because an earlier one failed is left out.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Diagnose a job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id (also as a form field)",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.DiagnosisResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login and no api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller's role does not allow the job's detail",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job (of the caller's tenant)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/create": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": ".../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). job_id gets \"-\u003ctype\u003e\" when it lacks it. The job is the one POST /v2/job/{type} makes: the same checks, defaults, node placement and password handling (stored sealed or encrypted, never in clear; \"*\" keeps the stored password, for the same host, port and user only). sql_filter drops kinds of change from every replicated table (as ignore_event would). Options this dtle does without are accepted and ignored (binlog_relay, dump_entry_limit, use_my_sql_dependency, dependency_history_size, bulk_insert1/2, retry_tx_limit); turning on one it does not support is a 400 (Oracle, expand_syntax_support, auto_gtid, wait_on_job, two_way_sync_gtid, set_gtid_next, reverse: use /v2/job/{type}/reverse). two_way_sync sets the source's skip_dtle_applied: transactions any dtle job applied on the source are not replicated. The reply is the body with every default filled and passwords masked, at the top level and under \"job\". Updating a paused job keeps it paused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a migration or sync job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as migration_job_config or sync_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/delete": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/delete, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Delete a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job was registered again while being deleted; it is kept",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "504": {
+                        "description": "nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/pause": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/pause, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Pause a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/resume": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/resume, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Resume a paused job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/reverse": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Registers, paused, the job \"reverse-\u003cjob_id\u003e\" that replicates from the job's destination back to its source: connections swapped (reverse_config may name other users and passwords), schema and table renames inverted, starting from the destination's binlog position now, without a copy. The reverse job's source drops every transaction the job applied on its destination (skip_dtle_applied, skip_dtle_applied_by), and the job gets the same option naming the reverse job, so both may run at once (two-way sync) without sending a change back. The job's source task restarts to take the option; it resumes from its checkpoint. POST /v2/job/{type}/reverse_start starts the reverse job. Jobs with regex rules, column maps or where filters cannot be reversed (400).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create the reverse of a migration or sync job",
+                "parameters": [
+                    {
+                        "description": "the job to reverse",
+                        "name": "reverse_config",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseJobReq"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseJobResp"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad body, a job that cannot be reversed, or a password that does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the reverse job exists, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed, or the destination's position cannot be read",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver, or the cluster's secret cannot be read now",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/reverse_start": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Resumes a job that POST /v2/job/{type}/reverse created (\"reverse-\u003cjob_id\u003e\"; the original job's id also finds it). Starting a running one does nothing. The original job may keep running: neither sends back what the other applied.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Start a reverse job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the reverse job's id, or the id of the job it reverses",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseStartRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing, or names no reverse job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job (of this type)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/migration/update": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": ".../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). job_id gets \"-\u003ctype\u003e\" when it lacks it. The job is the one POST /v2/job/{type} makes: the same checks, defaults, node placement and password handling (stored sealed or encrypted, never in clear; \"*\" keeps the stored password, for the same host, port and user only). sql_filter drops kinds of change from every replicated table (as ignore_event would). Options this dtle does without are accepted and ignored (binlog_relay, dump_entry_limit, use_my_sql_dependency, dependency_history_size, bulk_insert1/2, retry_tx_limit); turning on one it does not support is a 400 (Oracle, expand_syntax_support, auto_gtid, wait_on_job, two_way_sync_gtid, set_gtid_next, reverse: use /v2/job/{type}/reverse). two_way_sync sets the source's skip_dtle_applied: transactions any dtle job applied on the source are not replicated. The reply is the body with every default filled and passwords masked, at the top level and under \"job\". Updating a paused job keeps it paused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a migration or sync job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as migration_job_config or sync_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/v2/job/pause": {
             "post": {
                 "security": [
@@ -267,6 +1377,76 @@ const docTemplate = `{
                     },
                     "502": {
                         "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/position": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The source task's current position, read from the plugin that runs it (on whichever node, as /v2/monitor/task does): its GTID set, or binlog \"file:position\" on a server without GTIDs; empty while it has not read the binlog yet. A job whose source is not running (paused, not started) is a 404.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Where a job's source reads (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobPositionResp"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such job, or its source task is not running",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "unavailable (the API of the task's node failed or is not reachable) or nomad_unavailable",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -365,6 +1545,1714 @@ const docTemplate = `{
                     },
                     "503": {
                         "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/reverse_start": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Resumes a job that POST /v2/job/{type}/reverse created (\"reverse-\u003cjob_id\u003e\"; the original job's id also finds it). Starting a running one does nothing. The original job may keep running: neither sends back what the other applied.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Start a reverse job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the reverse job's id, or the id of the job it reverses",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseStartRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing, or names no reverse job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job (of this type)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/skip": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Every request to skip or replace a transaction of the job recorded on its MySQL destination (dtle.handle_error), pending or done, oldest first. It works whether the job runs or not.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "List a job's skipped and replaced transactions",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SkipListResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing, the job's destination is Kafka, or a password does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: your role does not allow reading the job, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "mysql_error: the destination server cannot be reached or failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the cluster's secret, which opens the job's passwords, cannot be read now; retry",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Records, in the job's checkpoint tables on its MySQL destination (dtle.handle_error), that the source transaction gtid is to be skipped, or replaced with the statements of sql, as TiDB DM's handle-error does. When the paused job is resumed and its destination meets that transaction, it applies the statements instead (none: nothing), and commits the checkpoint past it and the request's done mark in one destination transaction: exactly that transaction, exactly once. The destination task emits \"skipped transaction \u003cgtid\u003e\" or \"replaced transaction \u003cgtid\u003e ...\". Each sql item is one statement, every table named with its schema: all row changes (INSERT, REPLACE, UPDATE, DELETE; they commit with the checkpoint) or all schema changes (each commits on its own, then the checkpoint). A request for a transaction not met yet replaces the one recorded before; cancel drops it. The destination task's failure names the transaction's GTID. The job must be paused and its tasks stopped. See docs/operate.md.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Skip or replace a transaction the destination refused",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "the transaction's GTID: MariaDB domain-server-seq, MySQL uuid:number",
+                        "name": "gtid",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "statements to run instead: a JSON array of strings, one statement each (or one statement as text); absent: skip the transaction",
+                        "name": "sql",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "drop the pending request for gtid instead",
+                        "name": "cancel",
+                        "in": "formData"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SkipResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, a refused statement, a transaction already applied, a job whose destination is Kafka, or a password that does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: your role does not allow updating the job, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job, or (cancel) no pending request for gtid",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is not paused, its tasks are still stopping, it never ran, or its full copy is not done",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "mysql_error: the destination server cannot be reached or failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the cluster's secret, which opens the job's passwords, cannot be read now; retry",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/speed_limit": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The job config's speed limit, the one set through the API (which holds while set), and the caps in force now.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "A job's speed limit",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SpeedLimitResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_argument",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Replaces the speed limit of a job (rows and bytes a second, for the full copy and the binlog stage, with windows of the day in a time zone) without restarting its tasks: the source takes it within a few seconds, and keeps it across restarts. reset=true drops it, and the job config's limit holds again. 0 is no cap.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Set a job's speed limit while it runs",
+                "parameters": [
+                    {
+                        "description": "the job and its limit",
+                        "name": "body",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.SpeedLimitRequest"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.SpeedLimitResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_argument: a bad limit, named by field",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/status": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The job's type and status (or paused); each task's node, allocation, state, restarts and live figures (read from the plugin that runs it, on whichever node, as GET /v2/monitor/task); the stage (starting, full_copy, binlog) with each table's copy progress (done, rows, the server's estimate, percent, ETA); the applied position; the source server's current position, asked with the job's account (an unreachable source is said in source_position.error, not an error of the call); the lag in seconds and in transactions (the source's GTIDs not applied); throughput; the speed limit in force; the latest verification this API node ran; and the last error, with its time, task and what to do. What a task or server cannot tell now is left empty. See docs/operate.md.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Where a job stands, in one call",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobStatusResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin), or the login's role may not see the job's detail",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/create": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As for migration and sync jobs, with a Kafka destination: .../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). kafka_date_time_zone is not supported (a value is a 400).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a subscription job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as subscription_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToKafkaJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToKafkaJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/delete": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/delete, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Delete a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job was registered again while being deleted; it is kept",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "504": {
+                        "description": "nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/pause": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/pause, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Pause a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/resume": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/resume, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Resume a paused job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/update": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As for migration and sync jobs, with a Kafka destination: .../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). kafka_date_time_zone is not supported (a value is a 400).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a subscription job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as subscription_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToKafkaJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToKafkaJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/create": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": ".../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). job_id gets \"-\u003ctype\u003e\" when it lacks it. The job is the one POST /v2/job/{type} makes: the same checks, defaults, node placement and password handling (stored sealed or encrypted, never in clear; \"*\" keeps the stored password, for the same host, port and user only). sql_filter drops kinds of change from every replicated table (as ignore_event would). Options this dtle does without are accepted and ignored (binlog_relay, dump_entry_limit, use_my_sql_dependency, dependency_history_size, bulk_insert1/2, retry_tx_limit); turning on one it does not support is a 400 (Oracle, expand_syntax_support, auto_gtid, wait_on_job, two_way_sync_gtid, set_gtid_next, reverse: use /v2/job/{type}/reverse). two_way_sync sets the source's skip_dtle_applied: transactions any dtle job applied on the source are not replicated. The reply is the body with every default filled and passwords masked, at the top level and under \"job\". Updating a paused job keeps it paused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a migration or sync job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as migration_job_config or sync_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/delete": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/delete, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Delete a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job was registered again while being deleted; it is kept",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "504": {
+                        "description": "nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/pause": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/pause, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Pause a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/resume": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As POST /v2/job/resume, for a job of the route's type (another type is a 404).",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Resume a paused job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/reverse": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Registers, paused, the job \"reverse-\u003cjob_id\u003e\" that replicates from the job's destination back to its source: connections swapped (reverse_config may name other users and passwords), schema and table renames inverted, starting from the destination's binlog position now, without a copy. The reverse job's source drops every transaction the job applied on its destination (skip_dtle_applied, skip_dtle_applied_by), and the job gets the same option naming the reverse job, so both may run at once (two-way sync) without sending a change back. The job's source task restarts to take the option; it resumes from its checkpoint. POST /v2/job/{type}/reverse_start starts the reverse job. Jobs with regex rules, column maps or where filters cannot be reversed (400).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create the reverse of a migration or sync job",
+                "parameters": [
+                    {
+                        "description": "the job to reverse",
+                        "name": "reverse_config",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseJobReq"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseJobResp"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad body, a job that cannot be reversed, or a password that does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job of this type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the reverse job exists, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed, or the destination's position cannot be read",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver, or the cluster's secret cannot be read now",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/reverse_start": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Resumes a job that POST /v2/job/{type}/reverse created (\"reverse-\u003cjob_id\u003e\"; the original job's id also finds it). Starting a running one does nothing. The original job may keep running: neither sends back what the other applied.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Start a reverse job",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "the reverse job's id, or the id of the job it reverses",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ReverseStartRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing, or names no reverse job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job (of this type)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the job is stopped, or changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/sync/update": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": ".../create registers a new job (409 when the job_id is in use), .../update replaces one (404 when there is none). job_id gets \"-\u003ctype\u003e\" when it lacks it. The job is the one POST /v2/job/{type} makes: the same checks, defaults, node placement and password handling (stored sealed or encrypted, never in clear; \"*\" keeps the stored password, for the same host, port and user only). sql_filter drops kinds of change from every replicated table (as ignore_event would). Options this dtle does without are accepted and ignored (binlog_relay, dump_entry_limit, use_my_sql_dependency, dependency_history_size, bulk_insert1/2, retry_tx_limit); turning on one it does not support is a 400 (Oracle, expand_syntax_support, auto_gtid, wait_on_job, two_way_sync_gtid, set_gtid_next, reverse: use /v2/job/{type}/reverse). two_way_sync sets the source's skip_dtle_applied: transactions any dtle job applied on the source are not replicated. The reply is the body with every default filled and passwords masked, at the top level and under \"job\". Updating a paused job keeps it paused.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Create or update a migration or sync job (4.x)",
+                "parameters": [
+                    {
+                        "description": "the job (the UI sends it as migration_job_config or sync_job_config)",
+                        "name": "job",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobParamV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing option, or a malformed body; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: update of a job that does not exist",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: create of a job id in use, a job of another type, or the job changed meanwhile",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: no ready node has a healthy dtle driver yet; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/verify": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The latest comparison of the job that this API node ran (POST /v2/job/verify), running or ended: per table the chunks and rows compared, the rows that differ by kind (missing on the destination, extra there, different) with the first of their keys, the rows repaired and the time taken. Each node keeps only the comparisons it ran, until it restarts.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Report a job's comparison",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.VerifyResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: this node ran no comparison of the job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            },
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Starts, in the background on this API node, a comparison of the tables a running migration or sync job replicates (its renames, column maps and where filters honoured): chunk checksums computed by each server, chunks that differ narrowed down to rows by key, each compared at a point the destination has applied, so a live workload raises no false alarm. With repair, the rows that differ are rewritten on the destination without pausing the job (tables without a key are not repaired). GET /v2/job/verify reports it. The job must be replicating its binlog; one comparison per job runs at a time on a node. See docs/operate.md.",
+                "consumes": [
+                    "application/x-www-form-urlencoded",
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job"
+                ],
+                "summary": "Compare a job's source and destination",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "source tables to compare, schema.table, comma-separated or a JSON array; default: every table the job replicates",
+                        "name": "tables",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "boolean",
+                        "default": false,
+                        "description": "rewrite the rows that differ on the destination",
+                        "name": "repair",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "integer",
+                        "description": "rows per chunk; default: the job's chunk_size",
+                        "name": "chunk_size",
+                        "in": "formData"
+                    },
+                    {
+                        "type": "integer",
+                        "default": 0,
+                        "description": "at most this many source rows read per second; 0: no limit",
+                        "name": "rows_per_second",
+                        "in": "formData"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.VerifyStartResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad or missing parameter, a job whose destination is Kafka, or a password that does not open",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "408": {
+                        "description": "invalid_request: the body came too slowly",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: a comparison of this job is running on this node",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "413": {
+                        "description": "invalid_request: the body is over the limit",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the cluster's secret, which opens the job's passwords, cannot be read now; retry",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -490,7 +3378,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "The job's config (passwords masked) and, per task, its allocations with their Nomad task events (job_stage_full, job_stage_incr, ...), start and finish times and status.",
+                "description": "The job's config (passwords masked) and, per task, its allocations with their Nomad task events (job_stage_full, job_stage_incr, ...), start and finish times and status. The same reply carries the 4.x detail beside the 3.x fields: basic_task_profile (the configuration as last sent, passwords masked; where the tasks run; the stage, steps, delay and full-copy progress, read from the running tasks) and task_logs (each allocation of each task with its Nomad task events).",
                 "produces": [
                     "application/json"
                 ],
@@ -633,6 +3521,333 @@ const docTemplate = `{
                 }
             }
         },
+        "/v2/jobs/migration": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Every dtle job of the route's type (as GET /v2/jobs types them) with its addresses, status (Nomad's, or paused), its latest allocation's status per task group, its steps and when it was first registered. Filters: filter_job_id (a prefix of the job id), filter_job_status, filter_job_src_ip and filter_job_src_port, filter_job_dest_ip and filter_job_dest_port (a Kafka destination's are its brokers'). Ordered by job_create_time, oldest first. A step's schedule here is 0 or 100; the detail shows a running full copy's progress.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "List jobs of a type (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id prefix",
+                        "name": "filter_job_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source host",
+                        "name": "filter_job_src_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source port",
+                        "name": "filter_job_src_port",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination host",
+                        "name": "filter_job_dest_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination port",
+                        "name": "filter_job_dest_port",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "running",
+                            "dead",
+                            "paused"
+                        ],
+                        "type": "string",
+                        "description": "job status",
+                        "name": "filter_job_status",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "job_create_time"
+                        ],
+                        "type": "string",
+                        "default": "job_create_time",
+                        "description": "order",
+                        "name": "order_by",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobListRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad parameter; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/jobs/subscription": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Every dtle job of the route's type (as GET /v2/jobs types them) with its addresses, status (Nomad's, or paused), its latest allocation's status per task group, its steps and when it was first registered. Filters: filter_job_id (a prefix of the job id), filter_job_status, filter_job_src_ip and filter_job_src_port, filter_job_dest_ip and filter_job_dest_port (a Kafka destination's are its brokers'). Ordered by job_create_time, oldest first. A step's schedule here is 0 or 100; the detail shows a running full copy's progress.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "List jobs of a type (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id prefix",
+                        "name": "filter_job_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source host",
+                        "name": "filter_job_src_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source port",
+                        "name": "filter_job_src_port",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination host",
+                        "name": "filter_job_dest_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination port",
+                        "name": "filter_job_dest_port",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "running",
+                            "dead",
+                            "paused"
+                        ],
+                        "type": "string",
+                        "description": "job status",
+                        "name": "filter_job_status",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "job_create_time"
+                        ],
+                        "type": "string",
+                        "default": "job_create_time",
+                        "description": "order",
+                        "name": "order_by",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobListRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad parameter; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/jobs/sync": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Every dtle job of the route's type (as GET /v2/jobs types them) with its addresses, status (Nomad's, or paused), its latest allocation's status per task group, its steps and when it was first registered. Filters: filter_job_id (a prefix of the job id), filter_job_status, filter_job_src_ip and filter_job_src_port, filter_job_dest_ip and filter_job_dest_port (a Kafka destination's are its brokers'). Ordered by job_create_time, oldest first. A step's schedule here is 0 or 100; the detail shows a running full copy's progress.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "List jobs of a type (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id prefix",
+                        "name": "filter_job_id",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source host",
+                        "name": "filter_job_src_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "source port",
+                        "name": "filter_job_src_port",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination host",
+                        "name": "filter_job_dest_ip",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "destination port",
+                        "name": "filter_job_dest_port",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "pending",
+                            "running",
+                            "dead",
+                            "paused"
+                        ],
+                        "type": "string",
+                        "description": "job status",
+                        "name": "filter_job_status",
+                        "in": "query"
+                    },
+                    {
+                        "enum": [
+                            "job_create_time"
+                        ],
+                        "type": "string",
+                        "default": "job_create_time",
+                        "description": "order",
+                        "name": "order_by",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobListRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad parameter; the message names it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: Nomad refused this node's access (set NOMAD_TOKEN for the agent's plugin)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/v2/log/level": {
             "post": {
                 "security": [
@@ -707,6 +3922,185 @@ const docTemplate = `{
                     },
                     "503": {
                         "description": "unavailable: no plugin in this server",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/login": {
+            "post": {
+                "description": "Checks the captcha (from POST /v2/login/captcha: its id and the digits it shows), then the tenant, user and password, and returns a login token valid for 12 hours on every API node of the cluster: send it as \"Authorization: Bearer \u003ctoken\u003e\". A new password or deleting the user ends it. With rsa_private_key_path set, the password may also come RSA-encrypted, as dtle 4.x's scripts send it. Five failed logins of a user within 10 minutes lock its logins on that node until the 10 minutes end (429).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Log in (with a captcha)",
+                "operationId": "loginV2",
+                "parameters": [
+                    {
+                        "description": "user login request",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.UserLoginReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.GetUserLoginResV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing field, a malformed body, or a wrong, expired or used captcha",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the tenant, user or password is wrong",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "too_many_requests: too many failed logins of this user; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the API runs without the cluster's secret, or cannot read it from Nomad now",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/login/captcha": {
+            "post": {
+                "description": "A new captcha for POST /v2/login: six digits as a PNG image (captcha_type default) or a WAV recording (audio), as a data: URL, and its id. The id holds the answer sealed with the cluster's key: any API node of the cluster checks it, once, within 5 minutes. Needs no login.",
+                "consumes": [
+                    "application/x-www-form-urlencoded"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Get a captcha",
+                "operationId": "CaptchaV2",
+                "parameters": [
+                    {
+                        "enum": [
+                            "default",
+                            "audio"
+                        ],
+                        "type": "string",
+                        "description": "captcha type",
+                        "name": "captcha_type",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CaptchaRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a bad captcha_type or a malformed body",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the API runs without the cluster's secret, or cannot read it from Nomad now",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/loginWithoutVerifyCode": {
+            "post": {
+                "description": "Checks the tenant, user and password and returns a login token valid for 12 hours on every API node of the cluster: send it as \"Authorization: Bearer \u003ctoken\u003e\". For scripts; the UI uses /v2/login. With rsa_private_key_path set, the password may also come RSA-encrypted. Five failed logins of a user within 10 minutes lock its logins on that node until the 10 minutes end (429).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Log in (without a captcha)",
+                "operationId": "LoginWithoutVerifyCodeV2",
+                "parameters": [
+                    {
+                        "description": "user login request",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.LoginWithoutVerifyCodeReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.GetUserLoginResV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing field or a malformed body",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the tenant, user or password is wrong",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "too_many_requests: too many failed logins of this user; retry after Retry-After",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "503": {
+                        "description": "unavailable: the API runs without the cluster's secret, or cannot read it from Nomad now",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -795,6 +4189,193 @@ const docTemplate = `{
                     },
                     "502": {
                         "description": "unavailable (the API of the task's node failed or is not reachable: set api_advertise on that node) or nomad_unavailable",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/mysql/columns": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As GET /v2/database/columns, with the 3.x parameter names.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mysql"
+                ],
+                "summary": "List a table's columns (4.x, 3.x parameter names)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host",
+                        "name": "mysql_host",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "port",
+                        "name": "mysql_port",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user",
+                        "name": "mysql_user",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
+                        "name": "mysql_password",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "schema",
+                        "name": "mysql_schema",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "table",
+                        "name": "mysql_table",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "default": "utf8mb4",
+                        "description": "character set",
+                        "name": "mysql_character_set",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "default": "false",
+                        "description": "true when mysql_password is encrypted with the node's key",
+                        "name": "is_mysql_password_encrypted",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ListColumnsRespV2"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request (a parameter) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such table",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/mysql/instance_connection": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "As GET /v2/database/instance_connection, with the 3.x parameter names.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "mysql"
+                ],
+                "summary": "Check that a server can be reached (4.x, 3.x parameter names)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "host",
+                        "name": "mysql_host",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "port",
+                        "name": "mysql_port",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user",
+                        "name": "mysql_user",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "password, plain or encrypted; empty (but given) for an account without one",
+                        "name": "mysql_password",
+                        "in": "query",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "default": "false",
+                        "description": "true when mysql_password is encrypted with the node's key",
+                        "name": "is_mysql_password_encrypted",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request (a parameter) or mysql_error (the server refused)",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: the node has an api_token and the request does not carry it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -908,7 +4489,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "The Nomad client nodes that can run dtle tasks, with their status.",
+                "description": "The Nomad client nodes that can run dtle tasks, with their status; also (4.x) their Nomad and dtle versions, whether the node is the Nomad leader (leader) and whether a Nomad server runs there (member). Leader and member need Nomad's agent:read; without it they are false.",
                 "produces": [
                     "application/json"
                 ],
@@ -937,6 +4518,748 @@ const docTemplate = `{
                     },
                     "500": {
                         "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/role/create": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Creates a role in a tenant the caller sees. authority is the JSON of the menus whose operations it grants (as /v2/user/list_action returns them; only operations count, by their action); operation_object_type \"all\" lets it manage every user of its tenant, anything else only operation_users (\"tenant:user\"). It may allow nothing the caller's role does not. Every tenant has the role admin already.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "Role"
+                ],
+                "summary": "Create a role",
+                "operationId": "CreateRoleV2",
+                "parameters": [
+                    {
+                        "description": "Role info",
+                        "name": "Role",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.RoleReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field, or an unknown menu or action",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the role exists",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/role/delete": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Deletes a role no user has. The admin role cannot be deleted.",
+                "consumes": [
+                    "application/x-www-form-urlencoded"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "Role"
+                ],
+                "summary": "Delete a role",
+                "operationId": "DeleteRoleV2",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "tenant",
+                        "name": "tenant",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "role name",
+                        "name": "name",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the admin role, or the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such role",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: users have the role",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/role/list": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The roles of the tenants the caller sees (filter_tenant: of that one), the admin role of each first. authority is the JSON of the menus and operations the role grants.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "Role"
+                ],
+                "summary": "List roles",
+                "operationId": "RoleListV2",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "filter tenant",
+                        "name": "filter_tenant",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.RoleListResp"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the role does not allow auth-list",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/role/update": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Replaces a role's authority, object type and operation users, as for create. The role must allow nothing the caller's does not, before and after. The admin role cannot be changed.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "Role"
+                ],
+                "summary": "Update a role",
+                "operationId": "UpdateRoleV2",
+                "parameters": [
+                    {
+                        "description": "Role info",
+                        "name": "Role",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.RoleReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field, or an unknown menu or action",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the admin role, or the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such role",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/tenant/list": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The tenants the caller sees: every tenant that has users or roles, for the platform tenant and the api_token; its own otherwise.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "List tenants",
+                "operationId": "TenantListV2",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.TenantListResp"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the role does not allow user-list_tenant",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/create": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Creates a user in a tenant (which exists from its first user or role on). The caller must see the tenant (its own, or any for the platform tenant), manage the user (role object_type \"all\" or the user among its operation users) and hold every action of the role it gives. The admin role exists in every tenant. pass_word: 8 to 72 bytes with three of lower-case, upper-case, digits and other characters; it is stored only as a bcrypt hash.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Create a user",
+                "operationId": "CreateUserV2",
+                "parameters": [
+                    {
+                        "description": "user info",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.CreateUserReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field, a weak password or no such role",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the user exists",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/current_user": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The logged-in user (password \"*\"). With the api_token: a user named \"(api_token)\", admin of the platform tenant.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "The caller",
+                "operationId": "GetCurrentUserV2",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.CurrentUserResp"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/delete": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Deletes a user the caller manages (whose role allows nothing the caller's does not); its logins end. Nobody deletes the first admin (admin of platform) or themselves.",
+                "consumes": [
+                    "application/x-www-form-urlencoded"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Delete a user",
+                "operationId": "DeleteUserV2",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "tenant",
+                        "name": "tenant",
+                        "in": "formData",
+                        "required": true
+                    },
+                    {
+                        "type": "string",
+                        "description": "user name",
+                        "name": "username",
+                        "in": "formData",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field; the first admin or the caller",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such user",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/list": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The users the caller's role manages: in its own tenant, or in every tenant for the platform tenant; a role that is not object_type \"all\" lists only its operation users and the caller. filter_username keeps the names that start with it. Passwords show as \"*\".",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "List users",
+                "operationId": "UserListV2",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "filter user name",
+                        "name": "filter_username",
+                        "in": "query"
+                    },
+                    {
+                        "type": "string",
+                        "description": "filter tenant",
+                        "name": "filter_tenant",
+                        "in": "query"
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.UserListResp"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the role does not allow user-list",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/list_action": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The menus and operations the caller's role grants, as the UI shows them; the admin role and the api_token get all of them. A role's authority is this list (cut down); each operation's action is what the API checks on its uri.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "The caller's menus and actions",
+                "operationId": "ListActionV2",
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.ListActionRespV2"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/reset_password": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Sets the password of a user: the caller's own, or, with the action user-update, one of the users it manages. current_user_password is the caller's own password (the api_token has none: anything). The user's logins end. Five wrong current_user_password within 10 minutes lock the caller out of this for the rest of them (429).",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Set a user's password",
+                "operationId": "ResetPasswordV2",
+                "parameters": [
+                    {
+                        "description": "reset user password",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.ResetPasswordReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field, or a weak password",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: a wrong current_user_password, or the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such user",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "429": {
+                        "description": "too_many_requests: too many wrong current_user_password",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/user/update": {
+            "post": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "Sets a user's role and remark. The caller must manage the user, whose role and new role may allow nothing the caller's does not. The first admin keeps the admin role.",
+                "consumes": [
+                    "application/json"
+                ],
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "user"
+                ],
+                "summary": "Update a user",
+                "operationId": "UpdateUserV2",
+                "parameters": [
+                    {
+                        "description": "user info",
+                        "name": "user",
+                        "in": "body",
+                        "required": true,
+                        "schema": {
+                            "$ref": "#/definitions/api.UpdateUserReqV2"
+                        }
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.MessageResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: a missing or bad field, or no such role",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the caller's role does not allow it",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such user",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "409": {
+                        "description": "conflict: the tenant changed on another node at the same time; retry",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1112,6 +5435,55 @@ const docTemplate = `{
                 }
             }
         },
+        "api.BasicTaskProfile": {
+            "type": "object",
+            "properties": {
+                "configuration": {
+                    "$ref": "#/definitions/api.Configuration"
+                },
+                "connection_info": {
+                    "$ref": "#/definitions/api.ConnectionInfo"
+                },
+                "dtle_node_infos": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DtleNodeInfo"
+                    }
+                },
+                "job_base_info": {
+                    "$ref": "#/definitions/api.JobBaseInfo"
+                },
+                "replicate_do_db": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DataSourceConfig"
+                    }
+                },
+                "replicate_ignore_db": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DataSourceConfig"
+                    }
+                }
+            }
+        },
+        "api.BinlogPosition": {
+            "type": "object",
+            "properties": {
+                "file": {
+                    "type": "string",
+                    "example": "mysql-bin.000003"
+                },
+                "gtid_set": {
+                    "type": "string",
+                    "example": "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5000"
+                },
+                "position": {
+                    "type": "integer",
+                    "example": 4711
+                }
+            }
+        },
         "api.BufferStatus": {
             "type": "object",
             "properties": {
@@ -1138,6 +5510,43 @@ const docTemplate = `{
                 }
             }
         },
+        "api.ButtonItem": {
+            "type": "object",
+            "properties": {
+                "action": {
+                    "type": "string",
+                    "example": "migration-pause"
+                },
+                "text_cn": {
+                    "type": "string",
+                    "example": "暂停任务"
+                },
+                "text_en": {
+                    "type": "string",
+                    "example": "pause a migration job"
+                },
+                "uri": {
+                    "type": "string",
+                    "example": "/v2/job/migration/pause"
+                }
+            }
+        },
+        "api.CaptchaRespV2": {
+            "type": "object",
+            "properties": {
+                "data_scheme": {
+                    "type": "string",
+                    "example": "data:image/png;base64,iVBORw0KGgo..."
+                },
+                "id": {
+                    "type": "string"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
         "api.Check": {
             "type": "object",
             "properties": {
@@ -1146,6 +5555,68 @@ const docTemplate = `{
                 },
                 "validated": {
                     "type": "boolean"
+                }
+            }
+        },
+        "api.CheckpointMoveResponse": {
+            "type": "object",
+            "properties": {
+                "binlog_file": {
+                    "description": "BinlogFile and BinlogPos are the position asked for, when the move\nnamed one.",
+                    "type": "string",
+                    "example": "mysql-bin.000003"
+                },
+                "binlog_pos": {
+                    "type": "integer",
+                    "example": 1234
+                },
+                "from_gtid_set": {
+                    "description": "FromGtidSet is the applied set before the move; GtidSet after it:\nonce resumed, the job reads the binlog after it.",
+                    "type": "string",
+                    "example": "0-1-120"
+                },
+                "gtid_set": {
+                    "type": "string",
+                    "example": "0-1-100"
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-migration"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.Configuration": {
+            "type": "object",
+            "properties": {
+                "dst_config": {
+                    "$ref": "#/definitions/api.DstConfig"
+                },
+                "fail_over": {
+                    "type": "boolean"
+                },
+                "retry_times": {
+                    "type": "integer"
+                },
+                "src_config": {
+                    "$ref": "#/definitions/api.SrcConfig"
+                }
+            }
+        },
+        "api.ConnectionInfo": {
+            "type": "object",
+            "properties": {
+                "dst_data_base": {
+                    "$ref": "#/definitions/api.DatabaseConnectionConfig"
+                },
+                "dst_kafka": {
+                    "$ref": "#/definitions/api.KafkaDestTaskConfig"
+                },
+                "src_data_base": {
+                    "$ref": "#/definitions/api.DatabaseConnectionConfig"
                 }
             }
         },
@@ -1194,6 +5665,292 @@ const docTemplate = `{
                 }
             }
         },
+        "api.CreateOrUpdateMysqlToKafkaJobParamV2": {
+            "type": "object",
+            "properties": {
+                "dest_task": {
+                    "$ref": "#/definitions/api.KafkaDestTaskConfig"
+                },
+                "failover": {
+                    "description": "Failover (default true) lets Nomad move a task to another node;\nfalse pins each task to its node_id.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "is_password_encrypted": {
+                    "description": "IsPasswordEncrypted: the passwords are base64 of RSA PKCS#1 v1.5\nmade with the public half of the node's rsa_private_key_path.",
+                    "type": "boolean"
+                },
+                "job_id": {
+                    "description": "JobID: \"-\u003ctype\u003e\" is appended when missing.",
+                    "type": "string",
+                    "example": "job1"
+                },
+                "retry": {
+                    "description": "Retry is how often Nomad restarts a failed task before the job\nfails (0: 3).",
+                    "type": "integer"
+                },
+                "src_task": {
+                    "$ref": "#/definitions/api.SrcTaskConfigV2"
+                },
+                "task_step_name": {
+                    "description": "TaskStepName is kept and shown; the steps a job takes follow from\nits gtid (none: full copy, then binlog).",
+                    "type": "string",
+                    "example": "all"
+                }
+            }
+        },
+        "api.CreateOrUpdateMysqlToKafkaJobRespV2": {
+            "type": "object",
+            "properties": {
+                "dest_task": {
+                    "$ref": "#/definitions/api.KafkaDestTaskConfig"
+                },
+                "eval_create_index": {
+                    "type": "integer",
+                    "example": 81
+                },
+                "failover": {
+                    "description": "Failover (default true) lets Nomad move a task to another node;\nfalse pins each task to its node_id.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "is_password_encrypted": {
+                    "description": "IsPasswordEncrypted: the passwords are base64 of RSA PKCS#1 v1.5\nmade with the public half of the node's rsa_private_key_path.",
+                    "type": "boolean"
+                },
+                "job": {
+                    "$ref": "#/definitions/api.CreateOrUpdateMysqlToKafkaJobParamV2"
+                },
+                "job_id": {
+                    "description": "JobID: \"-\u003ctype\u003e\" is appended when missing.",
+                    "type": "string",
+                    "example": "job1"
+                },
+                "job_modify_index": {
+                    "type": "integer",
+                    "example": 80
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "retry": {
+                    "description": "Retry is how often Nomad restarts a failed task before the job\nfails (0: 3).",
+                    "type": "integer"
+                },
+                "src_task": {
+                    "$ref": "#/definitions/api.SrcTaskConfigV2"
+                },
+                "task_step_name": {
+                    "description": "TaskStepName is kept and shown; the steps a job takes follow from\nits gtid (none: full copy, then binlog).",
+                    "type": "string",
+                    "example": "all"
+                }
+            }
+        },
+        "api.CreateOrUpdateMysqlToMysqlJobParamV2": {
+            "type": "object",
+            "properties": {
+                "dest_task": {
+                    "$ref": "#/definitions/api.DestTaskConfigV2"
+                },
+                "failover": {
+                    "description": "Failover (default true) lets Nomad move a task to another node;\nfalse pins each task to its node_id.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "is_password_encrypted": {
+                    "description": "IsPasswordEncrypted: the passwords are base64 of RSA PKCS#1 v1.5\nmade with the public half of the node's rsa_private_key_path.",
+                    "type": "boolean"
+                },
+                "job_id": {
+                    "description": "JobID: \"-\u003ctype\u003e\" is appended when missing.",
+                    "type": "string",
+                    "example": "job1"
+                },
+                "retry": {
+                    "description": "Retry is how often Nomad restarts a failed task before the job\nfails (0: 3).",
+                    "type": "integer"
+                },
+                "reverse": {
+                    "description": "Reverse is not supported here (see the reverse routes); true is\nrefused.",
+                    "type": "boolean"
+                },
+                "src_task": {
+                    "$ref": "#/definitions/api.SrcTaskConfigV2"
+                },
+                "task_step_name": {
+                    "description": "TaskStepName is kept and shown; the steps a job takes follow from\nits gtid (none: full copy, then binlog).",
+                    "type": "string",
+                    "example": "all"
+                }
+            }
+        },
+        "api.CreateOrUpdateMysqlToMysqlJobRespV2": {
+            "type": "object",
+            "properties": {
+                "dest_task": {
+                    "$ref": "#/definitions/api.DestTaskConfigV2"
+                },
+                "eval_create_index": {
+                    "type": "integer",
+                    "example": 81
+                },
+                "failover": {
+                    "description": "Failover (default true) lets Nomad move a task to another node;\nfalse pins each task to its node_id.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "is_password_encrypted": {
+                    "description": "IsPasswordEncrypted: the passwords are base64 of RSA PKCS#1 v1.5\nmade with the public half of the node's rsa_private_key_path.",
+                    "type": "boolean"
+                },
+                "job": {
+                    "$ref": "#/definitions/api.CreateOrUpdateMysqlToMysqlJobParamV2"
+                },
+                "job_id": {
+                    "description": "JobID: \"-\u003ctype\u003e\" is appended when missing.",
+                    "type": "string",
+                    "example": "job1"
+                },
+                "job_modify_index": {
+                    "type": "integer",
+                    "example": 80
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "retry": {
+                    "description": "Retry is how often Nomad restarts a failed task before the job\nfails (0: 3).",
+                    "type": "integer"
+                },
+                "reverse": {
+                    "description": "Reverse is not supported here (see the reverse routes); true is\nrefused.",
+                    "type": "boolean"
+                },
+                "src_task": {
+                    "$ref": "#/definitions/api.SrcTaskConfigV2"
+                },
+                "task_step_name": {
+                    "description": "TaskStepName is kept and shown; the steps a job takes follow from\nits gtid (none: full copy, then binlog).",
+                    "type": "string",
+                    "example": "all"
+                }
+            }
+        },
+        "api.CreateUserReqV2": {
+            "type": "object",
+            "required": [
+                "pass_word",
+                "role",
+                "tenant",
+                "username"
+            ],
+            "properties": {
+                "pass_word": {
+                    "type": "string",
+                    "example": "S3cret-pw"
+                },
+                "remark": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "tenant1"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "alice"
+                }
+            }
+        },
+        "api.CurrentUserResp": {
+            "type": "object",
+            "properties": {
+                "current_user": {
+                    "$ref": "#/definitions/api.User"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.DataSourceConfig": {
+            "type": "object",
+            "properties": {
+                "ignore_event": {
+                    "description": "IgnoreEvent and IgnoreSQL (extension): as in the 3.x rule.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "ignore_sql": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "table_schema": {
+                    "type": "string",
+                    "example": "db1"
+                },
+                "table_schema_regex": {
+                    "type": "string"
+                },
+                "table_schema_rename": {
+                    "type": "string"
+                },
+                "tables": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.TableConfig"
+                    }
+                }
+            }
+        },
+        "api.DatabaseConnectionConfig": {
+            "type": "object",
+            "properties": {
+                "character_set": {
+                    "description": "CharacterSet (extension) is the connection's character set\n(default utf8mb4).",
+                    "type": "string",
+                    "example": "utf8mb4"
+                },
+                "database_type": {
+                    "description": "DatabaseType is MySQL or MariaDB (any case; empty: MySQL). Oracle is\nnot supported.",
+                    "type": "string",
+                    "example": "MySQL"
+                },
+                "host": {
+                    "type": "string",
+                    "example": "127.0.0.1"
+                },
+                "password": {
+                    "description": "Password, in replies \"*\"; an update keeps the stored one where it\nsays \"*\" (for the same host, port and user only).",
+                    "type": "string",
+                    "example": "secret"
+                },
+                "port": {
+                    "type": "integer",
+                    "example": 3306
+                },
+                "service_name": {
+                    "description": "ServiceName is Oracle's; ignored.",
+                    "type": "string"
+                },
+                "user": {
+                    "type": "string",
+                    "example": "dtle"
+                }
+            }
+        },
         "api.DelayCount": {
             "type": "object",
             "properties": {
@@ -1208,6 +5965,36 @@ const docTemplate = `{
         "api.DestTaskConfig": {
             "type": "object",
             "properties": {
+                "bigint_unsigned_handling_mode": {
+                    "type": "string",
+                    "enum": [
+                        "long",
+                        "precise"
+                    ],
+                    "example": "long"
+                },
+                "binary_handling_mode": {
+                    "type": "string",
+                    "enum": [
+                        "bytes",
+                        "base64",
+                        "base64-url-safe",
+                        "hex"
+                    ],
+                    "example": "bytes"
+                },
+                "decimal_handling_mode": {
+                    "type": "string",
+                    "enum": [
+                        "precise",
+                        "double",
+                        "string"
+                    ],
+                    "example": "precise"
+                },
+                "include_schema_changes": {
+                    "type": "boolean"
+                },
                 "kafka_broker_addrs": {
                     "type": "array",
                     "items": {
@@ -1233,6 +6020,45 @@ const docTemplate = `{
                     "type": "integer",
                     "example": 1
                 },
+                "skipped_operations": {
+                    "description": "SkippedOperations are the ops not sent, of c,u,d,t, or \"none\".",
+                    "type": "string",
+                    "example": "t"
+                },
+                "task_name": {
+                    "type": "string",
+                    "example": "dest"
+                },
+                "time_precision_mode": {
+                    "type": "string",
+                    "enum": [
+                        "adaptive_time_microseconds",
+                        "connect"
+                    ],
+                    "example": "adaptive_time_microseconds"
+                },
+                "tombstones_on_delete": {
+                    "description": "TombstonesOnDelete and IncludeSchemaChanges are true when absent.",
+                    "type": "boolean"
+                }
+            }
+        },
+        "api.DestTaskConfigV2": {
+            "type": "object",
+            "properties": {
+                "connection_config": {
+                    "$ref": "#/definitions/api.DatabaseConnectionConfig"
+                },
+                "database_type": {
+                    "type": "string",
+                    "example": "MySQL"
+                },
+                "mysql_dest_task_config": {
+                    "$ref": "#/definitions/api.MysqlDestTaskConfig"
+                },
+                "node_id": {
+                    "type": "string"
+                },
                 "task_name": {
                     "type": "string",
                     "example": "dest"
@@ -1253,6 +6079,199 @@ const docTemplate = `{
                 }
             }
         },
+        "api.DiagnosisCheck": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "description": "Message says what to fix when the check failed; a passed check may\ncarry a warning.",
+                    "type": "string",
+                    "example": "binlog_format is STATEMENT: set binlog_format=ROW"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "binlog"
+                },
+                "ok": {
+                    "type": "boolean",
+                    "example": false
+                }
+            }
+        },
+        "api.DiagnosisFailure": {
+            "type": "object",
+            "properties": {
+                "allocation_id": {
+                    "type": "string"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "connect to 10.186.63.28:3308: connection refused"
+                },
+                "time": {
+                    "type": "string",
+                    "example": "2024-05-01T10:00:00Z"
+                },
+                "what_to_do": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.DiagnosisNomad": {
+            "type": "object",
+            "properties": {
+                "allocation_id": {
+                    "type": "string"
+                },
+                "failed": {
+                    "type": "boolean"
+                },
+                "last_failure": {
+                    "$ref": "#/definitions/api.DiagnosisFailure"
+                },
+                "node_id": {
+                    "type": "string"
+                },
+                "node_name": {
+                    "type": "string",
+                    "example": "dtle-1"
+                },
+                "restarts": {
+                    "type": "integer"
+                },
+                "state": {
+                    "description": "State is Nomad's task state (pending, running, dead); pending when\nno allocation has the task.",
+                    "type": "string",
+                    "example": "running"
+                }
+            }
+        },
+        "api.DiagnosisResponse": {
+            "type": "object",
+            "properties": {
+                "healthy": {
+                    "description": "Healthy: every task runs and every check of every task passed.",
+                    "type": "boolean",
+                    "example": true
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "job_type": {
+                    "type": "string",
+                    "enum": [
+                        "migration",
+                        "sync",
+                        "subscription"
+                    ],
+                    "example": "sync"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "status": {
+                    "description": "Status is Nomad's status of the job, or paused.",
+                    "type": "string",
+                    "example": "running"
+                },
+                "tasks": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DiagnosisTask"
+                    }
+                }
+            }
+        },
+        "api.DiagnosisTask": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "description": "Address is the server's host:port, or the brokers', comma separated.",
+                    "type": "string",
+                    "example": "10.186.63.28:3307"
+                },
+                "checks": {
+                    "description": "Checks are the server checks the task runs at start (MySQL: connection,\nprivileges, and for a source binlog, gtid_mode, server_id and the\nreplication rules), or one per broker (Kafka, named \"broker \u003caddress\u003e\").",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DiagnosisCheck"
+                    }
+                },
+                "kind": {
+                    "description": "Kind is what the task connects to.",
+                    "type": "string",
+                    "enum": [
+                        "mysql",
+                        "kafka"
+                    ],
+                    "example": "mysql"
+                },
+                "nomad": {
+                    "$ref": "#/definitions/api.DiagnosisNomad"
+                },
+                "reachable": {
+                    "description": "Reachable: the server accepted the job's account (MySQL), or a broker\nanswered (Kafka).",
+                    "type": "boolean",
+                    "example": true
+                },
+                "server": {
+                    "description": "Server is the server's flavor and version, when it answered.",
+                    "type": "string",
+                    "example": "MariaDB 10.11.6"
+                },
+                "task_name": {
+                    "type": "string",
+                    "example": "src"
+                },
+                "user": {
+                    "description": "User is the account the task connects as (MySQL).",
+                    "type": "string",
+                    "example": "dtle"
+                }
+            }
+        },
+        "api.DstConfig": {
+            "type": "object",
+            "properties": {
+                "mysql_dest_task_config": {
+                    "$ref": "#/definitions/api.MysqlDestTaskConfig"
+                }
+            }
+        },
+        "api.DtleNodeInfo": {
+            "type": "object",
+            "properties": {
+                "data_source": {
+                    "description": "DataSource is the server the task reads or writes (host:port, or the\nKafka brokers).",
+                    "type": "string",
+                    "example": "127.0.0.1:3307"
+                },
+                "node_addr": {
+                    "type": "string",
+                    "example": "10.186.63.86"
+                },
+                "node_id": {
+                    "type": "string"
+                },
+                "source": {
+                    "description": "Source is the task: src or dest.",
+                    "type": "string",
+                    "example": "src"
+                }
+            }
+        },
+        "api.DumpProgress": {
+            "type": "object",
+            "properties": {
+                "exec_row_count": {
+                    "type": "integer"
+                },
+                "total_row_count": {
+                    "type": "integer"
+                }
+            }
+        },
         "api.ErrorResponse": {
             "type": "object",
             "properties": {
@@ -1263,6 +6282,18 @@ const docTemplate = `{
                 "message": {
                     "type": "string",
                     "example": "job_id: required"
+                }
+            }
+        },
+        "api.GetUserLoginResV2": {
+            "type": "object",
+            "properties": {
+                "data": {
+                    "$ref": "#/definitions/api.UserLoginResV2"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
                 }
             }
         },
@@ -1279,6 +6310,43 @@ const docTemplate = `{
                     "example": "ok"
                 },
                 "version": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.JobBaseInfo": {
+            "type": "object",
+            "properties": {
+                "delay": {
+                    "description": "Delay is the seconds the destination is behind the source.",
+                    "type": "integer"
+                },
+                "dump_progress": {
+                    "$ref": "#/definitions/api.DumpProgress"
+                },
+                "job_create_time": {
+                    "type": "string"
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "job_stage": {
+                    "description": "JobStage is the last stage the destination reported\n(job_stage_full, job_stage_incr).",
+                    "type": "string",
+                    "example": "job_stage_incr"
+                },
+                "job_status": {
+                    "type": "string",
+                    "example": "running"
+                },
+                "job_steps": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.JobStep"
+                    }
+                },
+                "subscription_topic": {
                     "type": "string"
                 }
             }
@@ -1316,6 +6384,14 @@ const docTemplate = `{
         "api.JobDetailResponse": {
             "type": "object",
             "properties": {
+                "basic_task_profile": {
+                    "description": "BasicTaskProfile and TaskLogs are the 4.x detail.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.BasicTaskProfile"
+                        }
+                    ]
+                },
                 "dest_task_detail": {
                     "$ref": "#/definitions/api.DestTaskDetail"
                 },
@@ -1341,6 +6417,60 @@ const docTemplate = `{
                 },
                 "src_task_detail": {
                     "$ref": "#/definitions/api.SrcTaskDetail"
+                },
+                "task_logs": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.TaskLog"
+                    }
+                }
+            }
+        },
+        "api.JobError": {
+            "type": "object",
+            "properties": {
+                "allocation_id": {
+                    "type": "string"
+                },
+                "message": {
+                    "type": "string"
+                },
+                "recovered_errors": {
+                    "description": "RecoveredErrors counts the failures the running tasks recovered\nfrom on their own (their figures' error_count).",
+                    "type": "integer",
+                    "example": 0
+                },
+                "task": {
+                    "type": "string",
+                    "enum": [
+                        "src",
+                        "dest"
+                    ],
+                    "example": "dest"
+                },
+                "time": {
+                    "description": "Time is when it happened, RFC 3339.",
+                    "type": "string",
+                    "example": "2025-01-02T03:04:05Z"
+                },
+                "what_to_do": {
+                    "description": "WhatToDo is the operator's next step for this kind of failure.",
+                    "type": "string"
+                }
+            }
+        },
+        "api.JobLag": {
+            "type": "object",
+            "properties": {
+                "seconds": {
+                    "description": "Seconds is the tasks' delay: the age of the source commit of the\ntransactions they hold (figures' delay_count.time); null when\nneither runs.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "transactions": {
+                    "description": "Transactions counts the source's transactions the destination has\nnot applied, from the source's executed GTID set and the applied\none; null outside the binlog stage or when either is unknown.",
+                    "type": "integer",
+                    "example": 0
                 }
             }
         },
@@ -1369,6 +6499,86 @@ const docTemplate = `{
                 }
             }
         },
+        "api.JobListItemV2": {
+            "type": "object",
+            "properties": {
+                "allocation_status": {
+                    "description": "AllocationStatus is, per task group (src, dest), the client status of\nits latest allocation.",
+                    "type": "object",
+                    "additionalProperties": {
+                        "type": "string"
+                    }
+                },
+                "dst_addr_list": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "127.0.0.1:3308"
+                    ]
+                },
+                "dst_database_type": {
+                    "type": "string",
+                    "example": "MySQL"
+                },
+                "job_create_time": {
+                    "type": "string",
+                    "example": "2021-06-04T09:10:18Z"
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "job_status": {
+                    "description": "JobStatus is Nomad's (pending, running, dead) or paused.",
+                    "type": "string",
+                    "example": "running"
+                },
+                "job_steps": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.JobStep"
+                    }
+                },
+                "src_addr_list": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "127.0.0.1:3307"
+                    ]
+                },
+                "src_database_type": {
+                    "type": "string",
+                    "example": "MySQL"
+                },
+                "topic": {
+                    "description": "Topic is a subscription job's Kafka topic.",
+                    "type": "string"
+                },
+                "user": {
+                    "description": "User is the job's owner as \"tenant:user\", empty while the job has\nnone.",
+                    "type": "string"
+                }
+            }
+        },
+        "api.JobListRespV2": {
+            "type": "object",
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.JobListItemV2"
+                    }
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
         "api.JobListResponse": {
             "type": "object",
             "properties": {
@@ -1377,6 +6587,280 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/api.JobListItem"
                     }
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.JobPositionResp": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "position": {
+                    "description": "Position is where the source task reads: its GTID set, or\n\"file:position\" when the server has no GTIDs.",
+                    "type": "string",
+                    "example": "00003307-1111-1111-1111-111111111111:1-24"
+                }
+            }
+        },
+        "api.JobStatusResponse": {
+            "type": "object",
+            "properties": {
+                "applied_position": {
+                    "description": "AppliedPosition is what the destination applied: its GTID set (in\nthe binlog stage) and the source binlog file and position after its\nlast transaction; null while the dest task does not run.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.BinlogPosition"
+                        }
+                    ]
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "job_type": {
+                    "type": "string",
+                    "enum": [
+                        "migration",
+                        "sync",
+                        "subscription"
+                    ],
+                    "example": "sync"
+                },
+                "lag": {
+                    "$ref": "#/definitions/api.JobLag"
+                },
+                "last_error": {
+                    "description": "LastError is the job's last failure, null when none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.JobError"
+                        }
+                    ]
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "source_position": {
+                    "description": "SourcePosition is where the source server is now, asked at this\ncall with the job's account.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SourcePosition"
+                        }
+                    ]
+                },
+                "speed_limit": {
+                    "description": "SpeedLimit is the limit the running source reads under; null when it\ndoes not run.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedLimitStatus"
+                        }
+                    ]
+                },
+                "stage": {
+                    "description": "Stage is starting (no stage reached yet), full_copy or binlog.",
+                    "type": "string",
+                    "enum": [
+                        "starting",
+                        "full_copy",
+                        "binlog"
+                    ],
+                    "example": "binlog"
+                },
+                "status": {
+                    "description": "Status is Nomad's (pending, running, dead) or paused.",
+                    "type": "string",
+                    "example": "running"
+                },
+                "tables": {
+                    "description": "Tables are the full copy's tables with their progress, from the\nrunning source; empty when it made no copy since it started.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.TableCopyStatus"
+                    }
+                },
+                "tasks": {
+                    "description": "Tasks are the job's src and dest tasks, each in its latest\nallocation (the one running it, if any).",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.JobStatusTask"
+                    }
+                },
+                "throughput": {
+                    "description": "Throughput is the destination's rate (rows copied or applied, and\ntransactions applied, a second), else the source's.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.JobThroughput"
+                        }
+                    ]
+                },
+                "verification": {
+                    "description": "Verification is the latest comparison of the job that this API node\nran (POST /v2/job/verify), null when none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.VerifyResponse"
+                        }
+                    ]
+                }
+            }
+        },
+        "api.JobStatusTask": {
+            "type": "object",
+            "properties": {
+                "allocation_id": {
+                    "type": "string"
+                },
+                "failed": {
+                    "type": "boolean"
+                },
+                "figures": {
+                    "description": "Figures are the running task's live figures, as GET\n/v2/monitor/task gives them; null when it does not run or did not\nanswer (FiguresError says why).",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.TaskMonitor"
+                        }
+                    ]
+                },
+                "figures_error": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "enum": [
+                        "src",
+                        "dest"
+                    ],
+                    "example": "src"
+                },
+                "node_id": {
+                    "type": "string"
+                },
+                "node_name": {
+                    "type": "string",
+                    "example": "dtle-1"
+                },
+                "restarts": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "state": {
+                    "description": "State is Nomad's: pending, running or dead.",
+                    "type": "string",
+                    "example": "running"
+                }
+            }
+        },
+        "api.JobStep": {
+            "type": "object",
+            "properties": {
+                "job_create_time": {
+                    "type": "string",
+                    "example": "2021-06-04T09:10:18Z"
+                },
+                "step_name": {
+                    "type": "string",
+                    "example": "job_stage_full"
+                },
+                "step_schedule": {
+                    "description": "StepSchedule is the percent done.",
+                    "type": "number",
+                    "example": 42.5
+                },
+                "step_status": {
+                    "description": "StepStatus is start (not begun), running or finish.",
+                    "type": "string",
+                    "example": "running"
+                }
+            }
+        },
+        "api.JobThroughput": {
+            "type": "object",
+            "properties": {
+                "rows_per_second": {
+                    "type": "number",
+                    "example": 5000
+                },
+                "task": {
+                    "description": "Task is the task measured: dest, or src while dest does not run.",
+                    "type": "string",
+                    "example": "dest"
+                },
+                "txns_per_second": {
+                    "type": "number",
+                    "example": 120
+                }
+            }
+        },
+        "api.KafkaDestTaskConfig": {
+            "type": "object",
+            "properties": {
+                "kafka_broker_addrs": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "127.0.0.1:9092"
+                    ]
+                },
+                "kafka_date_time_zone": {
+                    "description": "KafkaDateTimeZone is not supported; a value is refused.",
+                    "type": "string"
+                },
+                "kafka_topic": {
+                    "type": "string",
+                    "example": "dtle"
+                },
+                "message_group_max_size": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "message_group_timeout": {
+                    "type": "integer",
+                    "example": 100
+                },
+                "node_id": {
+                    "type": "string"
+                },
+                "task_name": {
+                    "type": "string",
+                    "example": "dest"
+                }
+            }
+        },
+        "api.ListActionRespV2": {
+            "type": "object",
+            "properties": {
+                "authority": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.MenuItem"
+                    }
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.ListColumnsRespV2": {
+            "type": "object",
+            "properties": {
+                "columns": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "id",
+                        "name"
+                    ]
                 },
                 "message": {
                     "type": "string",
@@ -1394,6 +6878,71 @@ const docTemplate = `{
                 "message": {
                     "type": "string",
                     "example": "ok"
+                }
+            }
+        },
+        "api.LoginWithoutVerifyCodeReqV2": {
+            "type": "object",
+            "required": [
+                "password",
+                "tenant",
+                "username"
+            ],
+            "properties": {
+                "password": {
+                    "type": "string",
+                    "example": "S3cret-pw"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "platform"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "admin"
+                }
+            }
+        },
+        "api.MenuItem": {
+            "type": "object",
+            "properties": {
+                "admin_only": {
+                    "type": "boolean",
+                    "example": false
+                },
+                "id": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "menu_level": {
+                    "type": "integer",
+                    "example": 2
+                },
+                "menu_url": {
+                    "type": "string",
+                    "example": "/migration"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "migration"
+                },
+                "operations": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.ButtonItem"
+                    }
+                },
+                "parent_id": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "text_cn": {
+                    "type": "string",
+                    "example": "数据迁移"
+                },
+                "text_en": {
+                    "type": "string",
+                    "example": "migration"
                 }
             }
         },
@@ -1443,6 +6992,67 @@ const docTemplate = `{
                 }
             }
         },
+        "api.MysqlDestTaskConfig": {
+            "type": "object",
+            "properties": {
+                "bulk_insert1": {
+                    "type": "integer"
+                },
+                "bulk_insert2": {
+                    "type": "integer"
+                },
+                "dependency_history_size": {
+                    "type": "integer"
+                },
+                "parallel_workers": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "retry_tx_limit": {
+                    "type": "integer"
+                },
+                "set_gtid_next": {
+                    "description": "SetGtidNext (apply with the source's GTIDs) is not supported; true\nis refused.",
+                    "type": "boolean"
+                },
+                "use_my_sql_dependency": {
+                    "description": "UseMySQLDependency, DependencyHistorySize, BulkInsert1, BulkInsert2\nand RetryTxLimit are accepted and ignored: this dtle orders parallel\ntransactions by their rows' keys and sizes copy batches in bytes.",
+                    "type": "boolean"
+                }
+            }
+        },
+        "api.MysqlSrcTaskConfig": {
+            "type": "object",
+            "properties": {
+                "auto_gtid": {
+                    "type": "boolean"
+                },
+                "binlog_relay": {
+                    "description": "BinlogRelay, DumpEntryLimit: accepted and ignored (this dtle reads\nthe binlog directly and bounds memory by bytes).",
+                    "type": "boolean"
+                },
+                "dump_entry_limit": {
+                    "type": "integer"
+                },
+                "expand_syntax_support": {
+                    "description": "ExpandSyntaxSupport, AutoGtid, WaitOnJob, TwoWaySync, TwoWaySyncGtid:\nnot supported; a body that turns one on is refused.",
+                    "type": "boolean"
+                },
+                "gtid": {
+                    "description": "Gtid: start from this GTID set, without a full copy; empty: copy the\ntables first, then follow the binlog.",
+                    "type": "string"
+                },
+                "two_way_sync": {
+                    "type": "boolean"
+                },
+                "two_way_sync_gtid": {
+                    "type": "string"
+                },
+                "wait_on_job": {
+                    "type": "string"
+                }
+            }
+        },
         "api.NatsMessageStatus": {
             "type": "object",
             "properties": {
@@ -1470,6 +7080,17 @@ const docTemplate = `{
                     "type": "string",
                     "example": "dc1"
                 },
+                "dtle_version": {
+                    "type": "string",
+                    "example": "0.1.0"
+                },
+                "leader": {
+                    "description": "Leader: the node's address is the Nomad leader's; Member: a Nomad\nserver runs at the node's address (4.x).",
+                    "type": "boolean"
+                },
+                "member": {
+                    "type": "boolean"
+                },
                 "node_address": {
                     "type": "string",
                     "example": "10.186.63.86"
@@ -1487,6 +7108,11 @@ const docTemplate = `{
                 },
                 "node_status_description": {
                     "type": "string"
+                },
+                "nomad_version": {
+                    "description": "NomadVersion and DtleVersion are the node's Nomad and dtle plugin\nversions (4.x).",
+                    "type": "string",
+                    "example": "1.11.1"
                 }
             }
         },
@@ -1502,6 +7128,14 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/api.NodeListItem"
                     }
+                }
+            }
+        },
+        "api.OracleSrcTaskConfig": {
+            "type": "object",
+            "properties": {
+                "scn": {
+                    "type": "integer"
                 }
             }
         },
@@ -1544,6 +7178,165 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/api.Table"
                     }
+                }
+            }
+        },
+        "api.ResetPasswordReqV2": {
+            "type": "object",
+            "required": [
+                "current_user_password",
+                "password",
+                "tenant",
+                "username"
+            ],
+            "properties": {
+                "current_user_password": {
+                    "type": "string",
+                    "example": "S3cret-pw"
+                },
+                "password": {
+                    "type": "string",
+                    "example": "N3w-secret"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "tenant1"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "alice"
+                }
+            }
+        },
+        "api.ReverseConfig": {
+            "type": "object",
+            "properties": {
+                "dest_user": {
+                    "type": "string"
+                },
+                "dst_pwd": {
+                    "type": "string"
+                },
+                "is_mysql_password_encrypted": {
+                    "description": "IsMysqlPasswordEncrypted: src_pwd and dst_pwd are RSA encrypted\nwith the nodes' public key.",
+                    "type": "boolean"
+                },
+                "src_pwd": {
+                    "type": "string"
+                },
+                "src_user": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.ReverseJobReq": {
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "reverse_config": {
+                    "description": "ReverseConfig replaces the users and passwords of the reverse job;\nabsent: the job's own, swapped.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.ReverseConfig"
+                        }
+                    ]
+                }
+            }
+        },
+        "api.ReverseJobResp": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "reverse_job_id": {
+                    "description": "ReverseJobID is the reverse job's id: \"reverse-\" and the job's.",
+                    "type": "string",
+                    "example": "reverse-job1-sync"
+                }
+            }
+        },
+        "api.ReverseStartRespV2": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.Role": {
+            "type": "object",
+            "properties": {
+                "authority": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "object_type": {
+                    "type": "string",
+                    "example": "all"
+                },
+                "object_users": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "platform"
+                }
+            }
+        },
+        "api.RoleListResp": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "role_list": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.Role"
+                    }
+                }
+            }
+        },
+        "api.RoleReqV2": {
+            "type": "object",
+            "required": [
+                "name",
+                "tenant"
+            ],
+            "properties": {
+                "authority": {
+                    "type": "string"
+                },
+                "name": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "operation_object_type": {
+                    "type": "string",
+                    "example": "all"
+                },
+                "operation_users": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "tenant1"
                 }
             }
         },
@@ -1592,9 +7385,312 @@ const docTemplate = `{
                 }
             }
         },
+        "api.SkipListResponse": {
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-migration"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "requests": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.SkipRequest"
+                    }
+                }
+            }
+        },
+        "api.SkipRequest": {
+            "type": "object",
+            "properties": {
+                "action": {
+                    "description": "Action is skip (SQL is empty) or replace (SQL runs instead).",
+                    "type": "string",
+                    "enum": [
+                        "skip",
+                        "replace"
+                    ],
+                    "example": "skip"
+                },
+                "done_at": {
+                    "type": "string",
+                    "example": "2025-01-02T03:09:05.654321Z"
+                },
+                "gtid": {
+                    "type": "string",
+                    "example": "0-1-121"
+                },
+                "recorded_at": {
+                    "description": "RecordedAt and DoneAt are RFC 3339 times; DoneAt is empty while\npending.",
+                    "type": "string",
+                    "example": "2025-01-02T03:04:05.123456Z"
+                },
+                "sql": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "state": {
+                    "description": "State is pending until the destination meets the transaction, done\nonce it skipped or replaced it; cancelled for a request dropped.",
+                    "type": "string",
+                    "enum": [
+                        "pending",
+                        "done",
+                        "cancelled"
+                    ],
+                    "example": "pending"
+                }
+            }
+        },
+        "api.SkipResponse": {
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-migration"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "request": {
+                    "$ref": "#/definitions/api.SkipRequest"
+                }
+            }
+        },
+        "api.SourcePosition": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "description": "Error says why the position, or part of it, is unknown: the server\ncould not be reached, refused the job's account, or a password\ncould not be opened.",
+                    "type": "string"
+                },
+                "file": {
+                    "type": "string",
+                    "example": "mysql-bin.000003"
+                },
+                "gtid_set": {
+                    "type": "string",
+                    "example": "3e11fa47-71ca-11e1-9e33-c80aa9429562:1-5000"
+                },
+                "position": {
+                    "type": "integer",
+                    "example": 4711
+                },
+                "server": {
+                    "description": "Server is the source's kind and version.",
+                    "type": "string",
+                    "example": "MariaDB 10.11.6"
+                }
+            }
+        },
+        "api.SpeedLimit": {
+            "type": "object",
+            "properties": {
+                "binlog_bytes_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "binlog_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "copy_bytes_per_second": {
+                    "type": "integer",
+                    "example": 2097152
+                },
+                "copy_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "time_zone": {
+                    "description": "TimeZone is the IANA zone of the windows' times; \"\" is UTC.",
+                    "type": "string",
+                    "example": "Asia/Shanghai"
+                },
+                "windows": {
+                    "description": "Windows set other caps between two times of the day (\"HH:MM\", to\nexclusive; over midnight when to is before from); the first that\nholds wins.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.SpeedWindow"
+                    }
+                }
+            }
+        },
+        "api.SpeedLimitRequest": {
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-sync"
+                },
+                "reset": {
+                    "description": "Reset drops the limit set through the API: the job config's holds again.",
+                    "type": "boolean"
+                },
+                "speed_limit": {
+                    "description": "SpeedLimit replaces the job's limit while it runs; null with Reset.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedLimit"
+                        }
+                    ]
+                }
+            }
+        },
+        "api.SpeedLimitResponse": {
+            "type": "object",
+            "properties": {
+                "api": {
+                    "$ref": "#/definitions/api.SpeedLimit"
+                },
+                "in_force": {
+                    "description": "InForce are the caps of the limit that holds (the API's, else the job\nconfig's) at this time; 0 is none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedRates"
+                        }
+                    ]
+                },
+                "job_config": {
+                    "$ref": "#/definitions/api.SpeedLimit"
+                },
+                "job_id": {
+                    "type": "string"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                }
+            }
+        },
+        "api.SpeedLimitStatus": {
+            "type": "object",
+            "properties": {
+                "in_force": {
+                    "description": "InForce are the caps now (a window's, or the limit's own); 0 is none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedRates"
+                        }
+                    ]
+                },
+                "limit": {
+                    "description": "Limit is the limit the task runs under; null for none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedLimit"
+                        }
+                    ]
+                },
+                "set_by": {
+                    "description": "SetBy is \"job_config\" or \"api\" (POST /v2/job/speed_limit).",
+                    "type": "string",
+                    "example": "job_config"
+                }
+            }
+        },
+        "api.SpeedRates": {
+            "type": "object",
+            "properties": {
+                "binlog_bytes_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "binlog_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "copy_bytes_per_second": {
+                    "type": "integer",
+                    "example": 2097152
+                },
+                "copy_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                }
+            }
+        },
+        "api.SpeedWindow": {
+            "type": "object",
+            "properties": {
+                "binlog_bytes_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "binlog_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "copy_bytes_per_second": {
+                    "type": "integer",
+                    "example": 2097152
+                },
+                "copy_rows_per_second": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "from": {
+                    "type": "string",
+                    "example": "09:00"
+                },
+                "to": {
+                    "type": "string",
+                    "example": "18:00"
+                }
+            }
+        },
+        "api.SrcConfig": {
+            "type": "object",
+            "properties": {
+                "chunk_size": {
+                    "type": "integer"
+                },
+                "drop_table_if_exists": {
+                    "type": "boolean"
+                },
+                "group_max_size": {
+                    "type": "integer"
+                },
+                "group_timeout": {
+                    "type": "integer"
+                },
+                "mysql_src_task_config": {
+                    "$ref": "#/definitions/api.MysqlSrcTaskConfig"
+                },
+                "oracle_src_task_config": {
+                    "$ref": "#/definitions/api.OracleSrcTaskConfig"
+                },
+                "repl_chan_buffer_size": {
+                    "type": "integer"
+                },
+                "skip_create_db_table": {
+                    "type": "boolean"
+                },
+                "sql_filter": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
         "api.SrcTaskConfig": {
             "type": "object",
             "properties": {
+                "binlog_file": {
+                    "type": "string",
+                    "example": "mysql-bin.000003"
+                },
+                "binlog_pos": {
+                    "type": "integer",
+                    "example": 1234
+                },
                 "chunk_size": {
                     "type": "integer",
                     "example": 2000
@@ -1641,6 +7737,88 @@ const docTemplate = `{
                 },
                 "skip_create_db_table": {
                     "type": "boolean"
+                },
+                "skip_dtle_applied": {
+                    "description": "SkipDtleApplied drops the source's transactions that a dtle job\napplied there (two-way sync): any job's, or only SkipDtleAppliedBy's.",
+                    "type": "boolean"
+                },
+                "skip_dtle_applied_by": {
+                    "type": "string"
+                },
+                "speed_limit": {
+                    "description": "SpeedLimit caps how fast the job reads its source; absent: no cap.\nPOST /v2/job/speed_limit replaces it while the job runs.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedLimit"
+                        }
+                    ]
+                },
+                "task_name": {
+                    "type": "string",
+                    "example": "src"
+                }
+            }
+        },
+        "api.SrcTaskConfigV2": {
+            "type": "object",
+            "properties": {
+                "chunk_size": {
+                    "type": "integer",
+                    "example": 2000
+                },
+                "connection_config": {
+                    "$ref": "#/definitions/api.DatabaseConnectionConfig"
+                },
+                "drop_table_if_exists": {
+                    "type": "boolean"
+                },
+                "group_max_size": {
+                    "type": "integer",
+                    "example": 1
+                },
+                "group_timeout": {
+                    "type": "integer",
+                    "example": 100
+                },
+                "mysql_src_task_config": {
+                    "$ref": "#/definitions/api.MysqlSrcTaskConfig"
+                },
+                "node_id": {
+                    "description": "NodeID places the task: preferred with failover, required without.",
+                    "type": "string"
+                },
+                "oracle_src_task_config": {
+                    "$ref": "#/definitions/api.OracleSrcTaskConfig"
+                },
+                "repl_chan_buffer_size": {
+                    "type": "integer",
+                    "example": 32
+                },
+                "replicate_do_db": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DataSourceConfig"
+                    }
+                },
+                "replicate_ignore_db": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.DataSourceConfig"
+                    }
+                },
+                "server_id": {
+                    "description": "ServerID (extension) is the replica server_id the task presents (0:\nderived from the job).",
+                    "type": "integer"
+                },
+                "skip_create_db_table": {
+                    "type": "boolean"
+                },
+                "sql_filter": {
+                    "description": "SQLFilter drops kinds of change from every replicated table: NoDML,\nNoDMLInsert, NoDMLUpdate, NoDMLDelete, NoDDL, NoDDLCreateSchema,\nNoDDLDropSchema, NoDDLCreateTable, NoDDLDropTable, NoDDLAlterTable,\nNoDDLDropIndex, NoDDLTruncate (any case).",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
                 },
                 "task_name": {
                     "type": "string",
@@ -1704,6 +7882,107 @@ const docTemplate = `{
                 }
             }
         },
+        "api.TableConfig": {
+            "type": "object",
+            "properties": {
+                "column_map_from": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "column_map_to": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "ignore_event": {
+                    "description": "IgnoreEvent and IgnoreSQL (extension): as in the 3.x rule.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "ignore_sql": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                },
+                "table_name": {
+                    "type": "string",
+                    "example": "tb1"
+                },
+                "table_regex": {
+                    "type": "string"
+                },
+                "table_rename": {
+                    "type": "string"
+                },
+                "where": {
+                    "type": "string"
+                }
+            }
+        },
+        "api.TableCopyStatus": {
+            "type": "object",
+            "properties": {
+                "dest_schema": {
+                    "description": "DestSchema and DestTable are the names after the job's renames.",
+                    "type": "string",
+                    "example": "db1"
+                },
+                "dest_table": {
+                    "type": "string",
+                    "example": "t1"
+                },
+                "done": {
+                    "type": "boolean"
+                },
+                "estimated_rows": {
+                    "description": "EstimatedRows is the server's estimate of the table's rows\n(information_schema.TABLES), 0 when it has none.",
+                    "type": "integer",
+                    "example": 1000000
+                },
+                "eta": {
+                    "description": "ETA is when the table will be copied at the copy's current rate,\nafter the tables before it: \"0s\" when done, \"unknown\" without a rate\nor an estimate.",
+                    "type": "string",
+                    "example": "1m30s"
+                },
+                "percent": {
+                    "description": "Percent is rows of estimated_rows, at most 99.9 until done (100).",
+                    "type": "number",
+                    "example": 25
+                },
+                "rows": {
+                    "description": "Rows are the rows read and sent since the task started (a table\nresumed after a restart counts only those).",
+                    "type": "integer",
+                    "example": 250000
+                },
+                "source_schema": {
+                    "type": "string",
+                    "example": "db1"
+                },
+                "source_table": {
+                    "type": "string",
+                    "example": "t1"
+                }
+            }
+        },
+        "api.TaskError": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string"
+                },
+                "time": {
+                    "description": "Time is when it happened, RFC 3339.",
+                    "type": "string",
+                    "example": "2025-01-02T03:04:05Z"
+                }
+            }
+        },
         "api.TaskEvent": {
             "type": "object",
             "properties": {
@@ -1721,6 +8000,38 @@ const docTemplate = `{
                 "time": {
                     "type": "string",
                     "example": "2021-06-04T09:10:18Z"
+                }
+            }
+        },
+        "api.TaskLog": {
+            "type": "object",
+            "properties": {
+                "address": {
+                    "description": "Address is the node's address.",
+                    "type": "string",
+                    "example": "10.186.63.86"
+                },
+                "allocation_id": {
+                    "type": "string"
+                },
+                "node_id": {
+                    "type": "string"
+                },
+                "status": {
+                    "description": "Status is the allocation's desired status: run, stop or evict.",
+                    "type": "string",
+                    "example": "run"
+                },
+                "target": {
+                    "description": "Target is the task: src or dest.",
+                    "type": "string",
+                    "example": "src"
+                },
+                "task_events": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.TaskEvent"
+                    }
                 }
             }
         },
@@ -1756,6 +8067,14 @@ const docTemplate = `{
                 "exec_master_tx_count": {
                     "type": "integer"
                 },
+                "last_error": {
+                    "description": "LastError is the last failure the task recovered from by resuming\nfrom the checkpoint (ErrorCount counts them); absent when none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.TaskError"
+                        }
+                    ]
+                },
                 "nats_message_status": {
                     "$ref": "#/definitions/api.NatsMessageStatus"
                 },
@@ -1769,9 +8088,24 @@ const docTemplate = `{
                 "read_master_tx_count": {
                     "type": "integer"
                 },
+                "speed_limit": {
+                    "description": "SpeedLimit (source) is the limit the task reads under; null for none.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.SpeedLimitStatus"
+                        }
+                    ]
+                },
                 "stage": {
                     "type": "string",
                     "example": "Master has sent all binlog to slave; waiting for more updates"
+                },
+                "tables": {
+                    "description": "Tables (source) are the full copy's tables, in the order it copies\nthem; absent when the task made no copy since it started.",
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.TableCopyStatus"
+                    }
                 },
                 "throughput_status": {
                     "$ref": "#/definitions/api.ThroughputStatus"
@@ -1779,6 +8113,10 @@ const docTemplate = `{
                 "timestamp": {
                     "type": "integer",
                     "example": 1620882952091441700
+                },
+                "total_row_count": {
+                    "description": "TotalRowCount (source) is the server's estimate of the rows the full\ncopy reads.",
+                    "type": "integer"
                 }
             }
         },
@@ -1827,6 +8165,21 @@ const docTemplate = `{
                 }
             }
         },
+        "api.TenantListResp": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "tenant_list": {
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    }
+                }
+            }
+        },
         "api.ThroughputStatus": {
             "type": "object",
             "properties": {
@@ -1844,6 +8197,114 @@ const docTemplate = `{
                 },
                 "txns_per_second": {
                     "type": "number"
+                }
+            }
+        },
+        "api.UpdateUserReqV2": {
+            "type": "object",
+            "required": [
+                "role",
+                "tenant",
+                "username"
+            ],
+            "properties": {
+                "remark": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "operator"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "tenant1"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "alice"
+                }
+            }
+        },
+        "api.User": {
+            "type": "object",
+            "properties": {
+                "create_time": {
+                    "type": "string",
+                    "example": "2024-05-01T10:00:00Z"
+                },
+                "password": {
+                    "type": "string",
+                    "example": "*"
+                },
+                "remark": {
+                    "type": "string"
+                },
+                "role": {
+                    "type": "string",
+                    "example": "admin"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "platform"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "alice"
+                }
+            }
+        },
+        "api.UserListResp": {
+            "type": "object",
+            "properties": {
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "user_list": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.User"
+                    }
+                }
+            }
+        },
+        "api.UserLoginReqV2": {
+            "type": "object",
+            "required": [
+                "captcha",
+                "captcha_id",
+                "password",
+                "tenant",
+                "username"
+            ],
+            "properties": {
+                "captcha": {
+                    "type": "string",
+                    "example": "017224"
+                },
+                "captcha_id": {
+                    "type": "string"
+                },
+                "password": {
+                    "type": "string",
+                    "example": "S3cret-pw"
+                },
+                "tenant": {
+                    "type": "string",
+                    "example": "platform"
+                },
+                "username": {
+                    "type": "string",
+                    "example": "admin"
+                }
+            }
+        },
+        "api.UserLoginResV2": {
+            "type": "object",
+            "properties": {
+                "token": {
+                    "type": "string",
+                    "example": "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9..."
                 }
             }
         },
@@ -1869,6 +8330,192 @@ const docTemplate = `{
                     "items": {
                         "$ref": "#/definitions/api.TaskValidationReport"
                     }
+                }
+            }
+        },
+        "api.VerifyResponse": {
+            "type": "object",
+            "properties": {
+                "differences": {
+                    "description": "Differences is the rows that differ, in every table.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "error": {
+                    "type": "string"
+                },
+                "finished_at": {
+                    "type": "string",
+                    "example": "2025-01-02T03:09:05Z"
+                },
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-migration"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "repair": {
+                    "type": "boolean"
+                },
+                "started_at": {
+                    "description": "StartedAt and FinishedAt are RFC 3339 times; FinishedAt is empty\nwhile it runs.",
+                    "type": "string",
+                    "example": "2025-01-02T03:04:05Z"
+                },
+                "state": {
+                    "description": "State is running, done (every table compared; see each table's\nstate) or failed (Error says why).",
+                    "type": "string",
+                    "enum": [
+                        "running",
+                        "done",
+                        "failed"
+                    ],
+                    "example": "done"
+                },
+                "tables": {
+                    "type": "array",
+                    "items": {
+                        "$ref": "#/definitions/api.VerifyTable"
+                    }
+                },
+                "verify_id": {
+                    "type": "string",
+                    "example": "KQ4CVNUBZ3Q6XGBJ2OYKTAFM4B"
+                }
+            }
+        },
+        "api.VerifyStartResponse": {
+            "type": "object",
+            "properties": {
+                "job_id": {
+                    "type": "string",
+                    "example": "job1-migration"
+                },
+                "message": {
+                    "type": "string",
+                    "example": "ok"
+                },
+                "verify_id": {
+                    "type": "string",
+                    "example": "KQ4CVNUBZ3Q6XGBJ2OYKTAFM4B"
+                }
+            }
+        },
+        "api.VerifyTable": {
+            "type": "object",
+            "properties": {
+                "chunks": {
+                    "description": "Chunks and Rows compared; Rechecked counts the chunks compared row by\nrow because their checksums differed.",
+                    "type": "integer",
+                    "example": 500
+                },
+                "dest_schema": {
+                    "description": "DestSchema and DestTable are the names after the job's renames.",
+                    "type": "string",
+                    "example": "db1"
+                },
+                "dest_table": {
+                    "type": "string",
+                    "example": "t1"
+                },
+                "different": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "different_keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        }
+                    }
+                },
+                "duration_seconds": {
+                    "type": "number",
+                    "example": 12.5
+                },
+                "extra": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "extra_keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        }
+                    }
+                },
+                "key": {
+                    "description": "Key names the key columns (destination names) the chunks are bounded\nby, and each listed key's values; empty: the table has no key and is\ncompared whole.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "id"
+                    ]
+                },
+                "missing": {
+                    "description": "Missing (on the source, not the destination), Extra (on the\ndestination only) and Different count the rows that differ; the\n*_keys lists hold the first of their keys.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "missing_keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "array",
+                        "items": {
+                            "type": "string"
+                        }
+                    }
+                },
+                "reason": {
+                    "type": "string"
+                },
+                "rechecked": {
+                    "type": "integer",
+                    "example": 0
+                },
+                "repaired": {
+                    "description": "Repaired counts the rows rewritten on the destination.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "rows": {
+                    "type": "integer",
+                    "example": 1000000
+                },
+                "source_schema": {
+                    "type": "string",
+                    "example": "db1"
+                },
+                "source_table": {
+                    "type": "string",
+                    "example": "t1"
+                },
+                "state": {
+                    "description": "State: waiting, running, same, differs (rows differ), repaired (they\ndiffered and were rewritten), unsettled (none found to differ, but\nsome kept changing on the source: compare again) or failed (Reason\nsays why).",
+                    "type": "string",
+                    "enum": [
+                        "waiting",
+                        "running",
+                        "same",
+                        "differs",
+                        "repaired",
+                        "unsettled",
+                        "failed"
+                    ],
+                    "example": "same"
+                },
+                "unsettled": {
+                    "description": "Unsettled counts rows the source kept changing through every attempt\nto compare them.",
+                    "type": "integer",
+                    "example": 0
                 }
             }
         }

@@ -12,7 +12,7 @@ import (
 // apiState is what the running API server was started with; a change of
 // it restarts the server.
 func apiState(c *Config) string {
-	return fmt.Sprintf("%q", []any{c.APIAddr, c.APIToken, c.nomadConn(), c.apiTLS(), c.RSAPrivateKeyPath})
+	return fmt.Sprintf("%q", []any{c.APIAddr, c.APIToken, c.APIAdminPassword, c.nomadConn(), c.apiTLS(), c.RSAPrivateKeyPath})
 }
 
 // startAPI (re)starts the HTTP API for the node config, or stops it when
@@ -34,6 +34,7 @@ func (d *Driver) startAPI(c *Config) {
 	d.apiStop = stop
 	nomadConn := c.nomadConn()
 	cfg := api.Config{Addr: c.APIAddr, Token: c.APIToken, Nomad: nomadConn, TLS: c.apiTLS(), RSAKey: d.rsaKey,
+		AdminPassword: c.APIAdminPassword,
 		ClusterSecret: func(ctx context.Context) ([]byte, error) { return d.secret.get(ctx, nomadConn) },
 		Version:       Version, Logger: d.logger.Named("api"), Local: d}
 	go d.serveAPI(ctx, cfg)

@@ -32,6 +32,7 @@ const (
 var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"api_addr":              hclspec.NewDefault(hclspec.NewAttr("api_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultAPIAddr))),
 	"api_token":             hclspec.NewAttr("api_token", "string", false),
+	"api_admin_password":    hclspec.NewAttr("api_admin_password", "string", false),
 	"api_advertise":         hclspec.NewAttr("api_advertise", "string", false),
 	"nomad_addr":            hclspec.NewDefault(hclspec.NewAttr("nomad_addr", "string", false), hclspec.NewLiteral(strconv.Quote(defaultNomadAddr))),
 	"nomad_token":           hclspec.NewAttr("nomad_token", "string", false),
@@ -59,6 +60,10 @@ type Config struct {
 	APIAddr string `codec:"api_addr"`
 	// APIToken, when set, is required by every API route but health and swagger.
 	APIToken string `codec:"api_token"`
+	// APIAdminPassword, when set, is the password of the API's first user
+	// (admin of tenant platform), made on the cluster's first start; without
+	// it that user gets a random password, printed once to the log.
+	APIAdminPassword string `codec:"api_admin_password"`
 	// APIAdvertise is the address other nodes' APIs reach APIAddr at (for
 	// live figures of the tasks running here); empty means APIAddr.
 	APIAdvertise string `codec:"api_advertise"`
@@ -109,6 +114,11 @@ func (c *Config) validate() (*rsa.PrivateKey, error) {
 	if c.APIAddr != "" {
 		if err := checkHostPort(c.APIAddr); err != nil {
 			errs = append(errs, fmt.Errorf("api_addr: %w", err))
+		}
+	}
+	if c.APIAdminPassword != "" {
+		if err := api.CheckUserPassword(c.APIAdminPassword); err != nil {
+			errs = append(errs, fmt.Errorf("api_admin_password: %w", err))
 		}
 	}
 	if c.APIAdvertise != "" {

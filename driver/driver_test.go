@@ -165,6 +165,7 @@ func TestSetConfigNamesBadOptions(t *testing.T) {
 		{"wildcard bind needs advertise", Config{NatsBind: "0.0.0.0:8193"}, []string{"nats_advertise: required"}},
 		{"wildcard API needs advertise", Config{APIAddr: "0.0.0.0:8190"}, []string{"api_advertise: required"}},
 		{"missing rsa key", Config{RSAPrivateKeyPath: "/nonexistent/key.pem"}, []string{"rsa_private_key_path"}},
+		{"weak api_admin_password", Config{APIAdminPassword: "weakpassword"}, []string{"api_admin_password", "three of"}},
 		{"NATS open to other machines without authentication", Config{NatsBind: "10.1.2.3:8193"},
 			[]string{"nats_bind", "reachable from other machines", "nats_token"}},
 		{"NATS on all addresses without authentication", Config{NatsBind: "0.0.0.0:8193", NatsAdvertise: "10.1.2.3:8193"},
@@ -197,6 +198,9 @@ func TestSetConfigNamesBadOptions(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("%q does not name %s", err, w)
 				}
+			}
+			if pw := tc.cfg.APIAdminPassword; pw != "" && strings.Contains(err.Error(), pw) {
+				t.Errorf("the error shows api_admin_password: %q", err)
 			}
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/throttle"
 )
 
 // taskHandle is one running task: its work runs in one goroutine under a
@@ -32,10 +33,12 @@ type taskHandle struct {
 	attrs       map[string]string
 
 	live liveStats
+	// speed paces a source task's reading (nil limiter on a destination).
+	speed speedLimit
 }
 
 func newTaskHandle(cfg *drivers.TaskConfig, task *config.Task, logger hclog.Logger, startedAt time.Time) *taskHandle {
-	return &taskHandle{
+	h := &taskHandle{
 		cfg:       cfg,
 		task:      task,
 		logger:    logger,
@@ -44,6 +47,10 @@ func newTaskHandle(cfg *drivers.TaskConfig, task *config.Task, logger hclog.Logg
 		state:     drivers.TaskStateRunning,
 		attrs:     map[string]string{},
 	}
+	if cfg.Name == config.RoleSource && task != nil {
+		h.speed = speedLimit{limiter: throttle.New(task.SpeedLimit), setBy: "job_config"}
+	}
+	return h
 }
 
 // run does the task's work until it returns or ctx ends, then records how

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,7 +27,9 @@ const (
 // liveStats is the monitor side of a task handle.
 type liveStats struct {
 	cur      atomic.Pointer[pipeline.Live]
+	streamed atomic.Bool // an attempt went live once
 	failures atomic.Int64
+	lastErr  atomic.Pointer[api.TaskError]
 
 	mu       sync.Mutex
 	kind     string
@@ -34,6 +37,24 @@ type liveStats struct {
 	lastRows int64
 	lastTxns int64
 	rate     api.ThroughputStatus
+}
+
+// set publishes an attempt's figures, nil when it ends.
+func (l *liveStats) set(v *pipeline.Live) {
+	if v != nil {
+		l.streamed.Store(true)
+	}
+	l.cur.Store(v)
+}
+
+// failed counts a failure the task recovers from and keeps it as the last,
+// unless the task never streamed yet: a source waiting for its destination
+// to start has not failed.
+func (l *liveStats) failed(err error) {
+	l.failures.Add(1)
+	if l.streamed.Load() {
+		l.lastErr.Store(&api.TaskError{Time: time.Now().UTC().Format(time.RFC3339), Message: err.Error()})
+	}
 }
 
 // throughput updates the rates from counters that only grow (within one
@@ -88,6 +109,8 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 		Stage:              stageStarting,
 		Timestamp:          time.Now().UnixNano(),
 		ErrorCount:         h.live.failures.Load(),
+		SpeedLimit:         h.speedLimitStatus(),
+		LastError:          h.live.lastErr.Load(),
 	}
 	l := h.live.cur.Load()
 	if l == nil {
@@ -114,6 +137,7 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *progress.Source) {
 	m.CurrentCoordinates.GtidSet = progress.Load(&s.GTIDSet)
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsRead.Load(), s.TxnsRead.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = m.ReadMasterRowCount, m.ReadMasterTxCount-pending
+	m.TotalRowCount = s.RowsEstimate.Load()
 	m.Backlog = fmt.Sprintf("%d/%d", pending, max(h.task.GroupMaxSize, 1))
 	m.BufferStatus.ExtractorTxQueueSize = pending
 	m.BufferStatus.SendByTimeout, m.BufferStatus.SendBySizeFull = s.SentByTimeout.Load(), s.SentBySizeFull.Load()
@@ -139,13 +163,14 @@ func (h *taskHandle) sourceFigures(m *api.TaskMonitor, s *progress.Source) {
 			m.DelayCount.Time = lag(s.LastCommitTS.Load())
 		}
 	}
+	m.Tables = copyTables(s.Tables(), m.ThroughputStatus.Rows)
 }
 
 func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 	queued := max(s.TxnsReceived.Load()-s.TxnsApplied.Load(), 0)
 	m.CurrentCoordinates.File = progress.Load(&s.LogFile)
 	m.CurrentCoordinates.Position = s.LogPos.Load()
-	m.CurrentCoordinates.GtidSet = progress.Load(&s.GTIDSet)
+	m.CurrentCoordinates.GtidSet = s.AppliedGTIDSet()
 	m.ReadMasterRowCount, m.ReadMasterTxCount = s.RowsReceived.Load(), s.TxnsReceived.Load()
 	m.ExecMasterRowCount, m.ExecMasterTxCount = s.RowsApplied.Load(), s.TxnsApplied.Load()
 	m.CopiedRowCount = s.RowsCopied.Load()
@@ -166,6 +191,33 @@ func (h *taskHandle) destFigures(m *api.TaskMonitor, s *progress.Dest) {
 		m.ThroughputStatus = h.live.throughput("copied", m.CopiedRowCount, 0)
 		m.Stage, m.ProgressPCT = stageWriting, ""
 	}
+}
+
+// copyTables are the figures of a full copy's tables; a table's ETA is when
+// it will be copied at rate rows a second, after the tables before it.
+func copyTables(tables []progress.TableCopy, rate float64) []api.TableCopyStatus {
+	if len(tables) == 0 {
+		return nil
+	}
+	out := make([]api.TableCopyStatus, len(tables))
+	var left int64 // rows to copy up to this table's end
+	for i, t := range tables {
+		o := api.TableCopyStatus{SourceSchema: t.SourceSchema, SourceTable: t.SourceTable, DestSchema: t.Schema,
+			DestTable: t.Table, Done: t.Done, Rows: t.Rows, EstimatedRows: t.Estimate, Percent: 100, ETA: "0s"}
+		if !t.Done {
+			o.Percent = 0
+			if t.Estimate > 0 {
+				o.Percent = min(math.Round(1000*float64(t.Rows)/float64(t.Estimate))/10, 99.9)
+			}
+			left += max(t.Estimate-t.Rows, 0)
+			o.ETA = eta(o.Percent, rate, left)
+			if t.Estimate == 0 {
+				o.ETA = "unknown"
+			}
+		}
+		out[i] = o
+	}
+	return out
 }
 
 // lag is the seconds since a source commit time.

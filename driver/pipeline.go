@@ -27,7 +27,7 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 		SinkConfig: pipeline.SinkConfig{Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, Task: h.task, Logger: h.logger,
 			Secret: secret, Event: func(msg string) { d.emit(h, msg) }},
 		URL: url, Token: d.nodeConfig().NatsToken, TLS: d.natsTLSClient(), Name: "dtle-dest-" + h.cfg.AllocID,
-		Live: h.live.cur.Store,
+		Live: h.live.set,
 	}.Run(ctx)
 }
 
@@ -43,15 +43,17 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 	if err != nil {
 		return err
 	}
+	go d.watchSpeedLimit(ctx, h, client)
 	return pipeline.Source{
 		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger,
-		Secret: secret, Token: cfg.NatsToken, TLS: d.natsTLSClient(),
+		Limiter: h.speed.limiter,
+		Secret:  secret, Token: cfg.NatsToken, TLS: d.natsTLSClient(),
 		Locate: func(ctx context.Context) (string, error) {
 			addr, err := locateDest(ctx, h, client)
 			return "nats://" + addr, err
 		},
-		Live:    h.live.cur.Store,
-		OnRetry: func(error) { h.live.failures.Add(1) },
+		Live:    h.live.set,
+		OnRetry: h.live.failed,
 	}.Run(ctx)
 }
 

@@ -18,6 +18,8 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 
 	// Source.
 	"gtid":                  hclspec.NewAttr("gtid", "string", false),
+	"binlog_file":           hclspec.NewAttr("binlog_file", "string", false),
+	"binlog_pos":            hclspec.NewAttr("binlog_pos", "number", false),
 	"group_max_size":        intDefault("group_max_size", config.DefaultGroupMaxSize),
 	"group_timeout":         intDefault("group_timeout", config.DefaultGroupTimeoutMS),
 	"chunk_size":            intDefault("chunk_size", config.DefaultChunkSize),
@@ -27,6 +29,9 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"server_id":             hclspec.NewAttr("server_id", "number", false),
 	"replicate_do_db":       hclspec.NewBlockList("replicate_do_db", replicateDBSpec),
 	"replicate_ignore_db":   hclspec.NewBlockList("replicate_ignore_db", replicateDBSpec),
+	"speed_limit":           hclspec.NewBlock("speed_limit", false, speedLimitSpec),
+	"skip_dtle_applied":     boolDefault("skip_dtle_applied", false),
+	"skip_dtle_applied_by":  hclspec.NewAttr("skip_dtle_applied_by", "string", false),
 
 	// Destination, MySQL.
 	"parallel_workers": intDefault("parallel_workers", config.DefaultParallelWorkers),
@@ -36,6 +41,14 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"kafka_topic":            hclspec.NewAttr("kafka_topic", "string", false),
 	"message_group_max_size": intDefault("message_group_max_size", config.DefaultMessageGroupMaxSize),
 	"message_group_timeout":  intDefault("message_group_timeout", config.DefaultMessageGroupTimeout),
+	// Debezium's format settings (config.Task, docs/kafka.md).
+	"decimal_handling_mode":         stringDefault("decimal_handling_mode", config.DefaultDecimalHandlingMode),
+	"time_precision_mode":           stringDefault("time_precision_mode", config.DefaultTimePrecisionMode),
+	"bigint_unsigned_handling_mode": stringDefault("bigint_unsigned_handling_mode", config.DefaultBigintUnsignedHandlingMode),
+	"binary_handling_mode":          stringDefault("binary_handling_mode", config.DefaultBinaryHandlingMode),
+	"tombstones_on_delete":          boolDefault("tombstones_on_delete", config.DefaultTombstonesOnDelete),
+	"include_schema_changes":        boolDefault("include_schema_changes", config.DefaultIncludeSchemaChanges),
+	"skipped_operations":            stringDefault("skipped_operations", config.DefaultSkippedOperations),
 })
 
 var connectionSpec = hclspec.NewObject(map[string]*hclspec.Spec{
@@ -61,6 +74,22 @@ var replicateDBSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 		"where":           hclspec.NewAttr("where", "string", false),
 		"ignore_event":    hclspec.NewAttr("ignore_event", "list(string)", false),
 		"ignore_sql":      hclspec.NewAttr("ignore_sql", "list(string)", false),
+	})),
+})
+
+// rateSpecs are the caps of a speed limit and of each of its windows.
+func rateSpecs(extra map[string]*hclspec.Spec) *hclspec.Spec {
+	for _, name := range []string{"copy_rows_per_second", "copy_bytes_per_second", "binlog_rows_per_second", "binlog_bytes_per_second"} {
+		extra[name] = hclspec.NewAttr(name, "number", false)
+	}
+	return hclspec.NewObject(extra)
+}
+
+var speedLimitSpec = rateSpecs(map[string]*hclspec.Spec{
+	"time_zone": hclspec.NewAttr("time_zone", "string", false),
+	"windows": hclspec.NewBlockList("windows", rateSpecs(map[string]*hclspec.Spec{
+		"from": hclspec.NewAttr("from", "string", true),
+		"to":   hclspec.NewAttr("to", "string", true),
 	})),
 })
 

@@ -115,6 +115,10 @@ type txnGrouper struct {
 	read    change.GTIDSet
 	// published is when read was last published to Stats.
 	published time.Time
+	// applied says cur was committed by a dtle applier that
+	// skip_dtle_applied drops; sentParts that parts of cur have gone;
+	// data that cur changes a table other than dtle's checkpoint.
+	applied, sentParts, data bool
 }
 
 func (g *txnGrouper) flush(ctx context.Context) error {
@@ -133,6 +137,19 @@ func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) err
 	g.cur, g.size = nil, 0
 	if t == nil {
 		return nil
+	}
+	applied, data := g.applied, g.data
+	g.applied, g.sentParts, g.data = false, false, false
+	if applied && !data && t.DDL == nil {
+		// Only another job's checkpoint: the peer recording what this job
+		// sent it. Sent, it would make this job's applier write its own
+		// checkpoint, which the peer would send back, and so on forever.
+		g.track(t.GTID)
+		return nil
+	}
+	if applied {
+		// Sent empty, so its GTID still counts as handled.
+		t.Changes, t.DDL = nil, nil
 	}
 	t.LogFile, t.LogPos = g.file, h.LogPos
 	g.e.Stats.TxnsRead.Add(1)
@@ -158,6 +175,7 @@ func (g *txnGrouper) commit(ctx context.Context, h *replication.EventHeader) err
 func (g *txnGrouper) begin(gtid string, h *replication.EventHeader, commitMicros uint64) {
 	g.cur = &change.Txn{GTID: gtid, Timestamp: h.Timestamp, LogFile: g.file, ServerID: h.ServerID, CommitMicros: commitMicros}
 	g.size = 0
+	g.applied, g.sentParts, g.data = false, false, false
 }
 
 // eventStart is where an event starts in its binlog file: its header holds
@@ -207,6 +225,10 @@ func (g *txnGrouper) query(ctx context.Context, h *replication.EventHeader, q *r
 	if g.cur == nil {
 		return nil // outside any GTID: nothing of ours
 	}
+	if job, ok := change.AppliedBy(sql); ok && g.skips(job) {
+		g.applied, g.data = true, true // sent empty: the peer records it
+		return g.commit(ctx, h)
+	}
 	ddl, err := g.e.routeDDL(ctx, sql, string(q.Schema))
 	if err != nil {
 		return err
@@ -248,6 +270,14 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 		return nil
 	}
 	schema, name := string(ev.Table.Schema), string(ev.Table.Table)
+	if g.e.cfg.Task.SkipDtleApplied && dtleCheckpoint(schema, name) {
+		g.markApplied(ev)
+		return nil
+	}
+	g.data = true
+	if g.applied {
+		return nil // dropped whole at its commit
+	}
 	tg := g.e.rules.Table(schema, name)
 	if tg == nil || tg.Ignores(rowEvents[op]) {
 		return nil
@@ -301,10 +331,58 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 	return nil
 }
 
+// dtleCheckpoint says a table is where dtle appliers record their jobs'
+// positions.
+func dtleCheckpoint(schema, table string) bool {
+	return schema == change.CheckpointSchema && table == change.CheckpointTable
+}
+
+// skips says skip_dtle_applied drops what job applied: any job's, or only
+// skip_dtle_applied_by's.
+func (g *txnGrouper) skips(job string) bool {
+	t := g.e.cfg.Task
+	return t.SkipDtleApplied && (t.SkipDtleAppliedBy == "" || t.SkipDtleAppliedBy == job)
+}
+
+// markApplied marks the current transaction as a dtle applier's if a
+// checkpoint row it writes (job id first) is of a job skip_dtle_applied
+// drops. The applier writes its checkpoint first in a transaction it
+// applies in parts, so a marked transaction has sent none.
+func (g *txnGrouper) markApplied(ev *replication.RowsEvent) {
+	if g.cur == nil || g.applied {
+		return
+	}
+	for _, row := range ev.Rows {
+		if len(row) == 0 {
+			continue
+		}
+		var job string
+		switch v := row[0].(type) {
+		case string:
+			job = v
+		case []byte:
+			job = string(v)
+		default:
+			continue
+		}
+		if g.skips(job) {
+			g.applied = true
+			break
+		}
+	}
+	if g.applied && g.sentParts {
+		g.e.log.Warn("a transaction dtle applied was recognised after parts of it were sent", "gtid", g.cur.GTID)
+	}
+	if g.applied {
+		g.cur.Changes, g.size = nil, 0
+	}
+}
+
 // sendPart sends what the current transaction has so far and keeps reading it.
 func (g *txnGrouper) sendPart(ctx context.Context) error {
 	part := *g.cur
 	part.More = true
+	g.sentParts = true
 	g.ready = append(g.ready, part)
 	g.cur.Changes, g.size = nil, 0
 	return g.flush(ctx)

@@ -217,5 +217,6 @@ func (r *chunkReader) send(ctx context.Context, rows change.PackedRows, lo, hi c
 	err := r.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindChunk, Flavor: r.e.flavor, Table: r.t,
 		Rows: rows, Lo: lo, Hi: hi})
 	r.e.Stats.RowsRead.Add(int64(rows.N))
+	r.e.Stats.TableRows(r.t.Schema, r.t.Name, int64(rows.N))
 	return err
 }

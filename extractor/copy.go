@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/filter"
+	"github.com/dtle-io/dtle/internal/progress"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -63,7 +64,7 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 		return "", err
 	}
 	e.Stats.TablesAll.Store(int64(len(todo)))
-	e.estimateRows(ctx, todo, done)
+	e.startFigures(todo, done, e.estimateRows(ctx, todo, done))
 	e.log.Info("full copy", "snapshot", pos, "tables", len(todo), "already_done", len(done))
 	last := -1
 	for i, it := range todo {
@@ -81,6 +82,7 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 			return "", err
 		}
 		e.Stats.TablesDone.Add(1)
+		e.Stats.TableDone(it.dest.Schema, it.dest.Table)
 	}
 	return pos, nil
 }
@@ -244,33 +246,51 @@ func refersToPlainIndex(t *change.Table, refs [][]string) bool {
 	return false
 }
 
+// startFigures publishes the tables of the copy, in order, with the
+// server's estimate of their rows.
+func (e *Extractor) startFigures(todo []copyItem, done map[change.TableName]bool, estimates map[tableinfo.Name]int64) {
+	tables := make([]progress.TableCopy, len(todo))
+	for i, it := range todo {
+		tables[i] = progress.TableCopy{Schema: it.dest.Schema, Table: it.dest.Table, SourceSchema: it.n.Schema,
+			SourceTable: it.n.Table, Estimate: estimates[it.n], Done: done[it.dest]}
+	}
+	e.Stats.CopyTables(tables)
+}
+
 // estimateRows publishes the server's estimate of the rows left to copy,
-// for progress and ETA; without one, progress counts tables.
-func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[change.TableName]bool) {
+// for progress and ETA (without one, progress counts tables), and returns
+// each table's.
+func (e *Extractor) estimateRows(ctx context.Context, todo []copyItem, done map[change.TableName]bool) map[tableinfo.Name]int64 {
 	rows, err := e.db.QueryContext(ctx, "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0) "+
 		"FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE'")
 	if err != nil {
 		e.log.Debug("no row estimate", "error", err)
-		return
+		return nil
 	}
 	defer func() { _ = rows.Close() }()
 	want := map[change.TableName]bool{}
 	for _, it := range todo {
-		if !done[it.dest] {
-			want[it.n] = true
-		}
+		want[it.n] = !done[it.dest]
 	}
 	var total int64
+	each := map[tableinfo.Name]int64{}
 	for rows.Next() {
 		var n tableinfo.Name
 		var count int64
-		if rows.Scan(&n.Schema, &n.Table, &count) == nil && want[n] {
-			total += count
+		if rows.Scan(&n.Schema, &n.Table, &count) != nil {
+			continue
+		}
+		if left, ok := want[n]; ok {
+			each[n] = count
+			if left {
+				total += count
+			}
 		}
 	}
 	if rows.Err() == nil {
 		e.Stats.RowsEstimate.Store(total)
 	}
+	return each
 }
 
 // copySchemas sends every replicated schema, with its default character

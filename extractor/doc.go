@@ -5,7 +5,9 @@
 //   - Run(ctx) first asks the destination for its checkpoint (Sender.Hello)
 //     and resumes from it: tables the destination has fully copied are not
 //     copied again, and the binlog is read from the GTID set the destination
-//     has committed.
+//     has committed. A job without a checkpoint starts at the task's gtid,
+//     or at its binlog_file and binlog_pos (turned into a GTID position,
+//     internal/position.GTIDAt), without a full copy.
 //   - Full copy: one consistent snapshot (MariaDB: START TRANSACTION WITH
 //     CONSISTENT SNAPSHOT and binlog_snapshot_gtid_pos, no global lock; MySQL:
 //     a FLUSH TABLES WITH READ LOCK held only while the snapshot opens). Each

@@ -19,6 +19,11 @@ var ErrBadRule = errors.New("a replication rule does not fit the source")
 var ErrSchemaAhead = errors.New("the source table's definition has changed since this binlog event " +
 	"(column maps and where filters need it); restart the job with a full copy")
 
+// ErrBadStart: the task's binlog_file and binlog_pos name no position the
+// source can start from (no such file or event, or a MySQL source, on which
+// only gtid is supported).
+var ErrBadStart = errors.New("binlog_file/binlog_pos cannot start the job")
+
 // BinlogGoneError: the source no longer has the binlog the job must read
 // next (purged, or the server's history differs). The job cannot resume;
 // nothing was lost on the destination, which holds everything up to GTIDSet.

@@ -12,6 +12,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/progress"
 )
 
@@ -87,8 +88,14 @@ func (e *Extractor) Run(ctx context.Context) error {
 	e.log.Info("resuming from the destination checkpoint", "stage", cp.Stage, "gtid_set", cp.GTIDSet, "tables_done", countDone(cp))
 	if cp.Stage != change.StageIncr {
 		progress.Set(&e.Stats.Stage, change.StageFull)
-		start := e.cfg.Task.Gtid
-		if start == "" || cp.Stage == change.StageFull {
+		start, given := e.cfg.Task.Gtid, e.cfg.Task.Gtid != ""
+		if cp.Stage == "" && e.cfg.Task.StartsAtPosition() {
+			if start, err = e.positionStart(ctx); err != nil {
+				return err
+			}
+			given = true
+		}
+		if !given || cp.Stage == change.StageFull {
 			if start, err = e.fullCopy(ctx, cp); err != nil {
 				return err
 			}
@@ -107,6 +114,21 @@ func (e *Extractor) Run(ctx context.Context) error {
 		return fmt.Errorf("destination checkpoint: %w", err)
 	}
 	return e.stream(ctx, from)
+}
+
+// positionStart is the GTID set executed at the task's binlog_file and
+// binlog_pos, where a job without a checkpoint starts.
+func (e *Extractor) positionStart(ctx context.Context) (string, error) {
+	file, pos := e.cfg.Task.BinlogFile, e.cfg.Task.BinlogPos
+	set, err := position.GTIDAt(ctx, e.db, e.flavor, file, pos)
+	if position.IsPosition(err) {
+		return "", fmt.Errorf("%w: %s:%d: %w", ErrBadStart, file, pos, err)
+	}
+	if err != nil {
+		return "", err
+	}
+	e.log.Info("starting from a binlog position, without a full copy", "binlog_file", file, "binlog_pos", pos, "gtid_set", set)
+	return set, nil
 }
 
 func countDone(cp *change.Checkpoint) int {

@@ -4,10 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
 )
 
 // snapshotAt is where a consistent snapshot sits in the source's history:
@@ -63,96 +63,17 @@ func (e *Extractor) snapshot(ctx context.Context) (*sql.Conn, snapshotAt, error)
 	}
 	at := snapshotAt{GTIDSet: strings.ReplaceAll(pos, "\n", "")}
 	// Under the lock the binlog stands still: its end is the snapshot's.
-	if at.File, at.Pos, err = binlogEnd(ctx, conn); err != nil {
+	if at.File, at.Pos, err = mysqlconn.BinlogEnd(ctx, conn); err != nil {
 		e.log.Debug("no binlog coordinates for the snapshot", "error", err)
 	}
 	return conn, at, nil
 }
 
-// binlogEnd reads the current binlog file and offset: SHOW MASTER STATUS,
-// or SHOW BINARY LOG STATUS where MySQL (8.4) has only that.
-func binlogEnd(ctx context.Context, conn *sql.Conn) (string, uint64, error) {
-	var err error
-	for _, q := range []string{"SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"} {
-		var file string
-		var pos uint64
-		if file, pos, err = firstFileAndPos(ctx, conn, q); err == nil {
-			return file, pos, nil
-		}
-	}
-	return "", 0, err
-}
-
-// firstFileAndPos reads the first two columns of q's first row.
-func firstFileAndPos(ctx context.Context, conn *sql.Conn, q string) (string, uint64, error) {
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: %w", q, err)
-	}
-	defer func() { _ = rows.Close() }()
-	cols, err := rows.Columns()
-	if err != nil || len(cols) < 2 {
-		return "", 0, fmt.Errorf("%s: %d columns (%w)", q, len(cols), err)
-	}
-	if !rows.Next() {
-		return "", 0, fmt.Errorf("%s: no row (is log_bin on?): %w", q, rows.Err())
-	}
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return "", 0, fmt.Errorf("%s: %w", q, err)
-	}
-	pos, err := strconv.ParseUint(string(vals[1]), 10, 64)
-	if err != nil {
-		return "", 0, fmt.Errorf("%s: position %q: %w", q, vals[1], err)
-	}
-	return string(vals[0]), pos, nil
-}
-
-// mariaSnapshotPos reads where the session's snapshot is: its binlog file
-// and offset, and its GTID position, binlog_snapshot_gtid_pos where the
-// server has it, else the file and offset turned into one by
-// BINLOG_GTID_POS.
+// mariaSnapshotPos reads where the session's snapshot is.
 func mariaSnapshotPos(ctx context.Context, conn *sql.Conn) (snapshotAt, error) {
-	status, err := statusVars(ctx, conn, "binlog_snapshot%")
+	at, err := mysqlconn.MariaDBSnapshot(ctx, conn)
 	if err != nil {
 		return snapshotAt{}, err
 	}
-	file, offset := status["binlog_snapshot_file"], status["binlog_snapshot_position"]
-	at := snapshotAt{File: file}
-	at.Pos, _ = strconv.ParseUint(offset, 10, 64)
-	if pos, ok := status["binlog_snapshot_gtid_pos"]; ok {
-		at.GTIDSet = pos
-		return at, nil
-	}
-	if file == "" {
-		return snapshotAt{}, fmt.Errorf("the server reports no binlog snapshot position (is log_bin on?)")
-	}
-	var pos sql.NullString
-	if err := conn.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", file, offset).Scan(&pos); err != nil {
-		return snapshotAt{}, fmt.Errorf("BINLOG_GTID_POS(%s, %s): %w", file, offset, err)
-	}
-	at.GTIDSet = pos.String
-	return at, nil
-}
-
-// statusVars reads SHOW STATUS LIKE pattern, names lowercased.
-func statusVars(ctx context.Context, conn *sql.Conn, pattern string) (map[string]string, error) {
-	rows, err := conn.QueryContext(ctx, "SHOW STATUS LIKE ?", pattern)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
-	status := map[string]string{}
-	for rows.Next() {
-		var k, v string
-		if err := rows.Scan(&k, &v); err != nil {
-			return nil, err
-		}
-		status[strings.ToLower(k)] = v
-	}
-	return status, rows.Err()
+	return snapshotAt{File: at.File, Pos: at.Pos, GTIDSet: at.GTIDPos}, nil
 }

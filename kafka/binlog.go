@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/dtle-io/dtle/internal/change"
 )
 
@@ -86,8 +88,9 @@ func (s *Sink) txn(ctx context.Context, t *change.Txn) error {
 	return nil
 }
 
-// change writes one row change: an update that moves the key is a delete
-// and a create, as Debezium sends it.
+// change writes one row change, unless skipped_operations skips its kind:
+// an update that moves the key is a delete and a create, as Debezium
+// sends it, with the other key in a header of each.
 func (s *Sink) change(ctx context.Context, tc *tableCodec, c *change.RowChange, o *origin, now time.Time) error {
 	n := len(tc.fields)
 	for _, r := range []change.Row{c.Before, c.After} {
@@ -97,34 +100,54 @@ func (s *Sink) change(ctx context.Context, tc *tableCodec, c *change.RowChange, 
 	}
 	switch c.Op {
 	case change.OpInsert:
-		return s.event1(ctx, tc, 'c', nil, c.After, o, now)
+		if s.opts.skip.Inserts {
+			return nil
+		}
+		return s.event1(ctx, tc, 'c', nil, c.After, o, now, nil)
 	case change.OpDelete:
-		return s.event1(ctx, tc, 'd', c.Before, nil, o, now)
+		if s.opts.skip.Deletes {
+			return nil
+		}
+		return s.event1(ctx, tc, 'd', c.Before, nil, o, now, nil)
 	}
-	oldKey, err := tc.appendKey(nil, c.Before)
+	if s.opts.skip.Updates {
+		return nil
+	}
+	oldKey, err := tc.appendKey(nil, c.Before, false)
 	if err != nil {
 		return err
 	}
-	newKey, err := tc.appendKey(nil, c.After)
+	newKey, err := tc.appendKey(nil, c.After, false)
 	if err != nil {
 		return err
 	}
 	if string(oldKey) == string(newKey) {
-		return s.event1(ctx, tc, 'u', c.Before, c.After, o, now)
+		return s.event1(ctx, tc, 'u', c.Before, c.After, o, now, nil)
 	}
-	if err := s.event1(ctx, tc, 'd', c.Before, nil, o, now); err != nil {
+	oldHeader, err := tc.keyHeader(headerOldKey, c.Before)
+	if err != nil {
 		return err
 	}
-	return s.event1(ctx, tc, 'c', nil, c.After, o, now)
+	newHeader, err := tc.keyHeader(headerNewKey, c.After)
+	if err != nil {
+		return err
+	}
+	if err := s.event1(ctx, tc, 'd', c.Before, nil, o, now, newHeader); err != nil {
+		return err
+	}
+	return s.event1(ctx, tc, 'c', nil, c.After, o, now, oldHeader)
 }
 
-// event1 produces one change event, and the tombstone after a delete.
-func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, after change.Row, o *origin, now time.Time) error {
+// event1 produces one change event with its headers (nil: none) and, when
+// tombstones_on_delete, the tombstone after a delete: the same key (null
+// for a table without one, as Debezium sends it) and headers, a null
+// value.
+func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, after change.Row, o *origin, now time.Time, headers []kgo.RecordHeader) error {
 	keyRow := after
 	if op == 'd' {
 		keyRow = before
 	}
-	key, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), keyRow)
+	key, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), keyRow, op == 'r')
 	if err != nil {
 		return err
 	}
@@ -132,19 +155,38 @@ func (s *Sink) event1(ctx context.Context, tc *tableCodec, op byte, before, afte
 	if err != nil {
 		return err
 	}
-	s.produce(ctx, tc.topic, key, value)
-	if op == 'd' && key != nil {
-		s.produce(ctx, tc.topic, key, nil)
+	s.produce(ctx, tc.topic, key, value, headers...)
+	if op == 'd' && s.opts.tombstones {
+		s.produce(ctx, tc.topic, key, nil, headers...)
 	}
 	return nil
 }
 
-// ddl applies a statement to the tracked definitions and sends it to the
-// schema-change topic: one record, with an entry in tableChanges for each
-// table it created, altered (a renamed table under its new name) or
-// dropped. A TRUNCATE TABLE is no schema change and sends nothing:
-// Debezium sends a truncate event ("t") only when skipped.operations lets
-// it, and by default it skips them.
+// truncate sends Debezium's truncate event ("t") of a table: a null key,
+// no rows. A table the job does not replicate has none.
+func (s *Sink) truncate(ctx context.Context, id change.TableName, o *origin, now time.Time) error {
+	if s.cat.tables[id] == nil {
+		return nil
+	}
+	tc, err := s.codec(id.Schema, id.Table)
+	if err != nil {
+		return err
+	}
+	value, err := tc.appendValueRecord(make([]byte, 0, len(tc.valueHead)+640), s.prefix, 't', nil, nil, o, now)
+	if err != nil {
+		return err
+	}
+	s.produce(ctx, tc.topic, nil, value)
+	return nil
+}
+
+// ddl applies a statement to the tracked definitions and, with
+// include_schema_changes, sends it to the schema-change topic: one
+// record, with an entry in tableChanges for each table it created,
+// altered (a renamed table under its new name) or dropped. A TRUNCATE
+// TABLE is no schema change: it sends the table's truncate event ("t")
+// when skipped_operations does not skip them (it does by default, as
+// Debezium's skipped.operations).
 func (s *Sink) ddl(ctx context.Context, d *change.DDL, o *origin, now time.Time) error {
 	before := map[change.TableName]bool{}
 	for id := range s.cat.tables {
@@ -155,7 +197,10 @@ func (s *Sink) ddl(ctx context.Context, d *change.DDL, o *origin, now time.Time)
 		s.log.Warn("DDL not understood; table definitions unchanged", "schema", d.Schema, "error", err)
 	}
 	if res.Truncate {
-		return nil
+		if s.opts.skip.Truncates || len(res.IDs) == 0 {
+			return nil
+		}
+		return s.truncate(ctx, res.IDs[0], o, now)
 	}
 	renamedFrom := map[change.TableName]bool{}
 	for _, old := range res.Renamed {
@@ -185,6 +230,9 @@ func (s *Sink) ddl(ctx context.Context, d *change.DDL, o *origin, now time.Time)
 		}
 		changes = append(changes, describe(kind, id, def))
 		names = append(names, id.Table)
+	}
+	if !s.opts.schemaChanges {
+		return nil
 	}
 	if err := s.ensureTopic(ctx, s.prefix); err != nil {
 		return err

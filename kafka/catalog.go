@@ -28,6 +28,13 @@ type colDef struct {
 	Nullable bool     `json:"nullable"`
 	AutoInc  bool     `json:"auto_increment,omitempty"`
 	Type     string   `json:"type"` // the type as the server spells it, e.g. "decimal(10,2) unsigned"
+	// ScaleSet: a FLOAT or DOUBLE written with a scale, (M,D).
+	ScaleSet bool `json:"scale_set,omitempty"`
+	// Declared is the type as DDL in the binlog wrote it, upper case,
+	// where Debezium's parser takes the word for a type of its own:
+	// BOOLEAN and BOOL (a TINYINT(1) to the server), REAL (a DOUBLE) and
+	// NUMERIC (a DECIMAL). SHOW CREATE TABLE never says so.
+	Declared string `json:"declared,omitempty"`
 	// HasDefault says the column has a constant default, Default its text
 	// (see defaultOf); none for no default, DEFAULT NULL or an expression.
 	HasDefault bool   `json:"has_default,omitempty"`
@@ -103,7 +110,7 @@ func fromCopy(t *change.Table) *tableDef {
 	if st, spatial, err := parseDDL(t.CreateSQL); err == nil {
 		if ct, ok := st.(*ast.CreateTableStmt); ok {
 			d := fromCreate(ct, t.Schema)
-			d.markSpatial(spatial)
+			d.markHints(spatial)
 			d.Name = t.Name
 			if len(d.Columns) == len(t.Columns) {
 				return d
@@ -241,6 +248,14 @@ func (d *tableDef) colFrom(cd *ast.ColumnDef) colDef {
 		c.Charset = d.Charset
 	}
 	c.Length, c.Scale = max(ft.GetFlen(), 0), max(ft.GetDecimal(), 0)
+	switch c.Kind {
+	case "decimal":
+		if c.Length == 0 {
+			c.Length = 10 // DECIMAL is DECIMAL(10,0)
+		}
+	case "float", "double":
+		c.ScaleSet = ft.GetDecimal() >= 0
+	}
 	c.Type = strings.ToLower(ft.CompactStr())
 	if c.Unsigned && !strings.Contains(c.Type, "unsigned") {
 		c.Type += " unsigned"
@@ -268,7 +283,7 @@ type applied struct {
 	// Renamed maps each new name a table was renamed to to its old name.
 	Renamed map[change.TableName]change.TableName
 	// Truncate: the statement is a TRUNCATE TABLE, which changes no
-	// definition and is no schema change.
+	// definition and is no schema change; IDs names the table.
 	Truncate bool
 }
 
@@ -280,8 +295,8 @@ func (c *catalog) apply(defaultSchema, sql string) (applied, error) {
 	if err != nil {
 		return applied{}, fmt.Errorf("parse DDL: %w", err)
 	}
-	if _, ok := st.(*ast.TruncateTableStmt); ok {
-		return applied{Truncate: true}, nil
+	if t, ok := st.(*ast.TruncateTableStmt); ok {
+		return applied{Truncate: true, IDs: []change.TableName{{Schema: schemaOf(t.Table, defaultSchema), Table: t.Table.Name.O}}}, nil
 	}
 	var out applied
 	out.IDs, err = c.applyStmt(st, defaultSchema, spatial, &out)
@@ -305,7 +320,7 @@ func (c *catalog) applyStmt(st ast.StmtNode, defaultSchema string, spatial map[s
 			return []change.TableName{d.name()}, nil
 		}
 		d := fromCreate(s, defaultSchema)
-		d.markSpatial(spatial)
+		d.markHints(spatial)
 		if s.IfNotExists && c.get(d.Schema, d.Name) != nil {
 			return nil, nil
 		}
@@ -429,7 +444,7 @@ func (c *catalog) alter(s *ast.AlterTableStmt, defaultSchema string, spatial map
 	}
 	next.markKeyNotNull()
 	next.pickKey()
-	next.markSpatial(spatial)
+	next.markHints(spatial)
 	delete(c.tables, old)
 	c.tables[next.name()] = next
 	if next.name() != old {

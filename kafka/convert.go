@@ -42,31 +42,39 @@ type field struct {
 	params [][2]string
 	def    []byte // the default as the field's JSON value; nil: none
 	conv   func(dst []byte, v any) ([]byte, error)
+	// snapConv, when set, writes the full copy's values instead of conv.
+	snapConv func(dst []byte, v any) ([]byte, error)
+	binary   bool // a binary string column (BINARY, VARBINARY, BLOB)
 }
 
-// fieldFor maps a column to Debezium's default representation
-// (decimal.handling.mode=precise, time.precision.mode=adaptive_time_microseconds,
-// bigint.unsigned.handling.mode=long, binary.handling.mode=bytes).
-func fieldFor(c *colDef) *field {
+// fieldFor maps a column to its Debezium representation under the
+// options (decimal.handling.mode, time.precision.mode,
+// bigint.unsigned.handling.mode, binary.handling.mode).
+func fieldFor(c *colDef, o *options) *field {
 	f := &field{col: c}
 	switch c.Kind {
 	case "tinyint", "smallint", "mediumint", "int", "integer", "bigint":
 		f.typ = intType(c)
 		f.conv = f.integer
+		switch {
+		case c.isBoolean():
+			f.typ, f.conv = "boolean", f.boolean
+		case c.Kind == "bigint" && c.Unsigned && o.bigintPrecise:
+			f.typ, f.name, f.conv = "bytes", nameDecimal, f.unsignedDecimal
+			f.params = [][2]string{{"scale", "0"}, {"connect.decimal.precision", "20"}}
+		}
 	case "float":
 		f.typ, f.conv = "float", f.float
-		if c.Scale > 0 || c.Length > 24 {
-			f.typ = "double"
+		if c.ScaleSet || c.Scale > 0 || c.Length > 24 {
+			f.typ = "double" // FLOAT(M,D) and FLOAT(p) for p > 24
 		}
 	case "double", "real":
 		f.typ, f.conv = "double", f.float
-	case "decimal", "numeric":
-		f.typ, f.name = "bytes", nameDecimal
-		f.params = [][2]string{{"scale", strconv.Itoa(c.Scale)}}
-		if c.Length > 0 {
-			f.params = append(f.params, [2]string{"connect.decimal.precision", strconv.Itoa(c.Length)})
+		if c.Declared == "REAL" {
+			f.typ = "float"
 		}
-		f.conv = f.decimal
+	case "decimal", "numeric":
+		f.decimalField(o.decimal)
 	case "bit":
 		if c.Length <= 1 {
 			f.typ, f.conv = "boolean", f.bitBool
@@ -74,19 +82,12 @@ func fieldFor(c *colDef) *field {
 			f.typ, f.name, f.conv = "bytes", nameBits, f.bits
 			f.params = [][2]string{{"length", strconv.Itoa(c.Length)}}
 		}
-	case "date":
-		f.typ, f.name, f.conv = "int32", nameDate, f.date
-	case "time":
-		f.typ, f.name, f.conv = "int64", nameMicroTime, f.time
-	case "datetime":
-		f.typ, f.name, f.conv = "int64", nameTimestamp, f.datetime
-		if c.Scale > 3 {
-			f.name = nameMicroTimestamp
-		}
+	case "date", "time", "datetime":
+		f.temporalField(o.connectTime)
 	case "timestamp":
-		f.typ, f.name, f.conv = "string", nameZoned, f.timestamp
+		f.typ, f.name, f.conv, f.snapConv = "string", nameZoned, f.timestamp, f.timestampTrimmed
 	case "year":
-		f.typ, f.name, f.conv = "int32", nameYear, f.integer
+		f.typ, f.name, f.conv = "int32", nameYear, f.year
 	case "enum":
 		f.typ, f.name, f.conv = "string", nameEnum, f.enum
 		f.params = [][2]string{{"allowed", allowed(c.Elems)}}
@@ -101,7 +102,7 @@ func fieldFor(c *colDef) *field {
 		f.typ, f.name, f.doc, f.fields, f.conv = "struct", nameGeometry, "Geometry", geometryFields, f.geometry
 	default:
 		if c.Charset == "binary" || strings.Contains(c.Kind, "blob") || strings.Contains(c.Kind, "binary") || !isText(c.Kind) {
-			f.typ, f.conv = "bytes", f.bytes
+			f.binaryField(o.binary)
 		} else {
 			f.typ, f.conv = "string", f.text
 		}
@@ -178,10 +179,17 @@ func (f *field) integer(dst []byte, v any) ([]byte, error) {
 	return dst, typeError(v)
 }
 
+// float writes a FLOAT, DOUBLE or REAL at its schema's size. A FLOAT is
+// stored in 32 bits: its text from the full copy is read as such, and
+// widened to a double as Debezium widens the driver's Float (FLOAT(M,D)
+// 1.1 is 1.100000023841858 in the binlog and in the copy alike).
 func (f *field) float(dst []byte, v any) ([]byte, error) {
-	size := 64
+	size, stored := 64, 64
 	if f.typ == "float" {
 		size = 32
+	}
+	if f.col.Kind == "float" {
+		stored = 32
 	}
 	var x float64
 	switch n := v.(type) {
@@ -191,7 +199,7 @@ func (f *field) float(dst []byte, v any) ([]byte, error) {
 		x = n
 	case string:
 		var err error
-		if x, err = strconv.ParseFloat(n, size); err != nil {
+		if x, err = strconv.ParseFloat(n, stored); err != nil {
 			return dst, fmt.Errorf("float %q: %w", n, err)
 		}
 	case []byte:

@@ -66,14 +66,17 @@ func (s *Sink) startTable(ctx context.Context, m *change.Message) error {
 	if err := s.setDef(ctx, d.name(), d); err != nil {
 		return err
 	}
-	if err := s.ensureTopic(ctx, s.prefix); err != nil {
-		return err
-	}
 	firstTable := true
 	for _, t := range s.st.Tables {
 		firstTable = firstTable && !t.Done
 	}
 	s.copying = &tableCopy{file: m.SnapshotFile, pos: int64(m.SnapshotPos), firstTable: firstTable}
+	if !s.opts.schemaChanges {
+		return nil
+	}
+	if err := s.ensureTopic(ctx, s.prefix); err != nil {
+		return err
+	}
 	o := s.copying.origin(snapshotSchemaChangeMark)
 	o.tables = d.Name
 	key, value := schemaChange(s.prefix, d.Schema, m.Table.CreateSQL, []tableChange{describe("CREATE", d.name(), d)}, o, time.Now())
@@ -105,7 +108,7 @@ func (s *Sink) copyRows(ctx context.Context, m *change.Message) error {
 	now := time.Now()
 	for _, row := range rows {
 		if c.held != nil {
-			if err := s.event1(ctx, tc, 'r', nil, c.held, c.origin(c.marker(c.rows == 1, false, false)), now); err != nil {
+			if err := s.event1(ctx, tc, 'r', nil, c.held, c.origin(c.marker(c.rows == 1, false, false)), now, nil); err != nil {
 				return err
 			}
 		}
@@ -120,7 +123,7 @@ func (s *Sink) copyRows(ctx context.Context, m *change.Message) error {
 // table's copy with the position that says it is done.
 func (s *Sink) tableDone(ctx context.Context, m *change.Message) error {
 	if c := s.copying; c != nil && c.held != nil {
-		if err := s.event1(ctx, c.tc, 'r', nil, c.held, c.origin(c.marker(c.rows == 1, true, m.LastTable)), time.Now()); err != nil {
+		if err := s.event1(ctx, c.tc, 'r', nil, c.held, c.origin(c.marker(c.rows == 1, true, m.LastTable)), time.Now(), nil); err != nil {
 			return err
 		}
 	}

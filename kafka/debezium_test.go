@@ -49,7 +49,7 @@ func TestSchemaTypesAreJsonConverters(t *testing.T) {
 		"`e` enum('a','b'), `st` set('x','y'), `js` longtext CHECK (json_valid(`js`)), `c` char(3), `vc` varchar(10), `tx` text, " +
 		"`bn` binary(4), `vb` varbinary(4), `bl` blob, PRIMARY KEY (`ti`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 	d := fromCopy(&change.Table{Schema: "s", Name: "all", CreateSQL: create, Columns: make([]change.Column, 26)})
-	tc := newTableCodec("dbz", d)
+	tc := newTableCodec("dbz", d, &dbzDefaults)
 	if len(tc.keyHead) == 0 {
 		t.Fatalf("no key read from %s", create)
 	}
@@ -114,7 +114,7 @@ func TestFieldDefaultsFromTheCopy(t *testing.T) {
 		"  `nd` int(11) DEFAULT NULL,\n  `nn` int(11) NOT NULL,\n  `bo` tinyint(1) DEFAULT 1,\n  `em` varchar(3) NOT NULL DEFAULT '',\n" +
 		"  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
 	d := fromCopy(&change.Table{Schema: "s", Name: "t", CreateSQL: create, Columns: make([]change.Column, 28)})
-	tc := newTableCodec("dbz", d)
+	tc := newTableCodec("dbz", d, &dbzDefaults)
 	cases := []struct {
 		col, want, why string
 	}{
@@ -178,7 +178,7 @@ func TestFieldDefaultsFromDDL(t *testing.T) {
 			t.Fatalf("%s: %v", ddl, err)
 		}
 	}
-	tc := newTableCodec("dbz", c.get("db", "t"))
+	tc := newTableCodec("dbz", c.get("db", "t"), &dbzDefaults)
 	cases := []struct {
 		col, want, why string
 	}{
@@ -261,7 +261,7 @@ func TestSpatialColumns(t *testing.T) {
 	if got := kinds(c.get("db", "geo")); got != "int,linestring,point,int,multipolygon" {
 		t.Fatalf("from the binlog's DDL: %s", got)
 	}
-	tc := newTableCodec("dbz", d)
+	tc := newTableCodec("dbz", d, &dbzDefaults)
 	for _, s := range []struct{ col, want string }{
 		{"g", `{"type":"struct","fields":[{"type":"bytes","optional":false,"field":"wkb"},{"type":"int32","optional":true,"field":"srid"}],` +
 			`"optional":true,"name":"io.debezium.data.geometry.Geometry","version":1,"doc":"Geometry","field":"g"}`},
@@ -304,7 +304,7 @@ func TestGeometryValues(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := fieldFor(&colDef{Name: "g", Kind: c.kind, Nullable: true})
+			f := fieldFor(&colDef{Name: "g", Kind: c.kind, Nullable: true}, &dbzDefaults)
 			got, err := f.conv(nil, c.in)
 			if err != nil {
 				t.Fatal(err)
@@ -314,7 +314,7 @@ func TestGeometryValues(t *testing.T) {
 			}
 		})
 	}
-	if _, err := fieldFor(&colDef{Kind: "point"}).conv(nil, line); err == nil {
+	if _, err := fieldFor(&colDef{Kind: "point"}, &dbzDefaults).conv(nil, line); err == nil {
 		t.Error("a linestring read as a point")
 	}
 }
@@ -327,3 +327,6 @@ func hexBytes(t *testing.T, s string) []byte {
 	}
 	return b
 }
+
+// dbzDefaults are Debezium's default settings.
+var dbzDefaults = defaultOptions()

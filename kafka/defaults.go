@@ -118,7 +118,7 @@ func (f *field) defaultJSON() []byte {
 		if !ok {
 			return nil
 		}
-		return appendBase64(nil, twosComplement(n))
+		v = plainDecimal(n, c.Scale) // rounded to the scale, then as decimal.handling.mode says
 	case "bit":
 		n, err := strconv.ParseUint(strings.TrimSpace(text), 10, 64)
 		if err != nil {
@@ -142,8 +142,14 @@ func (f *field) defaultJSON() []byte {
 		v = s
 	case "char", "varchar", "tinytext", "text", "mediumtext", "longtext", "enum", "set", "json":
 		v = text
+	case "float", "double":
+		x, err := strconv.ParseFloat(strings.TrimSpace(text), 64)
+		if err != nil {
+			return nil
+		}
+		v = x // Debezium reads a default as a double, whatever the column stores
 	}
-	if f.typ == "bytes" && f.name == "" {
+	if f.binary {
 		v = []byte(text)
 	}
 	out, err := f.conv(nil, v)

@@ -8,10 +8,13 @@
 //     imports neither NATS nor the transport.
 //   - Emits, per table, to "<kafka_topic>.<db>.<table>": a key with the
 //     primary key columns (null without a key) and a value envelope with
-//     before, after, source, op (r for full-copy rows, c, u, d) and ts_ms. A
-//     delete is followed by a tombstone; an update that changes the key is a
-//     delete, its tombstone and a create. DDL goes to "<kafka_topic>" in the
-//     shape of Debezium's schema-change events.
+//     before, after, source, op (r for full-copy rows, c, u, d, t) and
+//     ts_ms. A delete is followed by a tombstone (tombstones_on_delete); an
+//     update that changes the key is a delete, its tombstone and a create,
+//     with the other key in the headers __debezium.newkey and
+//     __debezium.oldkey. DDL goes to "<kafka_topic>" in the shape of
+//     Debezium's schema-change events (include_schema_changes). Debezium's
+//     format settings of the task (options.go) choose the representations.
 //   - Exactly once: everything goes out in Kafka transactions. The source
 //     position (the applied GTID set and the copied tables) is written to the
 //     job's offsets topic in the transaction of the events it covers, and the

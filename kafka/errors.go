@@ -19,6 +19,9 @@ var (
 	ErrUnknownTable = errors.New("no definition for the table")
 	// ErrNotStarted: a binlog transaction came before the full copy finished.
 	ErrNotStarted = errors.New("binlog transaction before the full copy finished")
+	// ErrBadSetting: a Debezium format setting of the task config has a
+	// value the sink does not know (config.Task.Validate names the fix).
+	ErrBadSetting = errors.New("unknown value of a Debezium setting")
 )
 
 // ValueError is a value the sink cannot encode for its column.

@@ -41,12 +41,14 @@ type tableCodec struct {
 	keyHead, valueHead []byte
 }
 
-func newTableCodec(prefix string, d *tableDef) *tableCodec {
+func newTableCodec(prefix string, d *tableDef, o *options) *tableCodec {
 	tc := &tableCodec{def: d, key: d.keyIndexes(), topic: tableTopic(prefix, d.Schema, d.Name)}
 	for i := range d.Columns {
-		tc.fields = append(tc.fields, fieldFor(&d.Columns[i]))
+		tc.fields = append(tc.fields, fieldFor(&d.Columns[i], o))
 	}
-	base := prefix + "." + d.Schema + "." + d.Name
+	// Debezium names the schemas after the topic, characters Kafka does
+	// not allow in topic names cleaned.
+	base := tc.topic
 	if len(tc.key) > 0 {
 		b := []byte(`{"schema":{"type":"struct","fields":[`)
 		for i, k := range tc.key {
@@ -167,7 +169,8 @@ func (tc *tableCodec) payloadHint(before, after change.Row) int {
 }
 
 // appendKey writes the record key of row; nil for a table without a key.
-func (tc *tableCodec) appendKey(dst []byte, row change.Row) ([]byte, error) {
+// snap: the row is the full copy's.
+func (tc *tableCodec) appendKey(dst []byte, row change.Row, snap bool) ([]byte, error) {
 	if len(tc.key) == 0 {
 		return nil, nil
 	}
@@ -180,25 +183,30 @@ func (tc *tableCodec) appendKey(dst []byte, row change.Row) ([]byte, error) {
 		dst = appendJSONString(dst, tc.fields[k].col.Name)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = tc.appendValue(dst, k, row[k]); err != nil {
+		if dst, err = tc.appendValue(dst, k, row[k], snap); err != nil {
 			return nil, err
 		}
 	}
 	return append(dst, "}}"...), nil
 }
 
-func (tc *tableCodec) appendValue(dst []byte, i int, v any) ([]byte, error) {
+func (tc *tableCodec) appendValue(dst []byte, i int, v any, snap bool) ([]byte, error) {
 	if v == nil {
 		return append(dst, "null"...), nil
 	}
-	out, err := tc.fields[i].conv(dst, v)
+	f := tc.fields[i]
+	conv := f.conv
+	if snap && f.snapConv != nil {
+		conv = f.snapConv
+	}
+	out, err := conv(dst, v)
 	if err != nil {
 		return dst, &ValueError{Table: tc.def.name().String(), Column: tc.fields[i].col.Name, Err: err}
 	}
 	return out, nil
 }
 
-func (tc *tableCodec) appendRow(dst []byte, row change.Row) ([]byte, error) {
+func (tc *tableCodec) appendRow(dst []byte, row change.Row, snap bool) ([]byte, error) {
 	if row == nil {
 		return append(dst, "null"...), nil
 	}
@@ -210,23 +218,24 @@ func (tc *tableCodec) appendRow(dst []byte, row change.Row) ([]byte, error) {
 		dst = appendJSONString(dst, tc.fields[i].col.Name)
 		dst = append(dst, ':')
 		var err error
-		if dst, err = tc.appendValue(dst, i, row[i]); err != nil {
+		if dst, err = tc.appendValue(dst, i, row[i], snap); err != nil {
 			return nil, err
 		}
 	}
 	return append(dst, '}'), nil
 }
 
-// appendValueRecord writes a change event: op is c, u, d or r.
+// appendValueRecord writes a change event: op is c, u, d, r or t (a
+// truncate, without rows).
 func (tc *tableCodec) appendValueRecord(dst []byte, prefix string, op byte, before, after change.Row, o *origin, now time.Time) ([]byte, error) {
 	dst = append(dst, tc.valueHead...)
 	dst = append(dst, `{"before":`...)
 	var err error
-	if dst, err = tc.appendRow(dst, before); err != nil {
+	if dst, err = tc.appendRow(dst, before, op == 'r'); err != nil {
 		return nil, err
 	}
 	dst = append(dst, `,"after":`...)
-	if dst, err = tc.appendRow(dst, after); err != nil {
+	if dst, err = tc.appendRow(dst, after, op == 'r'); err != nil {
 		return nil, err
 	}
 	dst = append(dst, `,"source":`...)

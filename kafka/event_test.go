@@ -18,9 +18,9 @@ func TestEventMatchesDebeziumExample(t *testing.T) {
 		"  `id` int(11) NOT NULL,\n  `amount` decimal(10,2) NOT NULL,\n  `paid_at` timestamp(3) NULL DEFAULT NULL,\n" +
 		"  `flags` bit(10) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
 		Columns: make([]change.Column, 4)})
-	tc := newTableCodec("dbz", d)
+	tc := newTableCodec("dbz", d, &dbzDefaults)
 	row := change.Row{int64(7), []byte("12.34"), []byte("2024-05-01 10:20:30.500"), int64(513)}
-	key, err := tc.appendKey(nil, row)
+	key, err := tc.appendKey(nil, row, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestValueEncodings(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := fieldFor(&c.col)
+			f := fieldFor(&c.col, &dbzDefaults)
 			got, err := f.conv(nil, c.in)
 			if err != nil {
 				t.Fatal(err)
@@ -174,13 +174,13 @@ func BenchmarkSnapshotEvent(b *testing.B) {
 	d := fromCopy(&change.Table{Schema: "sbtest", Name: "sbtest1", Columns: make([]change.Column, 4), CreateSQL: "CREATE TABLE `sbtest1` (" +
 		"`id` int(11) NOT NULL AUTO_INCREMENT, `k` int(11) NOT NULL DEFAULT 0, `c` char(120) NOT NULL DEFAULT '', " +
 		"`pad` char(60) NOT NULL DEFAULT '', PRIMARY KEY (`id`), KEY `k_1` (`k`)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"})
-	tc := newTableCodec("bench", d)
+	tc := newTableCodec("bench", d, &dbzDefaults)
 	row := change.Row{"123456", "499871", strings.Repeat("83868641912-", 10), strings.Repeat("67847967377-", 5)}
 	o := &origin{snapshot: "true", tsMS: 1714558831000}
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), row); err != nil {
+		if _, err := tc.appendKey(make([]byte, 0, len(tc.keyHead)+64), row, true); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := tc.appendValueRecord(make([]byte, 0, len(tc.valueHead)+tc.payloadHint(nil, row)), "bench", 'r', nil, row, o, now); err != nil {

@@ -44,6 +44,7 @@ type Sink struct {
 	cfg    Config
 	log    hclog.Logger
 	prefix string
+	opts   options // the task's Debezium settings
 	topics topics
 	cl     *kgo.Client
 	adm    *kadm.Client
@@ -69,7 +70,11 @@ type Sink struct {
 // New connects to Kafka, fencing off any earlier instance of the job's sink.
 func New(ctx context.Context, cfg Config) (*Sink, error) {
 	t := cfg.Task
-	s := &Sink{cfg: cfg, log: cfg.Logger, prefix: t.KafkaTopic, topics: jobTopics(cfg.JobID), known: map[string]bool{}}
+	format, err := optionsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	s := &Sink{cfg: cfg, log: cfg.Logger, prefix: t.KafkaTopic, opts: format, topics: jobTopics(cfg.JobID), known: map[string]bool{}}
 	opts := append(append([]kgo.Opt{}, cfg.Opts...), kgo.SeedBrokers(t.KafkaBrokerAddrs...),
 		kgo.TransactionalID("dtle-"+cfg.JobID), kgo.TransactionTimeout(txnTimeout),
 		kgo.MaxBufferedBytes(BufferBytes), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond),

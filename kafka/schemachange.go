@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -68,14 +69,51 @@ type changedColumn struct {
 	EnumValues             []string `json:"enumValues"`
 }
 
-// jdbcTypes are java.sql.Types codes, as Debezium reports column types.
+// jdbcTypes are java.sql.Types codes, as Debezium's DDL parser reports
+// column types (its MySQL data type table): FLOAT is Types.FLOAT, REAL
+// Types.REAL, every BLOB Types.BLOB, BOOLEAN Types.BOOLEAN; others, the
+// spatial types among them, Types.OTHER.
 var jdbcTypes = map[string]int{
 	"bit": -7, "tinyint": 5, "smallint": 5, "mediumint": 4, "int": 4, "integer": 4, "bigint": -5,
-	"float": 7, "double": 8, "real": 7, "decimal": 3, "numeric": 2,
+	"float": 6, "double": 8, "real": 7, "decimal": 3, "numeric": 2, "boolean": 16, "bool": 16,
 	"char": 1, "varchar": 12, "tinytext": 12, "text": 12, "mediumtext": 12, "longtext": 12,
-	"binary": -2, "varbinary": -3, "tinyblob": -4, "blob": 2004, "mediumblob": 2004, "longblob": 2004,
+	"binary": -2, "varbinary": -3, "tinyblob": 2004, "blob": 2004, "mediumblob": 2004, "longblob": 2004,
 	"date": 91, "time": 92, "datetime": 93, "timestamp": 2014, "year": 4,
 	"enum": 1, "set": 1, "json": 1111,
+}
+
+// dimensions are the length and scale Debezium reports for a column:
+// those its type is written with (a TIME, DATETIME or TIMESTAMP's
+// fractional digits are its length), DECIMAL's (10,0) when it has none,
+// and none for a BOOLEAN.
+func dimensions(c *colDef) (length, scale *int) {
+	ptr := func(n int) *int { return &n }
+	switch {
+	case c.isBoolean():
+		return nil, nil
+	case c.Kind == "decimal" || c.Kind == "numeric":
+		return ptr(max(c.Length, 1)), ptr(c.Scale)
+	case c.Kind == "time" || c.Kind == "datetime" || c.Kind == "timestamp":
+		if c.Scale > 0 {
+			return ptr(c.Scale), nil
+		}
+		return nil, nil
+	case c.Kind == "float" || c.Kind == "double":
+		if c.Length > 0 {
+			length = ptr(c.Length)
+		}
+		if c.ScaleSet || c.Scale > 0 {
+			scale = ptr(c.Scale)
+		}
+		return length, scale
+	}
+	if c.Length > 0 {
+		length = ptr(c.Length)
+	}
+	if c.Scale > 0 {
+		scale = ptr(c.Scale)
+	}
+	return length, scale
 }
 
 // quotedID is a table's id in schema-change events, "db"."table"; it is
@@ -94,8 +132,10 @@ func describe(kind string, id change.TableName, d *tableDef) tableChange {
 	if d.Charset != "" {
 		t.DefaultCharsetName = &d.Charset
 	}
-	for i, c := range d.Columns {
-		cc := changedColumn{Name: c.Name, JdbcType: jdbcTypes[c.Kind], TypeName: strings.ToUpper(c.Kind), TypeExpression: strings.ToUpper(c.Kind),
+	for i := range d.Columns {
+		c := &d.Columns[i]
+		typ := cmp.Or(c.Declared, strings.ToUpper(c.Kind)) // BOOLEAN, REAL: as the DDL wrote it
+		cc := changedColumn{Name: c.Name, JdbcType: jdbcTypes[strings.ToLower(typ)], TypeName: typ, TypeExpression: typ,
 			Position: i + 1, Optional: c.Nullable, AutoIncremented: c.AutoInc, Generated: c.AutoInc}
 		if cc.JdbcType == 0 {
 			cc.JdbcType = 1111
@@ -108,14 +148,7 @@ func describe(kind string, id change.TableName, d *tableDef) tableChange {
 			cs := c.Charset
 			cc.CharsetName = &cs
 		}
-		if c.Length > 0 {
-			n := c.Length
-			cc.Length = &n
-		}
-		if c.Scale > 0 {
-			n := c.Scale
-			cc.Scale = &n
-		}
+		cc.Length, cc.Scale = dimensions(c)
 		for _, e := range c.Elems {
 			cc.EnumValues = append(cc.EnumValues, "'"+strings.ReplaceAll(e, "'", "''")+"'")
 		}

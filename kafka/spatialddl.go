@@ -17,11 +17,12 @@ var spatialKinds = map[string]bool{
 	"multilinestring": true, "multipolygon": true, "geometrycollection": true, "geomcollection": true,
 }
 
-// parseDDL parses one statement; spatial gives the kind of each spatial
-// column it defines, by lower-case name, when it has any.
-func parseDDL(sql string) (st ast.StmtNode, spatial map[string]string, err error) {
+// parseDDL parses one statement; hints gives, by lower-case column name,
+// the kind of each spatial column it defines and the types it writes
+// that the parser reads as others (see declaredTypes); nil for none.
+func parseDDL(sql string) (st ast.StmtNode, hints map[string]string, err error) {
 	if st, err = parseOne(sql); err == nil {
-		return st, nil, nil
+		return st, declaredTypes(sql, nil), nil
 	}
 	text, spatial := withoutSpatial(sql)
 	if spatial == nil && text == sql {
@@ -31,14 +32,14 @@ func parseDDL(sql string) (st ast.StmtNode, spatial map[string]string, err error
 	if err2 != nil {
 		return nil, nil, err // the parser's word on the statement as written
 	}
-	return st, spatial, nil
+	return st, declaredTypes(sql, spatial), nil
 }
 
 // markSpatial gives the columns a spatial statement defined their kind.
 func (d *tableDef) markSpatial(spatial map[string]string) {
 	for i := range d.Columns {
 		c := &d.Columns[i]
-		if kind, ok := spatial[strings.ToLower(c.Name)]; ok && c.Kind == "longblob" {
+		if kind, ok := spatial[strings.ToLower(c.Name)]; ok && spatialKinds[kind] && c.Kind == "longblob" {
 			c.Kind, c.Type, c.Length, c.Charset = kind, kind, 0, "binary"
 			c.HasDefault, c.Default = false, nil
 		}

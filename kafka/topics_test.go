@@ -99,7 +99,7 @@ func readTopic(t *testing.T, brokers []string, topic string) []record {
 		n := 0
 		fs.EachRecord(func(r *kgo.Record) {
 			n++
-			out = append(out, record{r.Topic, r.Partition, r.Offset, r.Key, r.Value})
+			out = append(out, record{r.Topic, r.Partition, r.Offset, r.Key, r.Value, r.Headers})
 		})
 		if n == 0 {
 			idle++

@@ -23,10 +23,10 @@ func (s *Sink) begin() error {
 	return nil
 }
 
-// produce queues one record of the open transaction.
-func (s *Sink) produce(ctx context.Context, topic string, key, value []byte) {
+// produce queues one record of the open transaction; headers may be nil.
+func (s *Sink) produce(ctx context.Context, topic string, key, value []byte, headers ...kgo.RecordHeader) {
 	s.bytes += len(key) + len(value)
-	s.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value}, func(_ *kgo.Record, err error) {
+	s.cl.Produce(ctx, &kgo.Record{Topic: topic, Key: key, Value: value, Headers: headers}, func(_ *kgo.Record, err error) {
 		if err != nil {
 			err = fmt.Errorf("produce to %s: %w", topic, err)
 			s.prodErr.CompareAndSwap(nil, &err)
@@ -131,7 +131,7 @@ func (s *Sink) codec(schema, table string) (*tableCodec, error) {
 	if d == nil {
 		return nil, fmt.Errorf("%w %s", ErrUnknownTable, id)
 	}
-	tc := newTableCodec(s.prefix, d)
+	tc := newTableCodec(s.prefix, d, &s.opts)
 	s.codecs[id] = tc
 	return tc, nil
 }

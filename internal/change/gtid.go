@@ -2,6 +2,8 @@ package change
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,3 +173,72 @@ func (m mariaSet) Clone() GTIDSet {
 
 // Before reports whether a is a strictly earlier position than b.
 func Before(a, b GTIDSet) bool { return b.ContainsSet(a) && !a.ContainsSet(b) }
+
+// Behind counts the transactions of source that applied lacks: how many
+// transactions a replica at applied has still to apply to reach source.
+// MySQL: per server UUID (and tag), the GTIDs of source's intervals that no
+// interval of applied covers. MariaDB: per replication domain, source's
+// sequence number minus applied's when it is ahead (a domain applied lacks
+// counts whole), as sequence numbers within a domain count its
+// transactions. The sets must be of one flavor.
+func Behind(applied, source GTIDSet) (int64, error) {
+	switch s := source.(type) {
+	case *mysqlSet:
+		a, ok := applied.(*mysqlSet)
+		if !ok {
+			return 0, fmt.Errorf("gtid sets of different flavors: %T and %T", applied, source)
+		}
+		var n int64
+		for sid, tags := range *s.set {
+			for tag, ivs := range tags {
+				n = addCapped(n, uncovered(ivs, (*a.set)[sid][tag]))
+			}
+		}
+		return n, nil
+	case mariaSet:
+		a, ok := applied.(mariaSet)
+		if !ok {
+			return 0, fmt.Errorf("gtid sets of different flavors: %T and %T", applied, source)
+		}
+		var n int64
+		for d, g := range s {
+			if have := a[d].Seq; g.Seq > have {
+				n = addCapped(n, int64(min(g.Seq-have, math.MaxInt64)))
+			}
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("gtid set of unknown flavor: %T", source)
+}
+
+// uncovered counts the GTIDs of intervals src that no interval of cover
+// holds (intervals stop before Stop).
+func uncovered(src, cover gomysql.IntervalSlice) int64 {
+	src, cover = slices.Clone(src).Normalize(), slices.Clone(cover).Normalize()
+	var n int64
+	j := 0
+	for _, iv := range src {
+		for j < len(cover) && cover[j].Stop <= iv.Start {
+			j++ // ends before this interval, and so before every later one
+		}
+		at := iv.Start
+		for k := j; at < iv.Stop && k < len(cover) && cover[k].Start < iv.Stop; k++ {
+			if cover[k].Start > at {
+				n = addCapped(n, cover[k].Start-at)
+			}
+			at = max(at, cover[k].Stop)
+		}
+		if at < iv.Stop {
+			n = addCapped(n, iv.Stop-at)
+		}
+	}
+	return n
+}
+
+// addCapped is a+b, at most math.MaxInt64 (both are not negative).
+func addCapped(a, b int64) int64 {
+	if b > math.MaxInt64-a {
+		return math.MaxInt64
+	}
+	return a + b
+}

@@ -41,6 +41,8 @@ type Task struct {
 
 	// Source.
 	Gtid               string         `codec:"gtid" json:"gtid"`
+	BinlogFile         string         `codec:"binlog_file" json:"binlog_file,omitempty"`
+	BinlogPos          int64          `codec:"binlog_pos" json:"binlog_pos,omitempty"`
 	GroupMaxSize       int            `codec:"group_max_size" json:"group_max_size"`
 	GroupTimeout       int            `codec:"group_timeout" json:"group_timeout"`
 	ChunkSize          int            `codec:"chunk_size" json:"chunk_size"`
@@ -50,6 +52,13 @@ type Task struct {
 	ServerID           int            `codec:"server_id" json:"server_id"`
 	ReplicateDoDB      []*ReplicateDB `codec:"replicate_do_db" json:"replicate_do_db"`
 	ReplicateIgnoreDB  []*ReplicateDB `codec:"replicate_ignore_db" json:"replicate_ignore_db"`
+	SpeedLimit         *SpeedLimit    `codec:"speed_limit" json:"speed_limit,omitempty"`
+	// SkipDtleApplied drops every binlog transaction that a dtle applier
+	// committed on the source (it writes `dtle`.`checkpoint`), so two jobs
+	// replicating both ways do not send changes back; with
+	// SkipDtleAppliedBy, only those the job of that id applied.
+	SkipDtleApplied   bool   `codec:"skip_dtle_applied" json:"skip_dtle_applied,omitempty"`
+	SkipDtleAppliedBy string `codec:"skip_dtle_applied_by" json:"skip_dtle_applied_by,omitempty"`
 
 	// Destination, MySQL.
 	ParallelWorkers int `codec:"parallel_workers" json:"parallel_workers"`
@@ -59,6 +68,16 @@ type Task struct {
 	KafkaTopic          string   `codec:"kafka_topic" json:"kafka_topic,omitempty"`
 	MessageGroupMaxSize int      `codec:"message_group_max_size" json:"message_group_max_size,omitempty"`
 	MessageGroupTimeout int      `codec:"message_group_timeout" json:"message_group_timeout,omitempty"`
+	// The Debezium MySQL connector settings that change the events'
+	// format, with Debezium's names and defaults (see debezium.go).
+	DecimalHandlingMode        string `codec:"decimal_handling_mode" json:"decimal_handling_mode,omitempty"`
+	TimePrecisionMode          string `codec:"time_precision_mode" json:"time_precision_mode,omitempty"`
+	BigintUnsignedHandlingMode string `codec:"bigint_unsigned_handling_mode" json:"bigint_unsigned_handling_mode,omitempty"`
+	BinaryHandlingMode         string `codec:"binary_handling_mode" json:"binary_handling_mode,omitempty"`
+	// TombstonesOnDelete and IncludeSchemaChanges are true when unset.
+	TombstonesOnDelete   *bool  `codec:"tombstones_on_delete" json:"tombstones_on_delete,omitempty"`
+	IncludeSchemaChanges *bool  `codec:"include_schema_changes" json:"include_schema_changes,omitempty"`
+	SkippedOperations    string `codec:"skipped_operations" json:"skipped_operations,omitempty"`
 }
 
 // MySQLConnection says how to reach a MySQL or MariaDB server.
@@ -109,6 +128,7 @@ func (t *Task) Defaults() {
 	if t.IsKafka() {
 		setIfZero(&t.MessageGroupMaxSize, DefaultMessageGroupMaxSize)
 		setIfZero(&t.MessageGroupTimeout, DefaultMessageGroupTimeout)
+		t.debeziumDefaults()
 	}
 	if c := t.ConnectionConfig; c != nil {
 		setIfZero(&c.Port, DefaultMySQLPort)
@@ -154,11 +174,18 @@ func (t *Task) Validate(role string) error {
 			add("%s: must not be negative, got %d", p.name, p.value)
 		}
 	}
+	errs = append(errs, t.validateStart()...)
+	if err := t.SpeedLimit.Validate("speed_limit"); err != nil {
+		errs = append(errs, err)
+	}
 	if t.ServerID < 0 || int64(t.ServerID) > 1<<32-1 {
 		add("server_id: must be between 1 and 4294967295 (0 picks one), got %d", t.ServerID)
 	}
 	if role == RoleDest && t.IsKafka() && strings.TrimSpace(t.KafkaTopic) == "" {
 		add("kafka_topic: required when kafka_broker_addrs is set")
+	}
+	if role == RoleDest && t.IsKafka() {
+		errs = append(errs, t.validateDebezium()...)
 	}
 	return errors.Join(errs...)
 }

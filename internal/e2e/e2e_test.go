@@ -38,6 +38,9 @@ func stopAgent() {
 func startAgent(t *testing.T) *devagent.Agent {
 	t.Helper()
 	if agent != nil {
+		// A test before may have killed the plugin: its driver is healthy
+		// again before the next test uses it.
+		waitDriver(t, agent, true)
 		return agent
 	}
 	dir, err := os.MkdirTemp("", "dtle-e2e-agent-")
@@ -46,7 +49,7 @@ func startAgent(t *testing.T) *devagent.Agent {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), devagent.ReadyTimeout)
 	defer cancel()
-	a, err := devagent.Start(ctx, devagent.Options{Dir: dir})
+	a, err := devagent.Start(ctx, devagent.Options{Dir: dir, API: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import (
 // Fatal reports whether err means the task cannot go on as configured, so
 // that retrying, or restarting the task, is pointless until a person acts:
 //   - the source: the binlog it needs is gone, it changed flavor, a rule does
-//     not fit it, or its table changed under a column map;
+//     not fit it, its table changed under a column map, or its binlog_file
+//     and binlog_pos name no position it can start from;
 //   - the link: the two tasks speak different protocol versions, or a
 //     message is larger than any message may be (change.MaxMessageBytes);
 //   - a MySQL destination: a schema change from the source is not one DDL
@@ -33,6 +34,7 @@ func Fatal(err error) bool {
 		row   *kafka.RowError
 	)
 	return errors.As(err, &gone) || errors.Is(err, change.ErrTooLarge) || errors.Is(err, extractor.ErrFlavorChanged) || errors.Is(err, extractor.ErrBadRule) ||
+		errors.Is(err, extractor.ErrBadStart) ||
 		errors.Is(err, extractor.ErrSchemaAhead) || errors.As(err, &incom) ||
 		errors.Is(err, applier.ErrRefusedDDL) || errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/retry"
+	"github.com/dtle-io/dtle/internal/throttle"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -46,6 +47,9 @@ type Source struct {
 	RequestTimeout time.Duration
 	// Wrap, when set, wraps the sender (a test counts or injects faults).
 	Wrap func(extractor.Sender) extractor.Sender
+	// Limiter, when set, paces the full copy's chunks and the binlog's
+	// transactions (the job's speed limit); it applies before Wrap.
+	Limiter *throttle.Limiter
 	// Live, when set, is handed each attempt's figures and connection, and
 	// nil when it ends.
 	Live func(*Live)
@@ -110,6 +114,9 @@ func (s Source) once(ctx context.Context) error {
 	ts := transport.NewSender(nc, Key(s.Namespace, s.JobID), seal)
 	ts.RequestTimeout = s.RequestTimeout
 	var sender extractor.Sender = ts
+	if s.Limiter != nil {
+		sender = throttle.Sender{Next: sender, Limiter: s.Limiter}
+	}
 	if s.Wrap != nil {
 		sender = s.Wrap(sender)
 	}

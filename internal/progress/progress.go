@@ -5,6 +5,7 @@
 package progress
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -35,7 +36,10 @@ type Dest struct {
 	// applied transaction.
 	LogFile atomic.Pointer[string]
 	LogPos  atomic.Int64
-	gtidAt  atomic.Int64 // when GTIDSet was last refreshed, unix nanoseconds
+
+	gtidMu   sync.Mutex
+	gtidAt   time.Time     // when GTIDSet was last refreshed
+	gtidNext func() string // the applied set committed since, not in GTIDSet yet
 }
 
 // Load reads a string figure; "" when unset.
@@ -71,6 +75,8 @@ type Source struct {
 	// group_timeout passed or group_max_size was reached.
 	SentByTimeout  atomic.Int64
 	SentBySizeFull atomic.Int64
+	// tables are the full copy's tables (tables.go).
+	tables copyTables
 }
 
 // Set replaces a string figure.
@@ -79,7 +85,9 @@ func Set(p *atomic.Pointer[string], v string) { p.Store(&v) }
 // Committed records a destination commit of txns source transactions
 // holding rows row changes; last* describe the last of them: its source
 // commit time (unix seconds) and binlog coordinates. gtidSet, the applied
-// set, is computed only when asked, at most once a second (it can be long).
+// set, is computed only when asked, at most once a second (it can be long),
+// here or later by AppliedGTIDSet on the goroutine reading the figures: it
+// must read only what no longer changes once committed.
 func (d *Dest) Committed(txns, rows int64, lastTS uint32, lastFile string, lastPos uint32, gtidSet func() string) {
 	d.TxnsApplied.Add(txns)
 	d.RowsApplied.Add(rows)
@@ -91,8 +99,28 @@ func (d *Dest) Committed(txns, rows int64, lastTS uint32, lastFile string, lastP
 	if f := d.LogFile.Load(); lastFile != "" && (f == nil || *f != lastFile) {
 		Set(&d.LogFile, lastFile)
 	}
-	now := time.Now().UnixNano()
-	if last := d.gtidAt.Load(); now-last >= int64(time.Second) && d.gtidAt.CompareAndSwap(last, now) {
-		Set(&d.GTIDSet, gtidSet())
+	d.refreshGTID(gtidSet)
+}
+
+// AppliedGTIDSet is the applied set, at most a second behind the last
+// commit: it also publishes a set the last commits left pending, so that a
+// destination that stopped committing shows all it applied.
+func (d *Dest) AppliedGTIDSet() string {
+	d.refreshGTID(nil)
+	return Load(&d.GTIDSet)
+}
+
+// refreshGTID keeps next (when not nil) as the latest applied set, and
+// publishes the latest in GTIDSet when a second has passed since the last.
+func (d *Dest) refreshGTID(next func() string) {
+	d.gtidMu.Lock()
+	defer d.gtidMu.Unlock()
+	if next != nil {
+		d.gtidNext = next
 	}
+	if d.gtidNext == nil || time.Since(d.gtidAt) < time.Second {
+		return
+	}
+	Set(&d.GTIDSet, d.gtidNext())
+	d.gtidAt, d.gtidNext = time.Now(), nil
 }

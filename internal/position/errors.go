@@ -1,0 +1,26 @@
+package position
+
+import "errors"
+
+var (
+	// ErrNoCheckpoint: the destination holds no checkpoint of the job (it
+	// never ran, or ran against another destination).
+	ErrNoCheckpoint = errors.New("the destination holds no checkpoint of the job")
+	// ErrNotReplicating: the job is still in its full copy; its position
+	// means something only once it replicates its binlog.
+	ErrNotReplicating = errors.New("the job does not replicate its binlog yet")
+	// ErrBadPosition: a GTID, GTID set or binlog position that cannot be
+	// read, or that the source does not have.
+	ErrBadPosition = errors.New("bad position")
+	// ErrFilePosOnMySQL: binlog file and position cannot be turned into a
+	// GTID set on a MySQL source yet; give the GTID set.
+	ErrFilePosOnMySQL = errors.New("a binlog file and position are supported on MariaDB sources only; on MySQL give the GTID set")
+	// ErrAlreadyApplied: the transaction to skip is in the checkpoint's
+	// applied set already.
+	ErrAlreadyApplied = errors.New("the destination has applied the transaction already")
+	// ErrNoHandle: no pending skip or replacement of the transaction.
+	ErrNoHandle = errors.New("no pending skip or replacement of the transaction")
+	// ErrBadStatement: a replacement statement that is not one row change
+	// or schema change outside the system schemas.
+	ErrBadStatement = errors.New("refused statement")
+)

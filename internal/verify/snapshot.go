@@ -1,0 +1,183 @@
+package verify
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/retry"
+)
+
+// checkpointTable is the applier's checkpoint on the destination: one row
+// per job, written in the same transaction as the data it records
+// (applier/checkpoint.go).
+const checkpointTable = "`dtle`.`checkpoint`"
+
+// snap is one read-only transaction in a consistent snapshot.
+type snap struct {
+	conn *sql.Conn
+	// low holds only transactions the snapshot sees; high every
+	// transaction it sees. They are one set on MariaDB, which reports the
+	// snapshot's own binlog position; on MySQL, gtid_executed read before
+	// the snapshot opens and after its reads.
+	low, high change.GTIDSet
+}
+
+// close ends the transaction and returns the connection to its pool, also
+// once ctx has ended.
+func (s *snap) close(ctx context.Context) {
+	_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+	_ = s.conn.Close()
+}
+
+// begin opens conn's consistent snapshot.
+func begin(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"); err != nil {
+		return fmt.Errorf("isolation level: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"); err != nil {
+		return fmt.Errorf("start snapshot: %w", err)
+	}
+	return nil
+}
+
+// sourceSnapshot opens a read-only snapshot on the source and finds its
+// GTID set. No lock is taken: MariaDB reports where the snapshot is
+// (binlog_snapshot_file and _position, turned into a GTID position); on
+// MySQL the snapshot holds at least gtid_executed read before it opened,
+// and its high set is completed by finish once its reads are done.
+func sourceSnapshot(ctx context.Context, db *sql.DB, flavor string) (*snap, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("source connection: %w", err)
+	}
+	s := &snap{conn: conn}
+	fail := func(err error) (*snap, error) {
+		s.close(ctx)
+		return nil, fmt.Errorf("source snapshot: %w", err)
+	}
+	if flavor == change.FlavorMySQL {
+		if s.low, err = gtidExecuted(ctx, conn); err != nil {
+			return fail(err)
+		}
+	}
+	if err := begin(ctx, conn); err != nil {
+		return fail(err)
+	}
+	if flavor == change.FlavorMariaDB {
+		pos, err := mariaSnapshotGTID(ctx, conn)
+		if err != nil {
+			return fail(err)
+		}
+		if s.low, err = change.ParseGTIDSet(flavor, pos); err != nil {
+			return fail(err)
+		}
+		s.high = s.low
+	}
+	return s, nil
+}
+
+// finish completes the snapshot's high set once its reads are done (MySQL:
+// every transaction the snapshot sees has its GTID in gtid_executed by
+// then) and ends the transaction.
+func (s *snap) finish(ctx context.Context) error {
+	defer s.close(ctx)
+	if s.high != nil {
+		return nil
+	}
+	var err error
+	s.high, err = gtidExecuted(ctx, s.conn)
+	return err
+}
+
+func gtidExecuted(ctx context.Context, conn *sql.Conn) (change.GTIDSet, error) {
+	var set string
+	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_executed").Scan(&set); err != nil {
+		return nil, fmt.Errorf("gtid_executed: %w", err)
+	}
+	return change.ParseGTIDSet(change.FlavorMySQL, strings.ReplaceAll(set, "\n", ""))
+}
+
+// mariaSnapshotGTID is the GTID position of the session's snapshot.
+func mariaSnapshotGTID(ctx context.Context, conn *sql.Conn) (string, error) {
+	at, err := mysqlconn.MariaDBSnapshot(ctx, conn)
+	return at.GTIDPos, err
+}
+
+// checkpoint is the job's row of dtle.checkpoint.
+type checkpoint struct {
+	flavor, stage string
+	set           change.GTIDSet
+}
+
+// querier is a *sql.DB, *sql.Conn or *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// readCheckpoint reads the job's checkpoint; suffix is appended to the
+// query (" FOR UPDATE" locks it). ErrNotReplicating without one, or in the
+// full copy.
+func readCheckpoint(ctx context.Context, q querier, job, suffix string) (checkpoint, error) {
+	var cp checkpoint
+	var set string
+	err := q.QueryRowContext(ctx, "SELECT flavor, stage, gtid_set FROM "+checkpointTable+" WHERE job_id = ?"+suffix, job).
+		Scan(&cp.flavor, &cp.stage, &set)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return cp, fmt.Errorf("%w: the destination holds no checkpoint of job %q", ErrNotReplicating, job)
+	case err != nil:
+		return cp, fmt.Errorf("read the checkpoint of job %q: %w", job, err)
+	case cp.stage != change.StageIncr:
+		return cp, fmt.Errorf("%w: job %q is in stage %q (its full copy); compare once it reaches %q",
+			ErrNotReplicating, job, cp.stage, change.StageIncr)
+	}
+	if cp.set, err = change.ParseGTIDSet(cp.flavor, set); err != nil {
+		return cp, fmt.Errorf("checkpoint of job %q: %w", job, err)
+	}
+	return cp, nil
+}
+
+// waitApplied polls the destination's checkpoint until it holds want, for
+// at most timeout.
+func waitApplied(ctx context.Context, db *sql.DB, job string, want change.GTIDSet, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	b := retry.New(5*time.Millisecond, 200*time.Millisecond)
+	for {
+		cp, err := readCheckpoint(ctx, db, job, "")
+		if err != nil {
+			return err
+		}
+		if cp.set.ContainsSet(want) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: after %s it has applied %s, not yet %s (is the job running?)", ErrBehind, timeout, cp.set, want)
+		}
+		if err := b.Wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// destSnapshot waits until the destination has applied want, then opens a
+// read-only snapshot there.
+func destSnapshot(ctx context.Context, db *sql.DB, job string, want change.GTIDSet, timeout time.Duration) (*snap, error) {
+	if err := waitApplied(ctx, db, job, want, timeout); err != nil {
+		return nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("destination connection: %w", err)
+	}
+	if err := begin(ctx, conn); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("destination snapshot: %w", err)
+	}
+	return &snap{conn: conn}, nil
+}
