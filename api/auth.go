@@ -23,6 +23,8 @@ var (
 	errNeedToken = errors.New(`this node requires its api_token or a login: send "Authorization: Bearer <api_token>" or "Authorization: Bearer <login token>"`)
 	errNeedLogin = errors.New(`this route needs a login or the api_token: log in with POST /v2/loginWithoutVerifyCode (or /v2/login), ` +
 		`then send "Authorization: Bearer <login token>"; scripts send "Authorization: Bearer <api_token>"`)
+	errNeedLocal = errors.New(`this route acts on a job's servers with the job's stored credentials: without an api_token or users ` +
+		`it is served only to clients on this machine; set api_token on the node (or log in once users exist) and send it`)
 	errUsersConfigured = errors.New(`users are configured on this cluster, so every route needs a login or the api_token: ` +
 		`send "Authorization: Bearer <login token>" (POST /v2/loginWithoutVerifyCode) or "Authorization: Bearer <api_token>"`)
 )
@@ -39,6 +41,11 @@ const (
 	classPublic
 	// classLogin: the 4.x routes: a login or the api_token, always.
 	classLogin
+	// classLocal: routes that act on a job's servers with its stored
+	// credentials (repair rows, move a checkpoint, run replacement SQL,
+	// change a speed limit): as classLegacy, but without a credential only
+	// for a client on this machine, whatever api_addr listens on.
+	classLocal
 )
 
 // routePolicy is what a route asks of its caller.
@@ -65,7 +72,7 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			return err
 		}
 		if cl == nil {
-			if err := s.openToAnyone(c.Request().Context(), pol); err != nil {
+			if err := s.openToAnyone(c, pol); err != nil {
 				return err
 			}
 			cl = fullAccess(callerOpen)
@@ -112,7 +119,8 @@ func (s *Server) identify(c echo.Context) (*caller, error) {
 
 // openToAnyone is nil when a request without a credential may use a route
 // of policy pol, else the 401 that says what it needs.
-func (s *Server) openToAnyone(ctx context.Context, pol routePolicy) error {
+func (s *Server) openToAnyone(c echo.Context, pol routePolicy) error {
+	ctx := c.Request().Context()
 	unauthorized := func(err error) error {
 		return &Error{Status: http.StatusUnauthorized, Code: CodeUnauthorized, Err: err}
 	}
@@ -121,6 +129,8 @@ func (s *Server) openToAnyone(ctx context.Context, pol routePolicy) error {
 		return unauthorized(errNeedLogin)
 	case s.cfg.Token != "":
 		return unauthorized(errNeedToken)
+	case pol.class == classLocal && !isLoopback(c.Request().RemoteAddr):
+		return unauthorized(errNeedLocal)
 	case s.keys.secret == nil:
 		// No logins without the cluster's secret (an embedded API): the
 		// 3.x routes stay as they were.

@@ -31,7 +31,8 @@ func TestSwaggerCoversContract4x(t *testing.T) {
 		{"post", "/v2/job/sync/create", ""}, {"post", "/v2/job/sync/update", ""},
 		{"post", "/v2/job/subscription/create", ""}, {"post", "/v2/job/subscription/update", ""},
 		{"post", "/v2/job/sync/pause", ""}, {"post", "/v2/job/migration/resume", ""}, {"post", "/v2/job/subscription/delete", ""},
-		{"get", "/v2/job/migration/detail", "/v2/job/{type}/detail"}, {"get", "/v2/job/subscription/detail", "/v2/job/{type}/detail"},
+		{"get", "/v2/job/migration/detail", ""}, {"get", "/v2/job/sync/detail", ""}, {"get", "/v2/job/subscription/detail", ""},
+		{"get", "/v2/job/sync/detail", "/v2/job/{type}/detail"},
 		{"get", "/v2/job/position", ""},
 		{"get", "/v2/database/schemas", ""}, {"get", "/v2/database/columns", ""}, {"get", "/v2/database/instance_connection", ""},
 		{"get", "/v2/mysql/schemas", ""}, {"get", "/v2/mysql/columns", ""}, {"get", "/v2/mysql/instance_connection", ""},
@@ -110,4 +111,33 @@ func orReply(at string) string {
 		return "(reply)"
 	}
 	return at
+}
+
+// TestSwaggerHasEveryContractRoute: every route of the 4.x contract, with
+// its method, is in the swagger this API publishes, beside the 3.x ones.
+func TestSwaggerHasEveryContractRoute(t *testing.T) {
+	b, err := os.ReadFile("../docs/swagger.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ours swaggerDoc
+	if err := json.Unmarshal(b, &ours); err != nil {
+		t.Fatal(err)
+	}
+	contract, err := contract4x()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, ops := range contract.Paths {
+		for method := range ops {
+			if _, ok := ours.Paths[path][method]; !ok {
+				t.Errorf("docs/swagger.json has no %s %s of the 4.x contract", method, path)
+			}
+		}
+	}
+	for _, legacy := range []string{"/v2/job/{type}", "/v2/jobs", "/v2/job/{type}/detail", "/v2/job/pause", "/v2/monitor/task"} {
+		if _, ok := ours.Paths[legacy]; !ok {
+			t.Errorf("docs/swagger.json has no 3.x route %s", legacy)
+		}
+	}
 }

@@ -23,6 +23,26 @@ const (
 	stageIncr = "job_stage_incr"
 )
 
+// jobDetailV2 godoc
+//
+//	@Summary		Show a job (4.x)
+//	@Description	The 4.x UI's path for a job's detail: the same reply as GET /v2/job/{type}/detail, the type taken from the path. basic_task_profile is the configuration as last sent (passwords masked), where the tasks run, the stage, steps, delay and full-copy progress; task_logs lists each allocation of each task with its Nomad task events.
+//	@Tags			job (4.x)
+//	@Produce		json
+//	@Param			job_id	query		string	true	"job id"
+//	@Success		200		{object}	JobDetailResponse
+//	@Failure		400		{object}	ErrorResponse	"invalid_request: job_id is missing"
+//	@Failure		401		{object}	ErrorResponse	"unauthorized: no login or api_token"
+//	@Failure		403		{object}	ErrorResponse	"forbidden: the login's role may not see the job's detail, or Nomad refused this node's access"
+//	@Failure		404		{object}	ErrorResponse	"not_found: no such dtle job, or the job is of another type"
+//	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
+//	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
+//	@Security		ApiToken
+//	@Router			/v2/job/migration/detail [get]
+//	@Router			/v2/job/sync/detail [get]
+//	@Router			/v2/job/subscription/detail [get]
+func (s *Server) jobDetailV2(c echo.Context) error { return s.detailOf(c, routeJobType(c)) }
+
 // Job step statuses.
 const (
 	stepStart   = "start"
@@ -281,6 +301,10 @@ func (v *uiView) configuration(job *nomad.Job) Configuration {
 	if v.dest != nil {
 		cf.DstConfig.MysqlDestTaskConfig = v.dest.MysqlDestTaskConfig
 	}
+	if cf.SrcConfig.OracleSrcTaskConfig == nil {
+		// The 4.x UI reads the object whatever the source is.
+		cf.SrcConfig.OracleSrcTaskConfig = &OracleSrcTaskConfig{}
+	}
 	return cf
 }
 
@@ -302,7 +326,7 @@ func srcV4From3(s *SrcTaskConfig) *SrcTaskConfigV2 {
 	t := &SrcTaskConfigV2{TaskName: s.TaskName, NodeID: s.NodeID, ConnectionConfig: connV4From3(s.MysqlConnectionConfig),
 		ChunkSize: s.ChunkSize, DropTableIfExists: s.DropTableIfExists, GroupMaxSize: s.GroupMaxSize,
 		GroupTimeout: s.GroupTimeout, ReplChanBufferSize: s.ReplChanBufferSize, SkipCreateDbTable: s.SkipCreateDbTable,
-		ServerID: s.ServerID, MysqlSrcTaskConfig: &MysqlSrcTaskConfig{Gtid: s.Gtid},
+		ServerID: s.ServerID, MysqlSrcTaskConfig: &MysqlSrcTaskConfig{Gtid: s.Gtid}, OracleSrcTaskConfig: &OracleSrcTaskConfig{},
 		ReplicateDoDb: rulesV4From3(s.ReplicateDoDb), ReplicateIgnoreDb: rulesV4From3(s.ReplicateIgnoreDb)}
 	if t.GroupTimeout == 0 {
 		t.GroupTimeout = config.DefaultGroupTimeoutMS

@@ -23,6 +23,7 @@ func (j *JobConfig) tasks() (src, dest *config.Task) {
 		SpeedLimit:         s.SpeedLimit.config(),
 		SkipDtleApplied:    s.SkipDtleApplied,
 		SkipDtleAppliedBy:  s.SkipDtleAppliedBy,
+		Verify:             s.Verify.config(),
 	}
 	dest = &config.Task{
 		ConnectionConfig:    connToTask(d.MysqlConnectionConfig),
@@ -120,4 +121,18 @@ func rulesFromTask(rules []*config.ReplicateDB) []*ReplicateDB {
 		out = append(out, ar)
 	}
 	return out
+}
+
+func (v *VerifySchedule) config() *config.VerifySchedule {
+	if v == nil {
+		return nil
+	}
+	return &config.VerifySchedule{Every: v.Every, Tables: v.Tables, Repair: v.Repair, RowsPerSecond: v.RowsPerSecond}
+}
+
+func verifyScheduleOf(v *config.VerifySchedule) *VerifySchedule {
+	if v == nil {
+		return nil
+	}
+	return &VerifySchedule{Every: v.Every, Tables: v.Tables, Repair: v.Repair, RowsPerSecond: v.RowsPerSecond}
 }

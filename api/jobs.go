@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -338,6 +339,14 @@ func (s *Server) deleteJobOf(c echo.Context, jt string) error {
 	if err := s.purgeJob(c, id); err != nil {
 		return nomadError("delete job "+id, err)
 	}
+	// Its speed limit set at run time goes with it: a new job of the same
+	// id must not inherit it.
+	w, wcancel := s.write(c)
+	defer wcancel()
+	if _, err := s.nomad.Variables().Delete(SpeedLimitPath(nomad.DefaultNamespace, id), w); err != nil &&
+		!errors.Is(err, nomad.ErrVariablePathNotFound) {
+		s.log.Warn("the deleted job's speed limit was not dropped", "job", id, "error", err)
+	}
 	s.log.Info("job deleted", "job", id)
 	return c.JSON(http.StatusOK, MessageResponse{Message: MessageOK})
 }
@@ -414,8 +423,10 @@ func (s *Server) listJobs(c echo.Context) error {
 //	@Failure		502		{object}	ErrorResponse	"nomad_unavailable: Nomad failed"
 //	@Security		ApiToken
 //	@Router			/v2/job/{type}/detail [get]
-func (s *Server) jobDetail(c echo.Context) error {
-	jt := c.Param("type")
+func (s *Server) jobDetail(c echo.Context) error { return s.detailOf(c, c.Param("type")) }
+
+// detailOf answers a detail route for a job of type jt.
+func (s *Server) detailOf(c echo.Context, jt string) error {
 	if err := checkJobType(jt); err != nil {
 		return err
 	}

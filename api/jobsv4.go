@@ -21,6 +21,7 @@ func (s *Server) uiRoutes(e *echo.Echo) {
 		e.POST("/v2/job/"+jt+"/pause", s.pauseJobV2)
 		e.POST("/v2/job/"+jt+"/resume", s.resumeJobV2)
 		e.POST("/v2/job/"+jt+"/delete", s.deleteJobV2)
+		e.GET("/v2/job/"+jt+"/detail", s.jobDetailV2)
 	}
 	for _, jt := range []string{JobTypeMigration, JobTypeSync} {
 		e.POST("/v2/job/"+jt+"/create", s.mysqlJobV2)

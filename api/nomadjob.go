@@ -114,7 +114,7 @@ func dropNulls(v any) any {
 func taskFromNomad(cfg map[string]any) (*config.Task, error) {
 	m := map[string]any{}
 	for k, v := range cfg {
-		if l, ok := v.([]any); ok && (k == "mysql_connection_config" || k == "speed_limit") {
+		if l, ok := v.([]any); ok && (k == "mysql_connection_config" || k == "speed_limit" || k == "verify") {
 			if len(l) == 0 {
 				continue
 			}
@@ -162,7 +162,7 @@ func jobConfigFromNomad(job *nomad.Job) (*JobConfig, error) {
 					ChunkSize: ct.ChunkSize, DropTableIfExists: ct.DropTableIfExists, SkipCreateDbTable: ct.SkipCreateDBTable,
 					ReplChanBufferSize: ct.ReplChanBufferSize, ServerID: ct.ServerID,
 					ReplicateDoDb: rulesFromTask(ct.ReplicateDoDB), ReplicateIgnoreDb: rulesFromTask(ct.ReplicateIgnoreDB),
-					SpeedLimit:            speedLimitOf(ct.SpeedLimit),
+					SpeedLimit: speedLimitOf(ct.SpeedLimit), Verify: verifyScheduleOf(ct.Verify),
 					MysqlConnectionConfig: conn, SkipDtleApplied: ct.SkipDtleApplied, SkipDtleAppliedBy: ct.SkipDtleAppliedBy}
 				if ct.GroupTimeout != config.DefaultGroupTimeoutMS {
 					j.SrcTask.GroupTimeout = ct.GroupTimeout

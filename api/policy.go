@@ -66,15 +66,15 @@ func buildPolicies() map[string]routePolicy {
 
 		// Comparisons of a job's source and destination (verify.go): a
 		// repair rewrites destination rows, as an update of the job would.
-		post + "/v2/job/verify": needs(classLegacy, everyType("update")...),
+		post + "/v2/job/verify": needs(classLocal, everyType("update")...),
 		get + "/v2/job/verify":  needs(classLegacy, everyType("detail")...),
 		// A running job's speed limit (limit.go): setting it changes the job.
-		post + "/v2/job/speed_limit": needs(classLegacy, everyType("update")...),
+		post + "/v2/job/speed_limit": needs(classLocal, everyType("update")...),
 		get + "/v2/job/speed_limit":  needs(classLegacy, everyType("detail")...),
 		// Position control of a paused job (position.go): moving its
 		// checkpoint or skipping a transaction changes the job.
-		post + "/v2/job/checkpoint": needs(classLegacy, everyType("update")...),
-		post + "/v2/job/skip":       needs(classLegacy, everyType("update")...),
+		post + "/v2/job/checkpoint": needs(classLocal, everyType("update")...),
+		post + "/v2/job/skip":       needs(classLocal, everyType("update")...),
 		get + "/v2/job/skip":        needs(classLegacy, everyType("detail")...),
 		// Where a job stands (status.go).
 		get + "/v2/job/status": needs(classLegacy, everyType("detail")...),

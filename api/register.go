@@ -43,6 +43,9 @@ type registration struct {
 	meta map[string]string
 	// paused registers the job paused (a reverse job, until reverse_start).
 	paused bool
+	// tenant, for a new job, is the tenant it belongs to when not the
+	// caller's (a reverse job belongs to the original job's tenant).
+	tenant string
 }
 
 // register registers a job with Nomad the one way both API generations
@@ -164,7 +167,7 @@ func ownerFor(c echo.Context, r *registration, old *nomad.Job) (string, error) {
 		if err := requireAction(c, r.jobType+"-create"); err != nil {
 			return "", err
 		}
-		return tenantForNewJob(c, "")
+		return tenantForNewJob(c, r.tenant)
 	}
 	id := r.cfg.JobID
 	if err := checkJobTenant(c, old.Meta, id); err != nil {

@@ -105,7 +105,7 @@ func (s *Server) reverseJobV2(c echo.Context) error {
 		return err
 	}
 	if _, err := s.register(c, &registration{jobType: jt, cfg: j, mode: createJobOnly,
-		meta: map[string]string{metaReverseOf: req.JobID}, paused: true}); err != nil {
+		meta: map[string]string{metaReverseOf: req.JobID}, paused: true, tenant: jobTenant(job.Meta)}); err != nil {
 		return err
 	}
 	if err := s.skipAppliedBy(c, job, j.JobID); err != nil {

@@ -239,7 +239,7 @@ func TestBadInputs(t *testing.T) {
 }
 
 // TestSwaggerPage renders the swagger UI in headless Chromium and finds
-// the routes on the page.
+// operations of both API generations, 3.x and 4.x, on the page.
 func TestSwaggerPage(t *testing.T) {
 	startAgent(t)
 	chromium, err := exec.LookPath("chromium")
@@ -258,10 +258,26 @@ func TestSwaggerPage(t *testing.T) {
 		t.Fatalf("chromium: %v", err)
 	}
 	dom := string(out)
-	for _, want := range []string{"dtle API", "/v2/job/{type}", "/v2/job/pause", "/v2/job/resume", "/v2/job/delete", "/v2/jobs",
-		"/v2/job/{type}/detail", "/v2/validation/job", "/v2/monitor/task", "/v2/nodes", "/v2/mysql/schemas", "/v2/log/level"} {
-		if !strings.Contains(dom, want) {
-			t.Errorf("the rendered swagger page lacks %q", want)
+	if !strings.Contains(dom, "dtle API") {
+		t.Errorf("the rendered swagger page lacks its title")
+	}
+	// Swagger UI renders each operation's path with data-path: a route
+	// must be an operation on the page, not a word of a description.
+	for _, c := range []struct {
+		generation string
+		routes     []string
+	}{
+		{"3.x", []string{"/v2/job/{type}", "/v2/job/pause", "/v2/job/resume", "/v2/job/delete", "/v2/jobs",
+			"/v2/job/{type}/detail", "/v2/validation/job", "/v2/monitor/task", "/v2/nodes", "/v2/mysql/schemas", "/v2/log/level"}},
+		{"4.x", []string{"/v2/jobs/sync", "/v2/job/sync/create", "/v2/job/sync/update", "/v2/job/sync/detail",
+			"/v2/job/sync/reverse", "/v2/job/sync/reverse_start", "/v2/job/position", "/v2/job/diagnosis",
+			"/v2/database/schemas", "/v2/login", "/v2/loginWithoutVerifyCode", "/v2/login/captcha",
+			"/v2/user/list", "/v2/user/current_user", "/v2/role/list", "/v2/tenant/list"}},
+	} {
+		for _, want := range c.routes {
+			if !strings.Contains(dom, `data-path="`+want+`"`) {
+				t.Errorf("the rendered swagger page lacks the %s operation %s", c.generation, want)
+			}
 		}
 	}
 	if !strings.Contains(dom, "opblock") {

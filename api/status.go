@@ -50,8 +50,8 @@ type JobStatusResponse struct {
 	// SpeedLimit is the limit the running source reads under; null when it
 	// does not run.
 	SpeedLimit *SpeedLimitStatus `json:"speed_limit"`
-	// Verification is the latest comparison of the job that this API node
-	// ran (POST /v2/job/verify), null when none.
+	// Verification is the latest comparison of the job (GET
+	// /v2/job/verify), null when none.
 	Verification *VerifyResponse `json:"verification"`
 	// LastError is the job's last failure, null when none.
 	LastError *JobError `json:"last_error"`
@@ -130,7 +130,7 @@ type JobError struct {
 // jobStatus godoc
 //
 //	@Summary		Where a job stands, in one call
-//	@Description	The job's type and status (or paused); each task's node, allocation, state, restarts and live figures (read from the plugin that runs it, on whichever node, as GET /v2/monitor/task); the stage (starting, full_copy, binlog) with each table's copy progress (done, rows, the server's estimate, percent, ETA); the applied position; the source server's current position, asked with the job's account (an unreachable source is said in source_position.error, not an error of the call); the lag in seconds and in transactions (the source's GTIDs not applied); throughput; the speed limit in force; the latest verification this API node ran; and the last error, with its time, task and what to do. What a task or server cannot tell now is left empty. See docs/operate.md.
+//	@Description	The job's type and status (or paused); each task's node, allocation, state, restarts and live figures (read from the plugin that runs it, on whichever node, as GET /v2/monitor/task); the stage (starting, full_copy, binlog) with each table's copy progress (done, rows, the server's estimate, percent, ETA); the applied position; the source server's current position, asked with the job's account (an unreachable source is said in source_position.error, not an error of the call); the lag in seconds and in transactions (the source's GTIDs not applied); throughput; the speed limit in force; the latest verification (this API node's, or the job's verify schedule's when newer); and the last error, with its time, task and what to do. What a task or server cannot tell now is left empty. See docs/operate.md.
 //	@Tags			job
 //	@Produce		json
 //	@Param			job_id	query		string	true	"job id"
@@ -184,10 +184,7 @@ func (s *Server) jobStatus(c echo.Context) error {
 	}
 	out.Lag = lagOf(flavor, out.Stage, src, dest, out.AppliedPosition, out.SourcePosition)
 	out.Throughput = throughputOf(src, dest)
-	if r := s.verify.latest(id); r != nil {
-		v := verifyResponse(r.id, r.v.Report())
-		out.Verification = &v
-	}
+	out.Verification = s.latestVerify(c, id)
 	out.LastError = lastError(allocs, out.Tasks)
 	return c.JSON(http.StatusOK, out)
 }

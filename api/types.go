@@ -62,6 +62,24 @@ type SrcTaskConfig struct {
 	// applied there (two-way sync): any job's, or only SkipDtleAppliedBy's.
 	SkipDtleApplied   bool   `json:"skip_dtle_applied,omitempty"`
 	SkipDtleAppliedBy string `json:"skip_dtle_applied_by,omitempty"`
+	// Verify compares the job's tables on a schedule; GET /v2/job/verify
+	// reports the latest run.
+	Verify *VerifySchedule `json:"verify,omitempty"`
+}
+
+// VerifySchedule runs a comparison of the job (as POST /v2/job/verify)
+// every so often, in the plugin that runs the job's source.
+type VerifySchedule struct {
+	// Every is the time from the end of one comparison to the start of the
+	// next, a Go duration; at least 5s.
+	Every string `json:"every" example:"6h"`
+	// Tables are the source tables to compare, schema.table; absent: every
+	// table the job replicates.
+	Tables []string `json:"tables,omitempty" example:"db1.t1"`
+	// Repair rewrites the rows that differ on the destination.
+	Repair bool `json:"repair,omitempty"`
+	// RowsPerSecond caps the source rows read per second; 0: no cap.
+	RowsPerSecond int `json:"rows_per_second,omitempty" example:"0"`
 }
 
 // DestTaskConfig configures the destination task: a MySQL server

@@ -27,11 +27,15 @@ type VerifyStartResponse struct {
 	VerifyID string `json:"verify_id" example:"KQ4CVNUBZ3Q6XGBJ2OYKTAFM4B"`
 }
 
-// VerifyResponse is the latest comparison of a job this node ran.
+// VerifyResponse is the latest comparison of a job: the latest this node
+// ran, or the latest of the job's verify schedule when that started later.
 type VerifyResponse struct {
 	Message  string `json:"message" example:"ok"`
 	JobID    string `json:"job_id" example:"job1-migration"`
 	VerifyID string `json:"verify_id" example:"KQ4CVNUBZ3Q6XGBJ2OYKTAFM4B"`
+	// Scheduled says the comparison ran on the job's verify schedule (its
+	// source task's verify option), in the plugin running the source.
+	Scheduled bool `json:"scheduled" example:"false"`
 	// State is running, done (every table compared; see each table's
 	// state) or failed (Error says why).
 	State  string `json:"state" enums:"running,done,failed" example:"done"`
@@ -201,7 +205,7 @@ func (s *Server) startVerify(c echo.Context) error {
 	if err := requireAction(c, jobType(job)+"-update"); err != nil {
 		return err
 	}
-	src, dest, err := verifyTasks(job)
+	src, dest, err := VerifyTasks(job)
 	if err != nil {
 		return err
 	}
@@ -225,14 +229,14 @@ func (s *Server) startVerify(c echo.Context) error {
 // verifyStatus godoc
 //
 //	@Summary		Report a job's comparison
-//	@Description	The latest comparison of the job that this API node ran (POST /v2/job/verify), running or ended: per table the chunks and rows compared, the rows that differ by kind (missing on the destination, extra there, different) with the first of their keys, the rows repaired and the time taken. Each node keeps only the comparisons it ran, until it restarts.
+//	@Description	The latest comparison of the job, running or ended: the latest this API node ran (POST /v2/job/verify), or the latest run of the job's verify schedule (its source task's verify option; scheduled is true) when that started later. Per table: the chunks and rows compared, the rows that differ by kind (missing on the destination, extra there, different) with the first of their keys, the rows repaired and the time taken. Each node keeps the comparisons it ran until it restarts; the schedule's latest report is kept in Nomad.
 //	@Tags			job
 //	@Produce		json
 //	@Param			job_id	query		string	true	"job id"
 //	@Success		200		{object}	VerifyResponse
 //	@Failure		400		{object}	ErrorResponse	"invalid_request: job_id is missing"
 //	@Failure		401		{object}	ErrorResponse	"unauthorized: the node has an api_token and the request does not carry it"
-//	@Failure		404		{object}	ErrorResponse	"not_found: this node ran no comparison of the job"
+//	@Failure		404		{object}	ErrorResponse	"not_found: neither this node nor the job's verify schedule ran a comparison of the job"
 //	@Failure		500		{object}	ErrorResponse	"internal: see the plugin log"
 //	@Security		ApiToken
 //	@Router			/v2/job/verify [get]
@@ -248,11 +252,11 @@ func (s *Server) verifyStatus(c echo.Context) error {
 	if err := s.checkJobAccess(c, id, "detail"); err != nil {
 		return err
 	}
-	r := s.verify.latest(id)
+	r := s.latestVerify(c, id)
 	if r == nil {
-		return notFound("job_id %q: this node ran no comparison of it (POST /v2/job/verify starts one; each API node keeps its own)", id)
+		return notFound("job_id %q: this node ran no comparison of it, and its verify schedule none yet (POST /v2/job/verify starts one; each API node keeps its own)", id)
 	}
-	return c.JSON(http.StatusOK, verifyResponse(r.id, r.v.Report()))
+	return c.JSON(http.StatusOK, r)
 }
 
 func verifyResponse(id string, rep verify.Report) VerifyResponse {
@@ -314,7 +318,7 @@ func intParam(p map[string]string, name string, least int) (int, error) {
 
 // verifyTasks are a job's source and MySQL destination tasks, defaults
 // filled in.
-func verifyTasks(job *nomad.Job) (src, dest *config.Task, err error) {
+func VerifyTasks(job *nomad.Job) (src, dest *config.Task, err error) {
 	for _, tg := range job.TaskGroups {
 		for _, t := range tg.Tasks {
 			if t.Driver != driverName || (t.Name != config.RoleSource && t.Name != config.RoleDest) {

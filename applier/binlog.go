@@ -152,7 +152,7 @@ func (r *replayer) applyDDL(ctx context.Context, t *change.Txn) error {
 		return fmt.Errorf("ddl %s: %w", t.GTID, err)
 	}
 	if !skip {
-		if err := checkDDL(d.SQL, d.Schema); err != nil {
+		if err := position.CheckDDL(d.SQL, d.Schema); err != nil {
 			return &ApplyError{What: "DDL " + t.GTID, Err: err}
 		}
 		// A table may still wait for its deferred indexes: a DDL finds it

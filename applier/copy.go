@@ -10,6 +10,7 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/tableinfo"
 )
 
@@ -118,7 +119,7 @@ func (c *copier) create(ctx context.Context, m *change.Message, started bool) er
 	if err != nil {
 		return err
 	}
-	if err := checkDDL(create, t.Schema); err != nil {
+	if err := position.CheckDDL(create, t.Schema); err != nil {
 		return &ApplyError{What: fmt.Sprintf("create table %s.%s", t.Schema, t.Name), Err: err}
 	}
 	return c.run(ctx, t, "USE "+tableinfo.Quote(t.Schema), create)

@@ -51,7 +51,7 @@ func (r *replayer) handle(ctx context.Context, t *change.Txn, h position.Handle)
 	if t.More {
 		return nil
 	}
-	kind, err := checkReplacement(h.Statements)
+	kind, err := position.CheckStatements(h.Statements)
 	if err != nil {
 		return txnFailed(t.GTID, &ApplyError{What: "the replacement", Err: err})
 	}

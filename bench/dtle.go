@@ -26,6 +26,8 @@ type job struct {
 	nats      interface{ Shutdown() }
 	src, dest *pipeline.Running
 	stage     chan string
+	// srcTask and destTask are the tasks' configurations (verify reads them).
+	srcTask, destTask *config.Task
 }
 
 func startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid string) (*job, error) {
@@ -48,7 +50,7 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 	if verbose {
 		quiet = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug, TimeFormat: "15:04:05.000"})
 	}
-	j := &job{id: id, nats: srv, stage: make(chan string, 16)}
+	j := &job{id: id, nats: srv, stage: make(chan string, 16), srcTask: srcTask, destTask: destTask}
 	j.dest = pipeline.Go(ctx, pipeline.Dest{URL: srv.ClientURL(), Token: token, Name: "dest",
 		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: id, Task: destTask, Logger: quiet,
 			Event: func(m string) {

@@ -32,6 +32,7 @@ func main() {
 	flag.BoolVar(&onlyCatchUp, "catchup-only", false, "measure only dtle's catch-up (for profiling)")
 	flag.IntVar(&catchUpWorkers, "catchup-workers", 1, "dtle's parallel_workers with -catchup-only")
 	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
+	flag.BoolVar(&onlyVerify, "verify-only", false, "measure only the verify part: dtle's verify and pt-table-checksum")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
 	flag.IntVar(&rounds, "rounds", rounds, "times each contender runs, interleaved; its best run is compared")
@@ -64,6 +65,7 @@ var (
 	onlyCopy       bool
 	onlyCatchUp    bool
 	onlyKafka      bool
+	onlyVerify     bool
 )
 
 const (

@@ -17,8 +17,9 @@ func (r *result) markdown() string {
 		r.kafka.name, r.kafka.d.Seconds(), r.kafka.rate(), seconds(r.kafka.all))
 	b.WriteString("\n### Incremental catch-up\n\n")
 	table(&b, r.catchups, "transactions/s")
-	fmt.Fprintf(&b, "\nMemory high-water mark of the process running both dtle tasks (VmHWM): %.0f MiB.\n",
+	fmt.Fprintf(&b, "\nMemory high-water mark of the process running both dtle tasks (VmHWM), before the verify part: %.0f MiB.\n",
 		float64(r.memHWM)/(1<<20))
+	r.verify.markdown(&b)
 	return b.String()
 }
 

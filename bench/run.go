@@ -34,7 +34,8 @@ type result struct {
 	copies                []timing // full copy
 	catchups              []timing // incremental
 	kafka                 timing   // full copy into Kafka
-	memHWM                int64    // bytes, dtle's process
+	verify                *verifyResult
+	memHWM                int64 // bytes, dtle's process
 	machine               string
 }
 
@@ -77,6 +78,8 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		return nil, tb.kafkaOnly(ctx)
 	case onlyCatchUp:
 		return catchUpProfile(ctx, dir, tb.src, tb.dst, threads, writes)
+	case onlyVerify:
+		return nil, tb.verifyOnly(ctx)
 	}
 
 	if r.copies, err = tb.fullCopies(ctx, prepared); err != nil {
@@ -88,7 +91,10 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if r.catchups, err = tb.catchUps(ctx); err != nil {
 		return nil, err
 	}
-	r.memHWM = memHighWater()
+	r.memHWM = memHighWater() // the copy and catch-up's, before the verify's
+	if r.verify, err = tb.verifies(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

@@ -854,6 +854,76 @@ const docTemplate = `{
                 }
             }
         },
+        "/v2/job/migration/detail": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The 4.x UI's path for a job's detail: the same reply as GET /v2/job/{type}/detail, the type taken from the path. basic_task_profile is the configuration as last sent (passwords masked), where the tasks run, the stage, steps, delay and full-copy progress; task_logs lists each allocation of each task with its Nomad task events.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Show a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobDetailResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the login's role may not see the job's detail, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job, or the job is of another type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/v2/job/migration/pause": {
             "post": {
                 "security": [
@@ -1944,7 +2014,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "The job's type and status (or paused); each task's node, allocation, state, restarts and live figures (read from the plugin that runs it, on whichever node, as GET /v2/monitor/task); the stage (starting, full_copy, binlog) with each table's copy progress (done, rows, the server's estimate, percent, ETA); the applied position; the source server's current position, asked with the job's account (an unreachable source is said in source_position.error, not an error of the call); the lag in seconds and in transactions (the source's GTIDs not applied); throughput; the speed limit in force; the latest verification this API node ran; and the last error, with its time, task and what to do. What a task or server cannot tell now is left empty. See docs/operate.md.",
+                "description": "The job's type and status (or paused); each task's node, allocation, state, restarts and live figures (read from the plugin that runs it, on whichever node, as GET /v2/monitor/task); the stage (starting, full_copy, binlog) with each table's copy progress (done, rows, the server's estimate, percent, ETA); the applied position; the source server's current position, asked with the job's account (an unreachable source is said in source_position.error, not an error of the call); the lag in seconds and in transactions (the source's GTIDs not applied); throughput; the speed limit in force; the latest verification (this API node's, or the job's verify schedule's when newer); and the last error, with its time, task and what to do. What a task or server cannot tell now is left empty. See docs/operate.md.",
                 "produces": [
                     "application/json"
                 ],
@@ -2185,6 +2255,76 @@ const docTemplate = `{
                     },
                     "504": {
                         "description": "nomad_unavailable: the job is stopped but its evaluations did not finish; delete it again",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
+        "/v2/job/subscription/detail": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The 4.x UI's path for a job's detail: the same reply as GET /v2/job/{type}/detail, the type taken from the path. basic_task_profile is the configuration as last sent (passwords masked), where the tasks run, the stage, steps, delay and full-copy progress; task_logs lists each allocation of each task with its Nomad task events.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Show a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobDetailResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the login's role may not see the job's detail, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job, or the job is of another type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -2642,6 +2782,76 @@ const docTemplate = `{
                 }
             }
         },
+        "/v2/job/sync/detail": {
+            "get": {
+                "security": [
+                    {
+                        "ApiToken": []
+                    }
+                ],
+                "description": "The 4.x UI's path for a job's detail: the same reply as GET /v2/job/{type}/detail, the type taken from the path. basic_task_profile is the configuration as last sent (passwords masked), where the tasks run, the stage, steps, delay and full-copy progress; task_logs lists each allocation of each task with its Nomad task events.",
+                "produces": [
+                    "application/json"
+                ],
+                "tags": [
+                    "job (4.x)"
+                ],
+                "summary": "Show a job (4.x)",
+                "parameters": [
+                    {
+                        "type": "string",
+                        "description": "job id",
+                        "name": "job_id",
+                        "in": "query",
+                        "required": true
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        "schema": {
+                            "$ref": "#/definitions/api.JobDetailResponse"
+                        }
+                    },
+                    "400": {
+                        "description": "invalid_request: job_id is missing",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "401": {
+                        "description": "unauthorized: no login or api_token",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "403": {
+                        "description": "forbidden: the login's role may not see the job's detail, or Nomad refused this node's access",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "404": {
+                        "description": "not_found: no such dtle job, or the job is of another type",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "500": {
+                        "description": "internal: see the plugin log",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    },
+                    "502": {
+                        "description": "nomad_unavailable: Nomad failed",
+                        "schema": {
+                            "$ref": "#/definitions/api.ErrorResponse"
+                        }
+                    }
+                }
+            }
+        },
         "/v2/job/sync/pause": {
             "post": {
                 "security": [
@@ -3087,7 +3297,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "The latest comparison of the job that this API node ran (POST /v2/job/verify), running or ended: per table the chunks and rows compared, the rows that differ by kind (missing on the destination, extra there, different) with the first of their keys, the rows repaired and the time taken. Each node keeps only the comparisons it ran, until it restarts.",
+                "description": "The latest comparison of the job, running or ended: the latest this API node ran (POST /v2/job/verify), or the latest run of the job's verify schedule (its source task's verify option; scheduled is true) when that started later. Per table: the chunks and rows compared, the rows that differ by kind (missing on the destination, extra there, different) with the first of their keys, the rows repaired and the time taken. Each node keeps the comparisons it ran until it restarts; the schedule's latest report is kept in Nomad.",
                 "produces": [
                     "application/json"
                 ],
@@ -3124,7 +3334,7 @@ const docTemplate = `{
                         }
                     },
                     "404": {
-                        "description": "not_found: this node ran no comparison of the job",
+                        "description": "not_found: neither this node nor the job's verify schedule ran a comparison of the job",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -6701,7 +6911,7 @@ const docTemplate = `{
                     ]
                 },
                 "verification": {
-                    "description": "Verification is the latest comparison of the job that this API node\nran (POST /v2/job/verify), null when none.",
+                    "description": "Verification is the latest comparison of the job (GET\n/v2/job/verify), null when none.",
                     "allOf": [
                         {
                             "$ref": "#/definitions/api.VerifyResponse"
@@ -7756,6 +7966,14 @@ const docTemplate = `{
                 "task_name": {
                     "type": "string",
                     "example": "src"
+                },
+                "verify": {
+                    "description": "Verify compares the job's tables on a schedule; GET /v2/job/verify\nreports the latest run.",
+                    "allOf": [
+                        {
+                            "$ref": "#/definitions/api.VerifySchedule"
+                        }
+                    ]
                 }
             }
         },
@@ -8359,6 +8577,11 @@ const docTemplate = `{
                 "repair": {
                     "type": "boolean"
                 },
+                "scheduled": {
+                    "description": "Scheduled says the comparison ran on the job's verify schedule (its\nsource task's verify option), in the plugin running the source.",
+                    "type": "boolean",
+                    "example": false
+                },
                 "started_at": {
                     "description": "StartedAt and FinishedAt are RFC 3339 times; FinishedAt is empty\nwhile it runs.",
                     "type": "string",
@@ -8383,6 +8606,35 @@ const docTemplate = `{
                 "verify_id": {
                     "type": "string",
                     "example": "KQ4CVNUBZ3Q6XGBJ2OYKTAFM4B"
+                }
+            }
+        },
+        "api.VerifySchedule": {
+            "type": "object",
+            "properties": {
+                "every": {
+                    "description": "Every is the time from the end of one comparison to the start of the\nnext, a Go duration; at least 5s.",
+                    "type": "string",
+                    "example": "6h"
+                },
+                "repair": {
+                    "description": "Repair rewrites the rows that differ on the destination.",
+                    "type": "boolean"
+                },
+                "rows_per_second": {
+                    "description": "RowsPerSecond caps the source rows read per second; 0: no cap.",
+                    "type": "integer",
+                    "example": 0
+                },
+                "tables": {
+                    "description": "Tables are the source tables to compare, schema.table; absent: every\ntable the job replicates.",
+                    "type": "array",
+                    "items": {
+                        "type": "string"
+                    },
+                    "example": [
+                        "db1.t1"
+                    ]
                 }
             }
         },

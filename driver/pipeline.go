@@ -44,6 +44,7 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 		return err
 	}
 	go d.watchSpeedLimit(ctx, h, client)
+	go d.runVerifySchedule(ctx, h, client)
 	return pipeline.Source{
 		Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, AllocID: h.cfg.AllocID, Task: h.task, Logger: h.logger,
 		Limiter: h.speed.limiter,

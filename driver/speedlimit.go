@@ -41,6 +41,7 @@ func (d *Driver) watchSpeedLimit(ctx context.Context, h *taskHandle, client *nom
 			l, perr := api.ParseSpeedLimit(v)
 			if perr != nil {
 				h.logger.Warn("run-time speed limit ignored", "error", perr)
+				applied = v.ModifyIndex // said once, not every poll
 				break
 			}
 			h.speed.limiter.Set(l)

@@ -30,6 +30,7 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"replicate_do_db":       hclspec.NewBlockList("replicate_do_db", replicateDBSpec),
 	"replicate_ignore_db":   hclspec.NewBlockList("replicate_ignore_db", replicateDBSpec),
 	"speed_limit":           hclspec.NewBlock("speed_limit", false, speedLimitSpec),
+	"verify":                hclspec.NewBlock("verify", false, verifySpec),
 	"skip_dtle_applied":     boolDefault("skip_dtle_applied", false),
 	"skip_dtle_applied_by":  hclspec.NewAttr("skip_dtle_applied_by", "string", false),
 
@@ -91,6 +92,14 @@ var speedLimitSpec = rateSpecs(map[string]*hclspec.Spec{
 		"from": hclspec.NewAttr("from", "string", true),
 		"to":   hclspec.NewAttr("to", "string", true),
 	})),
+})
+
+// verifySpec is a source's schedule of comparisons (config.VerifySchedule).
+var verifySpec = hclspec.NewObject(map[string]*hclspec.Spec{
+	"every":           hclspec.NewAttr("every", "string", true),
+	"tables":          hclspec.NewAttr("tables", "list(string)", false),
+	"repair":          boolDefault("repair", false),
+	"rows_per_second": intDefault("rows_per_second", 0),
 })
 
 func intDefault(name string, def int) *hclspec.Spec {

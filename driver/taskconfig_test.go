@@ -44,3 +44,23 @@ config {
 		t.Fatal(err)
 	}
 }
+
+// TestVerifyScheduleFromHCL: a source's verify block decodes, repair
+// defaulting to false.
+func TestVerifyScheduleFromHCL(t *testing.T) {
+	var got config.Task
+	hclutils.NewConfigParser(taskConfigSpec).ParseHCL(t, `
+config {
+  verify {
+    every  = "6h"
+    tables = ["db1.t1", "db1.t2"]
+  }
+}`, &got)
+	v := got.Verify
+	if v == nil || v.Every != "6h" || len(v.Tables) != 2 || v.Tables[1] != "db1.t2" || v.Repair || v.RowsPerSecond != 0 {
+		t.Fatalf("verify not decoded: %+v", v)
+	}
+	if err := v.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -3,6 +3,7 @@ package extractor
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -133,5 +134,44 @@ func TestSkipDtleAppliedDropsExactlyTheAppliedTransactions(t *testing.T) {
 				t.Errorf("a user's transaction after a dropped one has %d changes, want 2", n)
 			}
 		})
+	}
+}
+
+// A two-way source holds a transaction over the message limit whole until
+// its commit: the other direction's applier may write its checkpoint row
+// last, and parts sent before it would go back where they came from.
+func TestSkipDtleAppliedSendsNoPartsOfABigAppliedTransaction(t *testing.T) {
+	big := strings.Repeat("x", 64<<10)
+	var rows [][3]string
+	for range (maxMessageBytes / len(big)) + 8 {
+		rows = append(rows, [3]string{"shop", "t", big})
+	}
+	rows = append(rows, [3]string{"dtle", "checkpoint", "fwd"}) // written last, as a group's
+	for _, skip := range []bool{false, true} {
+		task := &config.Task{ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "shop"}}, SkipDtleApplied: skip}
+		task.Defaults()
+		rules, err := filter.New(task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := &recorder{}
+		e := &Extractor{cfg: Config{Task: task, Sender: rec}, log: hclog.NewNullLogger(), rules: rules,
+			flavor: change.FlavorMariaDB, shapes: map[string]*shape{}}
+		g := txnGrouper{e: e, max: 1, timeout: time.Second}
+		for _, ev := range (binlogTxn{seq: 1, rows: rows}).events() {
+			if err := g.handle(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var sentRows int
+		for _, txn := range rec.txns {
+			sentRows += len(txn.Changes)
+		}
+		switch {
+		case skip && sentRows != 0:
+			t.Errorf("two-way: %d rows of a transaction dtle applied were sent back", sentRows)
+		case !skip && (len(rec.txns) < 2 || sentRows != len(rows)-1):
+			t.Errorf("one-way: %d messages with %d rows, want the transaction in parts with all %d", len(rec.txns), sentRows, len(rows)-1)
+		}
 	}
 }

@@ -325,7 +325,11 @@ func (g *txnGrouper) rows(ctx context.Context, h *replication.EventHeader, ev *r
 		g.cur.Changes = append(g.cur.Changes, c)
 		g.size += change.RowBytes(c.Before) + change.RowBytes(c.After)
 	}
-	if g.size >= maxMessageBytes {
+	// A two-way job holds a transaction whole until its commit: the applier
+	// of the other direction may write its checkpoint row last, and a part
+	// sent before it is seen would go back to where it came from. Such a
+	// transaction costs memory in its size (docs/replication.md).
+	if g.size >= maxMessageBytes && !g.e.cfg.Task.SkipDtleApplied {
 		return g.sendPart(ctx)
 	}
 	return nil

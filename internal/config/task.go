@@ -53,6 +53,8 @@ type Task struct {
 	ReplicateDoDB      []*ReplicateDB `codec:"replicate_do_db" json:"replicate_do_db"`
 	ReplicateIgnoreDB  []*ReplicateDB `codec:"replicate_ignore_db" json:"replicate_ignore_db"`
 	SpeedLimit         *SpeedLimit    `codec:"speed_limit" json:"speed_limit,omitempty"`
+	// Verify compares the job's tables on a schedule (verify.go).
+	Verify *VerifySchedule `codec:"verify" json:"verify,omitempty"`
 	// SkipDtleApplied drops every binlog transaction that a dtle applier
 	// committed on the source (it writes `dtle`.`checkpoint`), so two jobs
 	// replicating both ways do not send changes back; with
@@ -177,6 +179,11 @@ func (t *Task) Validate(role string) error {
 	errs = append(errs, t.validateStart()...)
 	if err := t.SpeedLimit.Validate("speed_limit"); err != nil {
 		errs = append(errs, err)
+	}
+	if role == RoleSource {
+		if err := t.Verify.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if t.ServerID < 0 || int64(t.ServerID) > 1<<32-1 {
 		add("server_id: must be between 1 and 4294967295 (0 picks one), got %d", t.ServerID)

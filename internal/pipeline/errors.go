@@ -6,6 +6,7 @@ import (
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
 )
@@ -36,5 +37,5 @@ func Fatal(err error) bool {
 	return errors.As(err, &gone) || errors.Is(err, change.ErrTooLarge) || errors.Is(err, extractor.ErrFlavorChanged) || errors.Is(err, extractor.ErrBadRule) ||
 		errors.Is(err, extractor.ErrBadStart) ||
 		errors.Is(err, extractor.ErrSchemaAhead) || errors.As(err, &incom) ||
-		errors.Is(err, applier.ErrRefusedDDL) || errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
+		errors.Is(err, applier.ErrRefusedDDL) || errors.Is(err, position.ErrBadStatement) || errors.Is(err, kafka.ErrBadOffsets) || errors.Is(err, kafka.ErrUnknownTable) || errors.As(err, &row)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/dtle-io/dtle/applier"
 	"github.com/dtle-io/dtle/extractor"
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/retry"
 	"github.com/dtle-io/dtle/internal/transport"
 	"github.com/dtle-io/dtle/kafka"
@@ -61,6 +62,7 @@ func TestFatalClassifiesEveryStagesErrors(t *testing.T) {
 		&extractor.BinlogGoneError{}, extractor.ErrFlavorChanged, extractor.ErrBadRule, extractor.ErrSchemaAhead,
 		&transport.IncompatibleError{Source: 3, Dest: 2}, kafka.ErrBadOffsets, kafka.ErrUnknownTable,
 		&kafka.RowError{Table: "s.t", Have: 1, Expected: 2}, applier.ErrRefusedDDL, change.ErrTooLarge,
+		position.ErrBadStatement, // a refused replacement: a person gives another
 	}
 	for _, err := range fatal {
 		if !Fatal(fmt.Errorf("wrapped: %w", err)) {

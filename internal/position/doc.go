@@ -19,8 +19,11 @@
 //     advances the checkpoint past that GTID, so a transaction is handled
 //     exactly once.
 //   - CheckStatement is what an operator's replacement statement must be:
-//     one statement, a row change or a schema change, outside the system
-//     schemas.
+//     one statement, a row change or a replicated kind of schema change,
+//     outside the system schemas. CheckDDL is what a schema change from the
+//     source must be before a destination runs it. Both share one check, and
+//     the API and the applier both call CheckStatements, so they never
+//     disagree on a replacement.
 //
 // It imports only the shared model (internal/change) and SQL helpers; no
 // stage imports another through it.

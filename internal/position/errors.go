@@ -23,4 +23,9 @@ var (
 	// ErrBadStatement: a replacement statement that is not one row change
 	// or schema change outside the system schemas.
 	ErrBadStatement = errors.New("refused statement")
+	// ErrRefusedDDL: a schema change from the source is not one replicated
+	// DDL statement (create, alter, drop, rename or truncate of a table,
+	// index, view or schema) outside the system schemas, so no destination
+	// runs it (CheckDDL).
+	ErrRefusedDDL = errors.New("refused schema change")
 )
