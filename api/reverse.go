@@ -231,15 +231,7 @@ func currentPosition(ctx context.Context, cc *config.MySQLConnection) (string, e
 	if err != nil {
 		return "", err
 	}
-	q := "SELECT @@GLOBAL.gtid_executed"
-	if srv.Flavor == mysqlconn.FlavorMariaDB {
-		q = "SELECT @@GLOBAL.gtid_binlog_pos"
-	}
-	var pos string
-	if err := db.QueryRowContext(ctx, q).Scan(&pos); err != nil {
-		return "", fmt.Errorf("read its binlog position: %w", err)
-	}
-	return pos, nil
+	return mysqlconn.ExecutedGTIDs(ctx, db, string(srv.Flavor))
 }
 
 // skipAppliedBy gives job's source skip_dtle_applied for what the job

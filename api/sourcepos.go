@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -48,16 +46,12 @@ func (s *Server) sourcePosition(c echo.Context, job *nomad.Job) (*SourcePosition
 		return out, ""
 	}
 	out.Server = srv.String()
-	q := "SELECT @@GLOBAL.gtid_executed"
-	if srv.Flavor == mysqlconn.FlavorMariaDB {
-		q = "SELECT @@GLOBAL.gtid_binlog_pos"
-	}
-	var set sql.NullString
-	if err := db.QueryRowContext(ctx, q).Scan(&set); err != nil {
+	set, err := mysqlconn.ExecutedGTIDs(ctx, db, string(srv.Flavor))
+	if err != nil {
 		out.Error = mysqlconn.Redact(err, cc).Error()
 		return out, ""
 	}
-	out.GtidSet = strings.ReplaceAll(set.String, "\n", "")
+	out.GtidSet = set
 	file, pos, err := mysqlconn.BinlogEnd(ctx, db)
 	if err != nil {
 		out.Error = "binlog file and position unknown: " + mysqlconn.Redact(err, cc).Error()

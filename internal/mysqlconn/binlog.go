@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // Querier is a pool, a connection or a transaction.
@@ -53,4 +54,24 @@ func firstFileAndPos(ctx context.Context, q Querier, stmt string) (string, uint6
 		return "", 0, fmt.Errorf("%s: position %q: %w", stmt, vals[1], err)
 	}
 	return string(vals[0]), pos, nil
+}
+
+// RowQuerier is a pool, a connection or a transaction, for one row.
+type RowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// ExecutedGTIDs is the set of transactions the server has executed, as
+// text: gtid_executed on MySQL (its line breaks dropped), gtid_binlog_pos
+// on MariaDB (the flavor is Server.Flavor's, or change's same names).
+func ExecutedGTIDs(ctx context.Context, q RowQuerier, flavor string) (string, error) {
+	stmt := "SELECT @@GLOBAL.gtid_executed"
+	if flavor == string(FlavorMariaDB) {
+		stmt = "SELECT @@GLOBAL.gtid_binlog_pos"
+	}
+	var set sql.NullString
+	if err := q.QueryRowContext(ctx, stmt).Scan(&set); err != nil {
+		return "", fmt.Errorf("read the server's executed GTID set: %w", err)
+	}
+	return strings.ReplaceAll(set.String, "\n", ""), nil
 }

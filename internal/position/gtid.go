@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/mysqlconn"
 )
 
 // GTIDAt is the GTID position a source had executed at binlog file and
@@ -80,13 +81,9 @@ func NormalizeGTID(flavor, s string) (string, error) {
 // sourceExecuted is what a source has executed: its binlog GTID position
 // (MariaDB) or executed GTID set (MySQL).
 func sourceExecuted(ctx context.Context, db *sql.DB, flavor string) (change.GTIDSet, error) {
-	q := "SELECT @@GLOBAL.gtid_executed"
-	if flavor == change.FlavorMariaDB {
-		q = "SELECT @@GLOBAL.gtid_binlog_pos"
-	}
-	var s string
-	if err := db.QueryRowContext(ctx, q).Scan(&s); err != nil {
-		return nil, fmt.Errorf("read the source's position: %w", err)
+	s, err := mysqlconn.ExecutedGTIDs(ctx, db, flavor)
+	if err != nil {
+		return nil, err
 	}
 	return change.ParseGTIDSet(flavor, s)
 }

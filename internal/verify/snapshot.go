@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/dtle-io/dtle/internal/change"
@@ -96,11 +95,11 @@ func (s *snap) finish(ctx context.Context) error {
 }
 
 func gtidExecuted(ctx context.Context, conn *sql.Conn) (change.GTIDSet, error) {
-	var set string
-	if err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.gtid_executed").Scan(&set); err != nil {
-		return nil, fmt.Errorf("gtid_executed: %w", err)
+	set, err := mysqlconn.ExecutedGTIDs(ctx, conn, change.FlavorMySQL)
+	if err != nil {
+		return nil, err
 	}
-	return change.ParseGTIDSet(change.FlavorMySQL, strings.ReplaceAll(set, "\n", ""))
+	return change.ParseGTIDSet(change.FlavorMySQL, set)
 }
 
 // mariaSnapshotGTID is the GTID position of the session's snapshot.
