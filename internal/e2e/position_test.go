@@ -12,6 +12,7 @@ import (
 	nomad "github.com/hashicorp/nomad/api"
 
 	"github.com/dtle-io/dtle/internal/devagent"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 )
 
 // Position control through the API, on one job: it starts at a binlog file
@@ -292,35 +293,7 @@ func masterStatus(t *testing.T, db *sql.DB) (string, int64) {
 // rowsOf is a query's rows as "a:b,c:d".
 func rowsOf(t *testing.T, db *sql.DB, query string) string {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), query)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	cols, err := rows.Columns()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for rows.Next() {
-		vals := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		parts := make([]string, len(vals))
-		for i, v := range vals {
-			parts[i] = v.String
-		}
-		out = append(out, strings.Join(parts, ":"))
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, ",")
+	return sandboxtest.JoinedRows(t, db, query)
 }
 
 // waitRows polls until query gives want.

@@ -1,15 +1,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -46,41 +42,10 @@ func startFresh(t *testing.T, natsAddr string) *devagent.Agent {
 	return a
 }
 
-// apiCall sends body as JSON (or a form, for url.Values) to the agent's API
-// and decodes the JSON reply; a refused connection is status 0.
+// apiCall is authCall without a credential.
 func apiCall(t *testing.T, a *devagent.Agent, method, path string, body any) (int, map[string]any) {
 	t.Helper()
-	var rd io.Reader
-	ctype := "application/json"
-	switch b := body.(type) {
-	case nil:
-	case url.Values:
-		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
-	default:
-		raw, err := json.Marshal(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rd = bytes.NewReader(raw)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, a.APIURL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", ctype)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, nil
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var m map[string]any
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil || json.Unmarshal(raw, &m) != nil {
-		t.Fatalf("%s %s: %d, not JSON: %s", method, path, resp.StatusCode, raw)
-	}
-	return resp.StatusCode, m
+	return authCall(t, a, "", method, path, body)
 }
 
 // waitAPI polls GET /v2/nodes until the API answers it with the agent's

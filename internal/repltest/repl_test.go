@@ -17,6 +17,7 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
 	"github.com/dtle-io/dtle/internal/transport"
 )
 
@@ -1053,33 +1054,5 @@ func TestEmptySchemaIsCarriedOver(t *testing.T) {
 // queryAll returns a query's rows as text, NULL as "NULL".
 func queryAll(t *testing.T, db *sql.DB, q string) [][]string {
 	t.Helper()
-	rows, err := db.QueryContext(context.Background(), q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = rows.Close() }()
-	cols, _ := rows.Columns()
-	var out [][]string
-	for rows.Next() {
-		v := make([]sql.NullString, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range v {
-			ptrs[i] = &v[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		row := make([]string, len(cols))
-		for i, x := range v {
-			row[i] = "NULL"
-			if x.Valid {
-				row[i] = x.String
-			}
-		}
-		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return sandboxtest.Rows(t, db, q, "NULL")
 }

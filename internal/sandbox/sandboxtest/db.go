@@ -69,3 +69,50 @@ func GlobalStatus(t testing.TB, db *sql.DB, name string) int64 {
 	}
 	return n
 }
+
+// Rows runs query and returns its rows as text, a NULL as null.
+func Rows(t testing.TB, db *sql.DB, query, null string) [][]string {
+	t.Helper()
+	rows, err := db.QueryContext(context.Background(), query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = rows.Close() }()
+	cols, err := rows.Columns()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for rows.Next() {
+		vals := make([]sql.NullString, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		row := make([]string, len(cols))
+		for i, v := range vals {
+			row[i] = null
+			if v.Valid {
+				row[i] = v.String
+			}
+		}
+		out = append(out, row)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// JoinedRows is Rows as "a:b,c:d", a NULL as "".
+func JoinedRows(t testing.TB, db *sql.DB, query string) string {
+	t.Helper()
+	var out []string
+	for _, r := range Rows(t, db, query, "") {
+		out = append(out, strings.Join(r, ":"))
+	}
+	return strings.Join(out, ",")
+}
