@@ -22,13 +22,14 @@ type Checkpoint struct {
 	GTIDSet string
 }
 
-// queryRower is a *sql.DB or *sql.Tx.
-type queryRower interface {
+// QueryRower is a *sql.DB, *sql.Conn or *sql.Tx.
+type QueryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// readRow reads job's checkpoint, under a lock with forUpdate.
-func readRow(ctx context.Context, q queryRower, job string, forUpdate bool) (Checkpoint, error) {
+// ReadRow reads job's checkpoint, under a lock with forUpdate; the job
+// must replicate its binlog (ErrNoCheckpoint, ErrNotReplicating).
+func ReadRow(ctx context.Context, q QueryRower, job string, forUpdate bool) (Checkpoint, error) {
 	var cp Checkpoint
 	query := "SELECT flavor, stage, gtid_set FROM " + checkpointTable + " WHERE job_id = ?"
 	if forUpdate {
@@ -48,7 +49,7 @@ func readRow(ctx context.Context, q queryRower, job string, forUpdate bool) (Che
 
 // Read reads a job's checkpoint; the job must replicate its binlog.
 func Read(ctx context.Context, db *sql.DB, job string) (Checkpoint, error) {
-	return readRow(ctx, db, job, false)
+	return ReadRow(ctx, db, job, false)
 }
 
 // Moved is a checkpoint moved: from one applied set to another.
@@ -69,7 +70,7 @@ func Move(ctx context.Context, db *sql.DB, job, to string) (Moved, error) {
 		return Moved{}, fmt.Errorf("move the checkpoint: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	cp, err := readRow(ctx, tx, job, true)
+	cp, err := ReadRow(ctx, tx, job, true)
 	if err != nil {
 		return Moved{}, err
 	}

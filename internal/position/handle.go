@@ -68,7 +68,7 @@ func Record(ctx context.Context, db *sql.DB, job, gtid string, stmts []string) (
 		return Handle{}, fmt.Errorf("record the transaction to handle: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	cp, err := readRow(ctx, tx, job, true)
+	cp, err := ReadRow(ctx, tx, job, true)
 	if err != nil {
 		return Handle{}, err
 	}

@@ -87,7 +87,7 @@ func (r *tableRun) repairOnce(ctx context.Context, keys [][]keyValue) error {
 		return fmt.Errorf("destination: %w", err)
 	}
 	defer func() { _ = tx.Rollback() }()
-	cp, err := readCheckpoint(ctx, tx, r.v.cfg.JobID, " FOR UPDATE")
+	cp, err := readCheckpoint(ctx, tx, r.v.cfg.JobID, true)
 	if err != nil {
 		return err
 	}

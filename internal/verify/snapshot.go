@@ -9,13 +9,9 @@ import (
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/mysqlconn"
+	"github.com/dtle-io/dtle/internal/position"
 	"github.com/dtle-io/dtle/internal/retry"
 )
-
-// checkpointTable is the applier's checkpoint on the destination: one row
-// per job, written in the same transaction as the data it records
-// (applier/checkpoint.go).
-const checkpointTable = "`dtle`.`checkpoint`"
 
 // snap is one read-only transaction in a consistent snapshot.
 type snap struct {
@@ -114,29 +110,18 @@ type checkpoint struct {
 	set           change.GTIDSet
 }
 
-// querier is a *sql.DB, *sql.Conn or *sql.Tx.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-// readCheckpoint reads the job's checkpoint; suffix is appended to the
-// query (" FOR UPDATE" locks it). ErrNotReplicating without one, or in the
-// full copy.
-func readCheckpoint(ctx context.Context, q querier, job, suffix string) (checkpoint, error) {
-	var cp checkpoint
-	var set string
-	err := q.QueryRowContext(ctx, "SELECT flavor, stage, gtid_set FROM "+checkpointTable+" WHERE job_id = ?"+suffix, job).
-		Scan(&cp.flavor, &cp.stage, &set)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return cp, fmt.Errorf("%w: the destination holds no checkpoint of job %q", ErrNotReplicating, job)
-	case err != nil:
-		return cp, fmt.Errorf("read the checkpoint of job %q: %w", job, err)
-	case cp.stage != change.StageIncr:
-		return cp, fmt.Errorf("%w: job %q is in stage %q (its full copy); compare once it reaches %q",
-			ErrNotReplicating, job, cp.stage, change.StageIncr)
+// readCheckpoint reads the job's checkpoint (position.ReadRow), under a
+// lock with forUpdate. ErrNotReplicating without one, or in the full copy.
+func readCheckpoint(ctx context.Context, q position.QueryRower, job string, forUpdate bool) (checkpoint, error) {
+	row, err := position.ReadRow(ctx, q, job, forUpdate)
+	if errors.Is(err, position.ErrNoCheckpoint) || errors.Is(err, position.ErrNotReplicating) {
+		return checkpoint{}, fmt.Errorf("%w: %w", ErrNotReplicating, err)
 	}
-	if cp.set, err = change.ParseGTIDSet(cp.flavor, set); err != nil {
+	if err != nil {
+		return checkpoint{}, err
+	}
+	cp := checkpoint{flavor: row.Flavor, stage: row.Stage}
+	if cp.set, err = change.ParseGTIDSet(cp.flavor, row.GTIDSet); err != nil {
 		return cp, fmt.Errorf("checkpoint of job %q: %w", job, err)
 	}
 	return cp, nil
@@ -148,7 +133,7 @@ func waitApplied(ctx context.Context, db *sql.DB, job string, want change.GTIDSe
 	deadline := time.Now().Add(timeout)
 	b := retry.New(5*time.Millisecond, 200*time.Millisecond)
 	for {
-		cp, err := readCheckpoint(ctx, db, job, "")
+		cp, err := readCheckpoint(ctx, db, job, false)
 		if err != nil {
 			return err
 		}

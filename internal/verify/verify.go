@@ -173,7 +173,7 @@ func (v *Verifier) run(ctx context.Context) error {
 	if server.Flavor == mysqlconn.FlavorMariaDB {
 		flavor = change.FlavorMariaDB
 	}
-	cp, err := readCheckpoint(ctx, dst, v.cfg.JobID, "")
+	cp, err := readCheckpoint(ctx, dst, v.cfg.JobID, false)
 	if err != nil {
 		return err
 	}
