@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +11,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/dtle-io/dtle/api"
+	"github.com/dtle-io/dtle/internal/change"
+	"github.com/dtle-io/dtle/internal/config"
 	"github.com/dtle-io/dtle/internal/position"
+	"github.com/dtle-io/dtle/kafka"
 )
 
 // positionNomad answers GET /v1/job/<id> with the jobs it holds and GET
@@ -46,7 +54,7 @@ func paused(job map[string]any) map[string]any {
 }
 
 // TestPositionRoutes: the position routes refuse a job that runs, or
-// whose tasks still run, or that writes to Kafka, and bad parameters; on a
+// whose tasks still run, what a Kafka job cannot do, and bad parameters; on a
 // paused job they move its checkpoint and record, list and cancel a skip,
 // on its destination with the job's credentials.
 func TestPositionRoutes(t *testing.T) {
@@ -98,8 +106,11 @@ func TestPositionRoutes(t *testing.T) {
 	}{
 		{"a running job", "/v2/job/checkpoint", url.Values{"job_id": {"running-migration"}, "gtid_set": {now}}, http.StatusConflict, "POST /v2/job/pause"},
 		{"a job whose tasks still run", "/v2/job/skip", url.Values{"job_id": {"stopping-migration"}, "gtid": {"0-1-1"}}, http.StatusConflict, "still running"},
-		{"a Kafka job", "/v2/job/checkpoint", url.Values{"job_id": {"kafka-subscription"}, "gtid_set": {now}}, http.StatusBadRequest, "Kafka"},
-		{"a running Kafka job", "/v2/job/skip", url.Values{"job_id": {"kafka2-subscription"}, "gtid": {"0-1-1"}}, http.StatusBadRequest, "Kafka"},
+		{"sql for a Kafka job", "/v2/job/skip", url.Values{"job_id": {"kafka-subscription"}, "gtid": {"0-1-1"}, "sql": {"DELETE FROM a.t"}},
+			http.StatusBadRequest, "Kafka, which runs no SQL"},
+		{"cancel for a Kafka job", "/v2/job/skip", url.Values{"job_id": {"kafka-subscription"}, "gtid": {"0-1-1"}, "cancel": {"true"}},
+			http.StatusBadRequest, "nothing pending"},
+		{"a running Kafka job", "/v2/job/skip", url.Values{"job_id": {"kafka2-subscription"}, "gtid": {"0-1-1"}}, http.StatusConflict, "POST /v2/job/pause"},
 		{"a job that never ran", "/v2/job/checkpoint", url.Values{"job_id": {"never-migration"}, "gtid_set": {now}}, http.StatusConflict, "binlog_file and binlog_pos"},
 		{"a job in its full copy", "/v2/job/skip", url.Values{"job_id": {"copying-migration"}, "gtid": {"0-1-1"}}, http.StatusConflict, "full copy"},
 		{"no such job", "/v2/job/checkpoint", url.Values{"job_id": {"nosuch"}, "gtid_set": {now}}, http.StatusNotFound, "no such job"},
@@ -184,4 +195,138 @@ func TestPositionRoutes(t *testing.T) {
 	if err := dst.QueryRowContext(ctx, "SELECT gtid_set FROM dtle.checkpoint WHERE job_id = ?", job).Scan(&set); err != nil || set != now {
 		t.Fatalf("checkpoint %q, %v; want %q", set, err, now)
 	}
+}
+
+// TestPositionRoutesForKafka: on a paused subscription job the position
+// routes move the position in its offsets topic (by GTID set, and by binlog
+// file and position through the source), skip one transaction the source
+// has and list it, and refuse a position the source lacks, a transaction
+// emitted already and, on MariaDB, one that is not the next of its domain.
+func TestPositionRoutesForKafka(t *testing.T) {
+	const schema, job = "api_position_kafka", "kpos-subscription"
+	ctx := context.Background()
+	src, _ := prepare(t, schema, "CREATE TABLE "+schema+".t (id INT PRIMARY KEY)")
+	now := binlogPos(t, src)
+	execAll(t, src, "INSERT INTO "+schema+".t VALUES (1)")
+	later := binlogPos(t, src)
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.ListenAddrs()...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	// The position the job's sink committed last: in its binlog stage at now.
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "_dtle."+job+".offsets"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(change.Checkpoint{Flavor: change.FlavorMariaDB, Stage: change.StageIncr, GTIDSet: now})
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "_dtle." + job + ".offsets", Key: []byte(job), Value: b}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	srcCfg := map[string]any{"mysql_connection_config": conn(pair.Source)}
+	kafkaCfg := map[string]any{"kafka_broker_addrs": c.ListenAddrs(), "kafka_topic": "t"}
+	nomad := positionNomad(t, map[string]any{job: paused(nomadJob(job, srcCfg, kafkaCfg))}, nil)
+	addr := serveInProcess(t, api.Config{Addr: "127.0.0.1:0", Nomad: api.NomadConn{Addr: nomad}})
+	post := func(route string, form url.Values) reply {
+		t.Helper()
+		form.Set("job_id", job)
+		req := newRequestURL(t, http.MethodPost, "http://"+addr+route, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		return send(t, req)
+	}
+	pos, err := kafka.OpenPosition(job, &config.Task{KafkaBrokerAddrs: c.ListenAddrs(), KafkaTopic: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pos.Close()
+	at := func() string {
+		t.Helper()
+		cp, err := pos.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cp.GTIDSet
+	}
+	next := func(set string, n int) string { // the GTID n after a one-domain MariaDB position
+		i := strings.LastIndexByte(set, '-')
+		seq, _ := strconv.Atoi(set[i+1:])
+		return set[:i+1] + strconv.Itoa(seq+n)
+	}
+
+	for _, c := range []struct {
+		name   string
+		route  string
+		form   url.Values
+		status int
+		says   string
+	}{
+		{"ahead of the source", "/v2/job/checkpoint", url.Values{"gtid_set": {next(later, 5)}}, http.StatusBadRequest, "ahead of the source"},
+		{"not the next of its domain", "/v2/job/skip", url.Values{"gtid": {next(now, 2)}}, http.StatusBadRequest, "the job is at " + now},
+		{"emitted already", "/v2/job/skip", url.Values{"gtid": {now}}, http.StatusBadRequest, "applied"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := post(c.route, c.form)
+			if r.Status != c.status || !strings.Contains(string(r.Body), c.says) {
+				t.Fatalf("%d %s, want %d saying %q", r.Status, r.Body, c.status, c.says)
+			}
+		})
+	}
+	if got := at(); got != now {
+		t.Fatalf("the refusals moved the position to %s", got)
+	}
+
+	// Skip the one transaction after now, which the source has.
+	r := post("/v2/job/skip", url.Values{"gtid": {later}})
+	var sr api.SkipResponse
+	r.json(t, &sr)
+	if r.Status != http.StatusOK || sr.Request.Gtid != later || sr.Request.State != "done" || sr.Request.Action != "skip" || sr.Request.DoneAt == "" {
+		t.Fatalf("skip: %d %s", r.Status, r.Body)
+	}
+	if got := at(); got != later {
+		t.Fatalf("after the skip the position is %s, want %s", got, later)
+	}
+	r = send(t, newRequestURL(t, http.MethodGet, "http://"+addr+"/v2/job/skip?job_id="+job, nil))
+	var list api.SkipListResponse
+	r.json(t, &list)
+	if r.Status != http.StatusOK || len(list.Requests) != 1 || list.Requests[0].Gtid != later || list.Requests[0].State != "done" {
+		t.Fatalf("list: %d %s", r.Status, r.Body)
+	}
+	// A skip the source does not have yet.
+	if r := post("/v2/job/skip", url.Values{"gtid": {next(later, 1)}}); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), "ahead of the source") {
+		t.Fatalf("skip a transaction the source lacks: %d %s", r.Status, r.Body)
+	}
+
+	// Back by GTID set, then forward by binlog file and position.
+	r = post("/v2/job/checkpoint", url.Values{"gtid_set": {now}})
+	var mr api.CheckpointMoveResponse
+	r.json(t, &mr)
+	if r.Status != http.StatusOK || mr.FromGtidSet != later || mr.GtidSet != now || at() != now {
+		t.Fatalf("move back: %d %s", r.Status, r.Body)
+	}
+	var file string
+	var end int64
+	var doDB, ignoreDB any
+	if err := src.QueryRowContext(ctx, "SHOW MASTER STATUS").Scan(&file, &end, &doDB, &ignoreDB); err != nil {
+		t.Fatal(err)
+	}
+	r = post("/v2/job/checkpoint", url.Values{"binlog_file": {file}, "binlog_pos": {strconv.FormatInt(end, 10)}})
+	r.json(t, &mr)
+	if r.Status != http.StatusOK || mr.FromGtidSet != now || mr.GtidSet != later || at() != later {
+		t.Fatalf("move forward by file and position: %d %s, want from %s to %s", r.Status, r.Body, now, later)
+	}
+}
+
+// binlogPos is a MariaDB source's binlog GTID position.
+func binlogPos(t *testing.T, db *sql.DB) string {
+	t.Helper()
+	var s string
+	if err := db.QueryRowContext(context.Background(), "SELECT @@GLOBAL.gtid_binlog_pos").Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -159,7 +159,7 @@ func (vr *verifyRuns) stop() {
 //	@Param			job_id			formData	string	true	"job id"
 //	@Param			tables			formData	string	false	"source tables to compare, schema.table, comma-separated or a JSON array; default: every table the job replicates"
 //	@Param			repair			formData	boolean	false	"rewrite the rows that differ on the destination"	default(false)
-//	@Param			chunk_size		formData	integer	false	"rows per chunk; default: the job's chunk_size"
+//	@Param			chunk_size		formData	integer	false	"rows per chunk; default: chunks sized to take about 0.1 s on the source, from the job's chunk_size up to 50000 rows"
 //	@Param			rows_per_second	formData	integer	false	"at most this many source rows read per second; 0: no limit"	default(0)
 //	@Success		200				{object}	VerifyStartResponse
 //	@Failure		400				{object}	ErrorResponse	"invalid_request: a bad or missing parameter, a job whose destination is Kafka, or a password that does not open"

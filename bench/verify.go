@@ -25,6 +25,7 @@ type verifyResult struct {
 	load    loadVerify
 	chunk   int
 	checked int64 // rows dtle's verify compared (last idle round)
+	chunks  int64 // in so many chunks
 }
 
 // loadVerify is one verify while sysbench writes to the source and the job
@@ -90,6 +91,10 @@ func (tb *testbed) verifies(ctx context.Context) (*verifyResult, error) {
 		}
 		if err == nil {
 			vr.checked = rows(rep)
+			vr.chunks = 0
+			for _, t := range rep.Tables {
+				vr.chunks += t.Chunks
+			}
 		}
 		return d, err
 	}}}, tb.rows)
@@ -347,9 +352,10 @@ func (vr *verifyResult) markdown(b *strings.Builder) {
 		table(b, []timing{vr.dtle}, "rows/s")
 		fmt.Fprintf(b, "\npt-table-checksum: no figure. %s\n", vr.ptNote)
 	}
-	fmt.Fprintf(b, "\ndtle's verify compared %d rows in chunks of %d, 0 differences. Under load (sysbench write-only, "+
+	fmt.Fprintf(b, "\ndtle's verify compared %d rows in %d chunks (sized to take about 0.1 s on the source, the first of "+
+		"the job's chunk_size, %d rows), 0 differences. Under load (sysbench write-only, "+
 		"%d transactions committed on the source during the verify, the job replicating them): %.1f s, %d rows, "+
 		"state %s, **%d differences**, %d unsettled, %d chunks compared row by row.\n",
-		vr.checked, vr.chunk, vr.load.writes, vr.load.d.Seconds(), vr.load.rows, vr.load.state, vr.load.differences,
+		vr.checked, vr.chunks, vr.chunk, vr.load.writes, vr.load.d.Seconds(), vr.load.rows, vr.load.state, vr.load.differences,
 		vr.load.unsettled, vr.load.rechecked)
 }

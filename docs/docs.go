@@ -404,7 +404,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Rewrites the applied position in the job's checkpoint on its MySQL destination (dtle.checkpoint): once resumed, the job reads the source's binlog after it. Moved forward, the transactions in between are never applied; moved back, they are applied again (rows are written by key, so a row ends as the source has it). Give gtid_set, or binlog_file and binlog_pos, which a MariaDB source turns into its GTID position (BINLOG_GTID_POS; on MySQL give the GTID set). The position must be one the source has reached. The job must be paused (POST /v2/job/pause) and its tasks stopped, and be replicating its binlog (its full copy done). The plugin logs each move. See docs/operate.md.",
+                "description": "Rewrites the applied position in the job's checkpoint: on a MySQL destination its row in dtle.checkpoint; on Kafka (subscription jobs) a new position record, committed in a Kafka transaction, in the job's offsets topic _dtle.\u003cjob_id\u003e.offsets. Once resumed, the job reads the source's binlog after it. Moved forward, the transactions in between are never applied or emitted; moved back, they are applied again (rows are written by key, so a row ends as the source has it), or emitted again to Kafka (consumers see their events twice). Give gtid_set, or binlog_file and binlog_pos, which are turned into the source's GTID position there (MariaDB: BINLOG_GTID_POS; MySQL with gtid_mode ON: read from the file, and the position must be where a transaction starts). The position must be one the source has reached. The job must be paused (POST /v2/job/pause) and its tasks stopped, and be replicating its binlog (its full copy done). The plugin logs each move. See docs/operate.md.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -432,7 +432,7 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "a binlog file of the source (MariaDB), with binlog_pos",
+                        "description": "a binlog file of the source, with binlog_pos",
                         "name": "binlog_file",
                         "in": "formData"
                     },
@@ -451,7 +451,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid_request: a bad or missing parameter, a position the source does not have, a job whose destination is Kafka, or a password that does not open",
+                        "description": "invalid_request: a bad or missing parameter, a position the source does not have, or a password that does not open",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -487,7 +487,7 @@ const docTemplate = `{
                         }
                     },
                     "502": {
-                        "description": "mysql_error: the source or destination server cannot be reached or failed",
+                        "description": "mysql_error: the source or destination server cannot be reached or failed; kafka_error: the Kafka cluster of the job's destination cannot be reached or failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1715,7 +1715,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Every request to skip or replace a transaction of the job recorded on its MySQL destination (dtle.handle_error), pending or done, oldest first. It works whether the job runs or not.",
+                "description": "Every request to skip or replace a transaction of the job recorded on its MySQL destination (dtle.handle_error), pending or done, oldest first; for a Kafka destination (subscription jobs), every transaction skipped, as recorded in the job's offsets topic (all done). It works whether the job runs or not.",
                 "produces": [
                     "application/json"
                 ],
@@ -1740,7 +1740,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid_request: job_id is missing, the job's destination is Kafka, or a password does not open",
+                        "description": "invalid_request: job_id is missing, or a password does not open",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1770,7 +1770,7 @@ const docTemplate = `{
                         }
                     },
                     "502": {
-                        "description": "mysql_error: the destination server cannot be reached or failed",
+                        "description": "mysql_error: the destination server cannot be reached or failed; kafka_error: the Kafka cluster of the job's destination cannot be reached or failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1789,7 +1789,7 @@ const docTemplate = `{
                         "ApiToken": []
                     }
                 ],
-                "description": "Records, in the job's checkpoint tables on its MySQL destination (dtle.handle_error), that the source transaction gtid is to be skipped, or replaced with the statements of sql, as TiDB DM's handle-error does. When the paused job is resumed and its destination meets that transaction, it applies the statements instead (none: nothing), and commits the checkpoint past it and the request's done mark in one destination transaction: exactly that transaction, exactly once. The destination task emits \"skipped transaction \u003cgtid\u003e\" or \"replaced transaction \u003cgtid\u003e ...\". Each sql item is one statement, every table named with its schema: all row changes (INSERT, REPLACE, UPDATE, DELETE; they commit with the checkpoint) or all schema changes (each commits on its own, then the checkpoint). A request for a transaction not met yet replaces the one recorded before; cancel drops it. The destination task's failure names the transaction's GTID. The job must be paused and its tasks stopped. See docs/operate.md.",
+                "description": "On a Kafka destination (subscription jobs), skips the source transaction gtid at once: the job's position in its offsets topic gets that one GTID added (MySQL: any transaction the source has; MariaDB: only the next one of its domain after the position, as a MariaDB position keeps one sequence number per domain), and the skip is recorded there; once resumed, the job never emits it. sql and cancel are refused for a Kafka job. On a MySQL destination, records in the job's checkpoint tables (dtle.handle_error) that the source transaction gtid is to be skipped, or replaced with the statements of sql, as TiDB DM's handle-error does. When the paused job is resumed and its destination meets that transaction, it applies the statements instead (none: nothing), and commits the checkpoint past it and the request's done mark in one destination transaction: exactly that transaction, exactly once. The destination task emits \"skipped transaction \u003cgtid\u003e\" or \"replaced transaction \u003cgtid\u003e ...\". Each sql item is one statement, every table named with its schema: all row changes (INSERT, REPLACE, UPDATE, DELETE; they commit with the checkpoint) or all schema changes (each commits on its own, then the checkpoint). A request for a transaction not met yet replaces the one recorded before; cancel drops it. The destination task's failure names the transaction's GTID. The job must be paused and its tasks stopped. See docs/operate.md.",
                 "consumes": [
                     "application/x-www-form-urlencoded",
                     "application/json"
@@ -1818,7 +1818,7 @@ const docTemplate = `{
                     },
                     {
                         "type": "string",
-                        "description": "statements to run instead: a JSON array of strings, one statement each (or one statement as text); absent: skip the transaction",
+                        "description": "statements to run instead: a JSON array of strings, one statement each (or one statement as text); absent: skip the transaction. MySQL destinations only",
                         "name": "sql",
                         "in": "formData"
                     },
@@ -1838,7 +1838,7 @@ const docTemplate = `{
                         }
                     },
                     "400": {
-                        "description": "invalid_request: a bad or missing parameter, a refused statement, a transaction already applied, a job whose destination is Kafka, or a password that does not open",
+                        "description": "invalid_request: a bad or missing parameter, a refused statement, a transaction already applied, sql or cancel for a job whose destination is Kafka, on Kafka a transaction the source does not have or (MariaDB) one that is not the next of its domain, or a password that does not open",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -1874,7 +1874,7 @@ const docTemplate = `{
                         }
                     },
                     "502": {
-                        "description": "mysql_error: the destination server cannot be reached or failed",
+                        "description": "mysql_error: the source or destination server cannot be reached or failed; kafka_error: the Kafka cluster of the job's destination cannot be reached or failed",
                         "schema": {
                             "$ref": "#/definitions/api.ErrorResponse"
                         }
@@ -3388,7 +3388,7 @@ const docTemplate = `{
                     },
                     {
                         "type": "integer",
-                        "description": "rows per chunk; default: the job's chunk_size",
+                        "description": "rows per chunk; default: chunks sized to take about 0.1 s on the source, from the job's chunk_size up to 50000 rows",
                         "name": "chunk_size",
                         "in": "formData"
                     },
@@ -7646,7 +7646,7 @@ const docTemplate = `{
                     }
                 },
                 "state": {
-                    "description": "State is pending until the destination meets the transaction, done\nonce it skipped or replaced it; cancelled for a request dropped.",
+                    "description": "State is pending until the destination meets the transaction, done\nonce it skipped or replaced it (a Kafka job's skips are done at\nonce); cancelled for a request dropped.",
                     "type": "string",
                     "enum": [
                         "pending",

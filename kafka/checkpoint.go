@@ -146,23 +146,34 @@ func readCheckpoint(ctx context.Context, adm *kadm.Client, seeds []string, opts 
 	for _, d := range byKey {
 		cat.tables[d.name()] = d
 	}
-	// The last committed record is the position; transaction markers sit
-	// between records, so look back in growing windows.
 	st := &change.Checkpoint{}
+	found, err := lastPosition(ctx, seeds, opts, t.offsets, end[t.offsets])
+	if err != nil || found == nil {
+		return st, cat, err
+	}
+	if err := json.Unmarshal(found, st); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w: %w", t.offsets, ErrBadOffsets, err)
+	}
+	return st, cat, nil
+}
+
+// lastPosition is the value of the last committed position record of the
+// offsets topic below end (its last stable offset); nil when it has none.
+// Records of another kind (see recordKind) are passed over: they sit before
+// the position record of their transaction, never after it.
+func lastPosition(ctx context.Context, seeds []string, opts []kgo.Opt, topic string, end int64) ([]byte, error) {
+	// Transaction markers sit between records, so look back in growing
+	// windows.
 	for window := int64(64); ; window *= 8 {
-		from := max(end[t.offsets]-window, 0)
+		from := max(end-window, 0)
 		var found []byte
-		if err := readTopic(ctx, seeds, opts, t.offsets, from, end[t.offsets], func(r *kgo.Record) { found = r.Value }); err != nil {
-			return nil, nil, err
-		}
-		if found != nil {
-			if err := json.Unmarshal(found, st); err != nil {
-				return nil, nil, fmt.Errorf("%s: %w: %w", t.offsets, ErrBadOffsets, err)
+		err := readTopic(ctx, seeds, opts, topic, from, end, func(r *kgo.Record) {
+			if recordKind(r) == "" {
+				found = r.Value
 			}
-			return st, cat, nil
-		}
-		if from == 0 {
-			return st, cat, nil
+		})
+		if err != nil || found != nil || from == 0 {
+			return found, err
 		}
 	}
 }

@@ -25,6 +25,13 @@
 //     transactions of message_group_max_size bytes or message_group_timeout
 //     milliseconds, whichever comes first; a source transaction is never
 //     split across two.
+//   - Position control (position.go), for the API while the job's tasks are
+//     stopped: OpenPosition reads the job's position, Move replaces its GTID
+//     set, Skip adds one transaction to it and records the skip; each writes
+//     a new position record in a Kafka transaction of the sink's
+//     transactional id, which fences the sink off. Records of the offsets
+//     topic that are not positions carry the header dtle.record, and the
+//     sink's reads pass them over.
 //   - Tick commits a transaction open longer than message_group_timeout.
 //   - Run(ctx) waits for ctx and then aborts the open transaction; it
 //     returns nil. Close closes the Kafka client, after Run.

@@ -76,7 +76,7 @@ func New(ctx context.Context, cfg Config) (*Sink, error) {
 	}
 	s := &Sink{cfg: cfg, log: cfg.Logger, prefix: t.KafkaTopic, opts: format, topics: jobTopics(cfg.JobID), known: map[string]bool{}}
 	opts := append(append([]kgo.Opt{}, cfg.Opts...), kgo.SeedBrokers(t.KafkaBrokerAddrs...),
-		kgo.TransactionalID("dtle-"+cfg.JobID), kgo.TransactionTimeout(txnTimeout),
+		kgo.TransactionalID(transactionalID(cfg.JobID)), kgo.TransactionTimeout(txnTimeout),
 		kgo.MaxBufferedBytes(BufferBytes), kgo.ProducerBatchMaxBytes(1<<20), kgo.ProducerLinger(5*time.Millisecond),
 		kgo.RecordRetries(10), kgo.ProducerBatchCompression(kgo.Lz4Compression(), kgo.NoCompression()))
 	cl, err := kgo.NewClient(opts...)

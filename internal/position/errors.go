@@ -12,9 +12,6 @@ var (
 	// ErrBadPosition: a GTID, GTID set or binlog position that cannot be
 	// read, or that the source does not have.
 	ErrBadPosition = errors.New("bad position")
-	// ErrFilePosOnMySQL: binlog file and position cannot be turned into a
-	// GTID set on a MySQL source yet; give the GTID set.
-	ErrFilePosOnMySQL = errors.New("a binlog file and position are supported on MariaDB sources only; on MySQL give the GTID set")
 	// ErrAlreadyApplied: the transaction to skip is in the checkpoint's
 	// applied set already.
 	ErrAlreadyApplied = errors.New("the destination has applied the transaction already")

@@ -15,11 +15,15 @@ import (
 // GTIDAt is the GTID position a source had executed at binlog file and
 // pos: a job that starts there reads the first transaction at or after
 // pos. MariaDB computes it (BINLOG_GTID_POS); pos must be where an event
-// starts, as SHOW MASTER STATUS and SHOW BINLOG EVENTS give it. A MySQL
-// source is ErrFilePosOnMySQL.
+// starts, as SHOW MASTER STATUS and SHOW BINLOG EVENTS give it. On MySQL
+// the file is read (mysqlGTIDAt); pos must be where a transaction starts.
 func GTIDAt(ctx context.Context, db *sql.DB, flavor, file string, pos int64) (string, error) {
-	if flavor != change.FlavorMariaDB {
-		return "", ErrFilePosOnMySQL
+	if flavor == change.FlavorMySQL {
+		set, err := mysqlGTIDAt(ctx, db, file, pos)
+		if err != nil {
+			return "", err
+		}
+		return NormalizeSet(flavor, set)
 	}
 	var set sql.NullString
 	if err := db.QueryRowContext(ctx, "SELECT BINLOG_GTID_POS(?, ?)", file, pos).Scan(&set); err != nil {
@@ -108,5 +112,5 @@ func CheckReachable(ctx context.Context, db *sql.DB, flavor, set string) error {
 // IsPosition reports whether err is about the position asked for (the
 // caller's mistake), rather than a failure to reach a server.
 func IsPosition(err error) bool {
-	return errors.Is(err, ErrBadPosition) || errors.Is(err, ErrFilePosOnMySQL)
+	return errors.Is(err, ErrBadPosition)
 }

@@ -16,6 +16,8 @@ type tableRun struct {
 	throttle *throttle
 	p        *plan
 	s, d     side // the source's and the destination's
+	// size is the rows of the next chunk (walk.go: resize).
+	size int
 	// suspects are rows not confirmed yet, by keyString; found the rows
 	// confirmed to differ (narrow.go).
 	suspects map[string]*suspect

@@ -91,7 +91,7 @@ func (r *tableRun) repairOnce(ctx context.Context, keys [][]keyValue) error {
 	if err != nil {
 		return err
 	}
-	s, err := sourceSnapshot(ctx, r.src, r.flavor)
+	s, err := exactSourceSnapshot(ctx, r.src, r.flavor)
 	if err != nil {
 		return err
 	}

@@ -14,25 +14,32 @@ import (
 
 func TestValueExpr(t *testing.T) {
 	cases := []struct {
-		name   string
-		col    change.Column
-		want   string
-		counts bool // its length is recorded
+		name    string
+		col     change.Column
+		asBytes bool
+		want    string
+		counts  bool // its length is recorded
 	}{
-		{"text is converted to utf8mb4 bytes: no collation takes part", change.Column{DataType: "varchar", Charset: "latin1"},
+		{"text is converted to utf8mb4 bytes: no collation takes part", change.Column{DataType: "varchar", Charset: "latin1"}, false,
 			"CAST(CONVERT(`c` USING utf8mb4) AS BINARY)", true},
-		{"an enum as its member's name", change.Column{DataType: "enum"}, "CAST(CONVERT(`c` USING utf8mb4) AS BINARY)", true},
-		{"bytes as they are", change.Column{DataType: "varbinary", Binary: true}, "`c`", true},
-		{"bit as its bytes", change.Column{DataType: "bit", Binary: true}, "`c`", true},
-		{"integers as written", change.Column{DataType: "bigint", Unsigned: true}, "`c`", false},
-		{"decimals as written", change.Column{DataType: "decimal"}, "`c`", false},
-		{"a float as a double: its own text has six digits", change.Column{DataType: "float"}, "(`c` + 0e0)", false},
-		{"a datetime as written", change.Column{DataType: "datetime"}, "`c`", false},
-		{"a year as written", change.Column{DataType: "year"}, "`c`", false},
+		{"an enum as its member's name", change.Column{DataType: "enum"}, false, "CAST(CONVERT(`c` USING utf8mb4) AS BINARY)", true},
+		{"bytes as they are", change.Column{DataType: "varbinary", Binary: true}, false, "`c`", true},
+		{"bit as its bytes", change.Column{DataType: "bit", Binary: true}, false, "`c`", true},
+		{"integers as written", change.Column{DataType: "bigint", Unsigned: true}, false, "`c`", false},
+		{"decimals as written", change.Column{DataType: "decimal"}, false, "`c`", false},
+		{"a float as a double: its own text has six digits", change.Column{DataType: "float"}, false, "(`c` + 0e0)", false},
+		{"a datetime as written", change.Column{DataType: "datetime"}, false, "`c`", false},
+		{"a year as written", change.Column{DataType: "year"}, false, "`c`", false},
+		{"text of one character set on both sides as its bytes", change.Column{DataType: "char", Charset: "latin1"}, true,
+			"CAST(`c` AS BINARY)", true},
+		{"a set of one character set on both sides as its bytes", change.Column{DataType: "set"}, true, "CAST(`c` AS BINARY)", true},
+		{"JSON is converted whatever its character set: each server writes it its own way", change.Column{DataType: "json"}, true,
+			"CAST(CONVERT(`c` USING utf8mb4) AS BINARY)", true},
+		{"bytes stay bytes", change.Column{DataType: "blob", Binary: true}, true, "`c`", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, counts := valueExpr("`c`", &c.col)
+			got, counts := valueExpr("`c`", &c.col, c.asBytes)
 			if got != c.want || counts != c.counts {
 				t.Errorf("got %s (length recorded %v), want %s (%v)", got, counts, c.want, c.counts)
 			}
@@ -44,7 +51,7 @@ func TestValueExpr(t *testing.T) {
 // flag, so 'a#' + 'b' and 'a' + '#b', or NULL and an empty string, never meet.
 func TestRowString(t *testing.T) {
 	cols := []change.Column{{DataType: "int"}, {DataType: "varchar"}, {DataType: "blob", Binary: true}}
-	got := rowString([]string{"`a`", "`b`", "`c`"}, cols)
+	got := rowString([]string{"`a`", "`b`", "`c`"}, cols, nil)
 	want := "CONCAT_WS('#', `a`, CAST(CONVERT(`b` USING utf8mb4) AS BINARY), `c`, " +
 		"CONCAT_WS(',', CHAR_LENGTH(`b`), LENGTH(`c`)), CONCAT(ISNULL(`a`), ISNULL(`b`), ISNULL(`c`)))"
 	if got != want {
@@ -188,5 +195,35 @@ func TestNewRefuses(t *testing.T) {
 				t.Errorf("got %v, want ErrConfig", err)
 			}
 		})
+	}
+}
+
+// Chunks sized to the server's speed grow at most fourfold a chunk, up to
+// maxChunkRows, shrink when the server is slow but never below the job's
+// chunk size, and stay as given when a size was asked for.
+func TestChunksSizedToTheServersSpeed(t *testing.T) {
+	r := &tableRun{v: &Verifier{adaptive: true, cfg: Config{ChunkSize: 2000}}, size: 2000}
+	steps := []struct {
+		rows int64
+		took time.Duration
+		want int
+	}{
+		{2000, 10 * time.Millisecond, 8000},     // 20,000 would take 0.1 s: grows fourfold at most
+		{8000, time.Millisecond, 32000},         // fourfold again
+		{32000, time.Millisecond, maxChunkRows}, // the cap
+		{50000, time.Second, 5000},              // a slow server: 0.1 s worth
+		{100, time.Second, 5000},                // a table's short last chunk says little
+		{5000, 10 * time.Second, 2000},          // never below the job's chunk size
+	}
+	for i, s := range steps {
+		r.resize(s.rows, s.took)
+		if r.size != s.want {
+			t.Fatalf("step %d: %d rows in %s: next chunk %d rows, want %d", i, s.rows, s.took, r.size, s.want)
+		}
+	}
+	fixed := &tableRun{v: &Verifier{cfg: Config{ChunkSize: 300}}, size: 300}
+	fixed.resize(300, time.Microsecond)
+	if fixed.size != 300 {
+		t.Fatalf("a chunk size asked for changed to %d", fixed.size)
 	}
 }

@@ -23,6 +23,9 @@ type plan struct {
 	// them, each server computes its own.
 	cols               []change.Column
 	srcNames, dstNames []string
+	// asBytes says, per compared column, that the destination's column has
+	// the source's character set (rowString).
+	asBytes []bool
 	// key indexes cols: the columns chunks are bounded by; nil compares
 	// the table whole.
 	key []int
@@ -116,7 +119,8 @@ func chunkKey(t *change.Table, pos map[int]int, cols []change.Column) []int {
 	return out
 }
 
-// checkDest checks that the destination table has every compared column.
+// checkDest checks that the destination table has every compared column,
+// and sets asBytes.
 func (p *plan) checkDest(ctx context.Context, dst *sql.DB) error {
 	d, err := tableinfo.Load(ctx, dst, p.dst.Schema, p.dst.Table)
 	if errors.Is(err, tableinfo.ErrNoTable) {
@@ -125,16 +129,20 @@ func (p *plan) checkDest(ctx context.Context, dst *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("destination: %w", err)
 	}
-	have := map[string]bool{}
-	for _, c := range d.Columns {
-		have[strings.ToLower(c.Name)] = true
+	have := map[string]*change.Column{}
+	for i := range d.Columns {
+		have[strings.ToLower(d.Columns[i].Name)] = &d.Columns[i]
 	}
 	var missing []string
-	for _, q := range p.dstNames {
+	p.asBytes = make([]bool, len(p.dstNames))
+	for i, q := range p.dstNames {
 		name := strings.Trim(strings.ReplaceAll(q, "``", "`"), "`")
-		if !have[strings.ToLower(name)] {
+		c := have[strings.ToLower(name)]
+		if c == nil {
 			missing = append(missing, name)
+			continue
 		}
+		p.asBytes[i] = c.Charset != "" && strings.EqualFold(c.Charset, p.cols[i].Charset) && textType(c) && textType(&p.cols[i])
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("destination table %s has no column %s", p.dst, strings.Join(missing, ", "))

@@ -38,7 +38,9 @@ type Config struct {
 	// Tables limits the comparison to these source tables; nil compares
 	// every table the job replicates.
 	Tables []change.TableName
-	// ChunkSize is the rows per chunk; 0 takes the job's chunk_size.
+	// ChunkSize is the rows per chunk. 0 sizes chunks to the server's speed:
+	// the first has the job's chunk_size rows, the next are sized to take
+	// about chunkTarget to sum on the source, at most maxChunkRows rows.
 	ChunkSize int
 	// RowsPerSecond caps the source rows read per second; 0: no cap.
 	RowsPerSecond int
@@ -60,7 +62,9 @@ type Config struct {
 type Verifier struct {
 	cfg   Config
 	rules *filter.Rules
-	log   hclog.Logger
+	// adaptive sizes chunks to the server's speed (Config.ChunkSize 0).
+	adaptive bool
+	log      hclog.Logger
 
 	mu     sync.Mutex
 	report Report
@@ -81,7 +85,8 @@ func New(cfg Config) (*Verifier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	if cfg.ChunkSize == 0 {
+	adaptive := cfg.ChunkSize == 0
+	if adaptive {
 		cfg.ChunkSize = cfg.Source.ChunkSize
 	}
 	if cfg.ChunkSize <= 0 {
@@ -99,7 +104,7 @@ func New(cfg Config) (*Verifier, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = hclog.NewNullLogger()
 	}
-	v := &Verifier{cfg: cfg, rules: rules, log: cfg.Logger.With("job", cfg.JobID)}
+	v := &Verifier{cfg: cfg, rules: rules, log: cfg.Logger.With("job", cfg.JobID), adaptive: adaptive}
 	v.report = Report{JobID: cfg.JobID, State: StateRunning, Repair: cfg.Repair, Started: time.Now(), Tables: []TableReport{}}
 	return v, nil
 }
@@ -191,7 +196,8 @@ func (v *Verifier) run(ctx context.Context) error {
 		}
 	})
 	for i, it := range items {
-		run := &tableRun{v: v, src: src, dst: dst, flavor: flavor, index: i, throttle: newThrottle(v.cfg.RowsPerSecond)}
+		run := &tableRun{v: v, src: src, dst: dst, flavor: flavor, index: i, throttle: newThrottle(v.cfg.RowsPerSecond),
+			size: v.cfg.ChunkSize}
 		run.compare(ctx, it)
 		if err := ctx.Err(); err != nil {
 			return err
