@@ -103,7 +103,7 @@ sweep:
 	@rm -rf "$${TMPDIR:-/tmp}"/dtle-sandbox-* "$${TMPDIR:-/tmp}"/dtle-e2e-agent-* 2>/dev/null || true
 
 .PHONY: bench
-bench: mariadb build ## Benchmarks: Go micro benchmarks, then dtle vs mydumper/myloader, mysqldump, a native replica and pt-table-checksum (writes bench/README.md).
+bench: mariadb build nomad ## Benchmarks: Go micro benchmarks, then dtle vs mydumper/myloader, mysqldump, a native replica and pt-table-checksum (writes bench/README.md).
 	@command -v mydumper >/dev/null && command -v sysbench >/dev/null && command -v pt-table-checksum >/dev/null || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mydumper sysbench percona-toolkit >/dev/null
 	go test -run '^$$' -bench . -benchmem ./internal/change/ ./applier/ ./kafka/

@@ -4,8 +4,10 @@
 // Full copy of a sysbench table: dtle (twice: an A/A run shows the noise),
 // mydumper/myloader, and mysqldump | mysql, each with the same number of
 // threads; and into Kafka (kfake) as Debezium events. Incremental catch-up over a sysbench write-only binlog: dtle
-// against a native MariaDB replica with parallel replication threads. Run
-// it with `make bench`.
+// against a native MariaDB replica with parallel replication threads. Then
+// the lag under a steady load, the copy of many small tables, the copy at
+// growing sizes, and the copy and catch-up of wide BLOB/TEXT rows with
+// dtle's peak memory. Run it with `make bench`.
 package main
 
 import (
@@ -33,13 +35,24 @@ func main() {
 	flag.IntVar(&catchUpWorkers, "catchup-workers", 1, "dtle's parallel_workers with -catchup-only")
 	flag.BoolVar(&onlyKafka, "kafka-only", false, "measure only dtle's full copy into Kafka")
 	flag.BoolVar(&onlyVerify, "verify-only", false, "measure only the verify part: dtle's verify and pt-table-checksum")
+	flag.BoolVar(&onlyLag, "lag-only", false, "measure only the lag of dtle and the native replica under a steady sysbench load")
+	flag.DurationVar(&lagDuration, "lag-duration", lagDuration, "how long the load runs at each rate, for the lag")
+	flag.StringVar(&lagRates, "lag-rates", lagRates, "target row changes a second of the load, comma-separated, for the lag")
+	flag.BoolVar(&onlyTables, "tables-only", false, "measure only the full copy of many small tables")
+	flag.IntVar(&manyTables, "tables", manyTables, "tables for the many-tables copy")
+	flag.IntVar(&tableRows, "table-rows", tableRows, "rows in each table of the many-tables copy")
+	flag.BoolVar(&onlyGrowth, "growth-only", false, "measure only the full copy at growing sizes")
+	flag.StringVar(&growthRows, "growth-rows", growthRows, "table sizes of the growth part, comma-separated, smallest first")
+	flag.BoolVar(&onlyWide, "wide-only", false, "measure only the copy and catch-up of BLOB/TEXT rows, with dtle's peak memory")
+	flag.IntVar(&wideMiB, "wide-mib", wideMiB, "MiB of BLOB/TEXT values in the wide table")
+	flag.BoolVar(&withNomad, "nomad", true, "also run dtle's full copy and catch-up as Nomad jobs (two plugin processes; make build nomad)")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
 	flag.IntVar(&rounds, "rounds", rounds, "times each contender runs, interleaved; its best run is compared")
 	flag.Parse()
 	profilePath, onlyCopy = *cpuProfile, *copyOnly
 
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Hour)
 	defer cancel()
 	r, err := run(ctx, *rows, *threads, *writes)
 	if errors.Is(err, errOnePart) {
@@ -58,6 +71,7 @@ func main() {
 }
 
 var (
+	withNomad      bool
 	chunkSize      int
 	verbose        bool
 	catchUpWorkers int
@@ -66,6 +80,10 @@ var (
 	onlyCatchUp    bool
 	onlyKafka      bool
 	onlyVerify     bool
+	onlyLag        bool
+	onlyTables     bool
+	onlyGrowth     bool
+	onlyWide       bool
 )
 
 const (

@@ -20,6 +20,10 @@ func (r *result) markdown() string {
 	fmt.Fprintf(&b, "\nMemory high-water mark of the process running both dtle tasks (VmHWM), before the verify part: %.0f MiB.\n",
 		float64(r.memHWM)/(1<<20))
 	r.verify.markdown(&b)
+	r.lag.markdown(&b)
+	r.growth.markdown(&b)
+	r.tables.markdown(&b)
+	r.wide.markdown(&b)
 	return b.String()
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,21 @@ import (
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
+
+// part is a measurement that writes its own section of the report.
+type part interface{ markdown(*strings.Builder) }
+
+// printPart prints the section of a part measured alone, and returns
+// errOnePart once it is measured.
+func printPart[P part](p P, err error) error {
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	p.markdown(&b)
+	fmt.Println(b.String())
+	return errOnePart
+}
 
 // errOnePart ends a run that measured one part only (-copy-only and the
 // like): nothing to report, and the servers and files are cleaned up.
@@ -35,6 +51,10 @@ type result struct {
 	catchups              []timing // incremental
 	kafka                 timing   // full copy into Kafka
 	verify                *verifyResult
+	lag                   *lagResult
+	growth                *growthResult
+	tables                *tablesResult
+	wide                  *wideResult
 	memHWM                int64 // bytes, dtle's process
 	machine               string
 }
@@ -66,12 +86,30 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 		return nil, err
 	}
 	defer stop()
+	// Through Nomad in the full run and the wide part; the other parts alone
+	// do not use it.
+	if withNomad && !onlyTables && !onlyGrowth && !onlyLag && !onlyCopy && !onlyKafka && !onlyCatchUp && !onlyVerify {
+		if tb.nomad, err = startNomad(ctx, dir); err != nil {
+			return nil, err
+		}
+		defer tb.nomad.stop()
+	}
+	switch { // the parts that fill the source themselves
+	case onlyTables:
+		return nil, printPart(tb.manyTables(ctx))
+	case onlyGrowth:
+		return nil, printPart(tb.growth(ctx))
+	case onlyWide:
+		return nil, printPart(tb.wide(ctx))
+	}
 	prepared, err := tb.prepare(ctx)
 	if err != nil {
 		return nil, err
 	}
 
 	switch {
+	case onlyLag:
+		return nil, printPart(tb.lags(ctx))
 	case onlyCopy:
 		return nil, tb.copyOnly(ctx, prepared)
 	case onlyKafka:
@@ -95,6 +133,20 @@ func run(ctx context.Context, rows, threads, writes int) (*result, error) {
 	if r.verify, err = tb.verifies(ctx); err != nil {
 		return nil, err
 	}
+	// Last, as they change the source: the lag adds a table, the others
+	// replace the sbtest schema.
+	if r.lag, err = tb.lags(ctx); err != nil {
+		return nil, err
+	}
+	if r.growth, err = tb.growth(ctx); err != nil {
+		return nil, err
+	}
+	if r.tables, err = tb.manyTables(ctx); err != nil {
+		return nil, err
+	}
+	if r.wide, err = tb.wide(ctx); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
@@ -105,6 +157,8 @@ type testbed struct {
 	dir                   string
 	src, dst, replica     *sandbox.Server
 	rows, threads, writes int
+	// nomad runs dtle's jobs through Nomad too (-nomad); nil without.
+	nomad *nomadBench
 }
 
 // startServers starts the three servers with the same serverArgs; stop
@@ -186,6 +240,11 @@ func (tb *testbed) fullCopies(ctx context.Context, prepared string) ([]timing, e
 		{name: "mysqldump | mysql", run: func() (time.Duration, error) { return mysqldumpCopy(ctx, src, dst) },
 			check: func() error { return sameCount(ctx, src, dst, rows) }},
 	}
+	if tb.nomad != nil {
+		copies = slices.Insert(copies, 1, contender{name: nomadName,
+			run:   func() (time.Duration, error) { return tb.nomad.copyJob(ctx, src, dst, threads) },
+			check: func() error { return sameChecksum(ctx, prepared, dst) }})
+	}
 	return inRounds(copies, rows)
 }
 
@@ -234,6 +293,12 @@ func (tb *testbed) catchUps(ctx context.Context) ([]timing, error) {
 		catchups = append(catchups, contender{name: name,
 			setup: func() error { return loadSbtest(ctx, dump, dst, threads) },
 			run:   func() (time.Duration, error) { return dtleCatchUp(ctx, src, dst, workers, start, end) },
+			check: func() error { return sameChecksum(ctx, written, dst) }})
+	}
+	if tb.nomad != nil {
+		catchups = append(catchups, contender{name: fmt.Sprintf("%s, parallel_workers=%d", nomadName, threads),
+			setup: func() error { return loadSbtest(ctx, dump, dst, threads) },
+			run:   func() (time.Duration, error) { return tb.nomad.catchUpJob(ctx, src, dst, threads, start, end) },
 			check: func() error { return sameChecksum(ctx, written, dst) }})
 	}
 	catchups = append(catchups, contender{name: fmt.Sprintf("MariaDB replica, slave_parallel_threads=%d", threads),
@@ -308,9 +373,7 @@ func sysbench(ctx context.Context, s *sandbox.Server, cmd string, rows, threads,
 			return err
 		}
 	}
-	args := []string{"oltp_write_only", "--db-driver=mysql", "--mysql-host=127.0.0.1",
-		"--mysql-port=" + strconv.Itoa(s.Port), "--mysql-user=root", "--mysql-db=sbtest",
-		"--tables=1", "--table-size=" + strconv.Itoa(rows), "--threads=" + strconv.Itoa(threads)}
+	args := sysbenchArgs(s, rows, threads)
 	if cmd == "run" {
 		args = append(args, "--events="+strconv.Itoa(events), "--time=0", "--rand-type=uniform")
 	}
@@ -319,6 +382,13 @@ func sysbench(ctx context.Context, s *sandbox.Server, cmd string, rows, threads,
 		return fmt.Errorf("sysbench %s: %w: %s", cmd, err, tail(out))
 	}
 	return nil
+}
+
+// sysbenchArgs are sysbench's oltp_write_only and its connection to s.
+func sysbenchArgs(s *sandbox.Server, rows, threads int) []string {
+	return []string{"oltp_write_only", "--db-driver=mysql", "--mysql-host=127.0.0.1",
+		"--mysql-port=" + strconv.Itoa(s.Port), "--mysql-user=root", "--mysql-db=sbtest",
+		"--tables=1", "--table-size=" + strconv.Itoa(rows), "--threads=" + strconv.Itoa(threads)}
 }
 
 func mydumperCopy(ctx context.Context, dir string, src, dst *sandbox.Server, threads int) (time.Duration, error) {
@@ -492,8 +562,12 @@ func tail(b []byte) string {
 }
 
 // memHighWater is the process's peak resident memory (VmHWM).
-func memHighWater() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func memHighWater() int64 { return peakOf("self") }
+
+// peakOf is a process's high-water mark of resident memory (VmHWM); pid is
+// a number or "self". 0 when it cannot be read.
+func peakOf(pid string) int64 {
+	b, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
 		return 0
 	}

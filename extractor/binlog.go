@@ -22,8 +22,11 @@ import (
 const maxMessageBytes = 4 << 20
 
 // binlogEventBuffer is how many parsed binlog events may wait for the
-// extractor.
-const binlogEventBuffer = 128
+// extractor. The syncer counts events, not bytes: a rows event holds at
+// least one whole row, so with rows of a few MiB (BLOB and TEXT values)
+// 128 events held 300 MiB; 16 keep the read-ahead (most rows events are
+// 8 KiB) and bound what waits to 16 rows however wide.
+const binlogEventBuffer = 16
 
 // stream reads the binlog after from and sends whole transactions, in
 // groups of up to group_max_size, waiting at most group_timeout to fill one.
@@ -65,7 +68,7 @@ func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout, read: from.Clone()}
 	progress.Set(&e.Stats.GTIDSet, gtidSet)
 	for {
-		ev, err := e.next(ctx, streamer, g.due)
+		ev, err := e.next(ctx, streamer, g.wait())
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			e.Stats.SentByTimeout.Add(1)
 			if err := g.flush(ctx); err != nil {
@@ -119,6 +122,26 @@ type txnGrouper struct {
 	// skip_dtle_applied drops; sentParts that parts of cur have gone;
 	// data that cur changes a table other than dtle's checkpoint.
 	applied, sentParts, data bool
+}
+
+// idleFlush is how long the stream may stay quiet before the transactions
+// ready are sent, group or not. Under load the binlog's events come closer
+// together than this and groups fill; a source that pauses gets its last
+// transactions applied at once rather than after group_timeout, so the
+// destination's lag is the time it takes to apply them.
+const idleFlush = 2 * time.Millisecond
+
+// wait is when the next event is waited for no longer: the first of the
+// group's due time and idleFlush from now; zero (no limit) while no
+// transaction is ready.
+func (g *txnGrouper) wait() time.Time {
+	if len(g.ready) == 0 {
+		return time.Time{}
+	}
+	if idle := time.Now().Add(idleFlush); idle.Before(g.due) {
+		return idle
+	}
+	return g.due
 }
 
 func (g *txnGrouper) flush(ctx context.Context) error {

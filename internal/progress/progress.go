@@ -72,7 +72,8 @@ type Source struct {
 	// Pending is how many complete transactions wait to be sent.
 	Pending atomic.Int64
 	// SentByTimeout and SentBySizeFull count the groups sent because
-	// group_timeout passed or group_max_size was reached.
+	// group_timeout passed or the stream paused (idleFlush), or
+	// group_max_size was reached.
 	SentByTimeout  atomic.Int64
 	SentBySizeFull atomic.Int64
 	// tables are the full copy's tables (tables.go).
