@@ -27,7 +27,7 @@ var (
 
 const (
 	heartbeatEvery = 50 * time.Millisecond
-	pollEvery      = 10 * time.Millisecond
+	pollEvery      = time.Millisecond
 	// rowsPerWrite is the row changes of one oltp_write_only transaction:
 	// an indexed and a non-indexed UPDATE, a DELETE and an INSERT.
 	rowsPerWrite = 4

@@ -129,7 +129,7 @@ type txnGrouper struct {
 // together than this and groups fill; a source that pauses gets its last
 // transactions applied at once rather than after group_timeout, so the
 // destination's lag is the time it takes to apply them.
-const idleFlush = 2 * time.Millisecond
+const idleFlush = 500 * time.Microsecond
 
 // wait is when the next event is waited for no longer: the first of the
 // group's due time and idleFlush from now; zero (no limit) while no
