@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -155,16 +156,28 @@ func (j *job) poll(ctx context.Context, done func() (bool, error)) error {
 	}
 }
 
+// withoutJobState connects to dst and drops dtle's schema there (the
+// checkpoints of earlier runs), so that a new job starts from its own
+// position.
+func withoutJobState(ctx context.Context, dst *sandbox.Server) (*sql.DB, error) {
+	db, err := mysqlconn.Open(ctx, dst.RootConnection())
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS dtle"); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // dtleCatchUp times applying the binlog from start until end is applied.
 func dtleCatchUp(ctx context.Context, src, dst *sandbox.Server, workers int, start, end string) (time.Duration, error) {
-	db, err := mysqlconn.Open(ctx, dst.RootConnection())
+	db, err := withoutJobState(ctx, dst)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = db.Close() }()
-	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS dtle"); err != nil {
-		return 0, err
-	}
 	step("dtle catch-up, parallel_workers=%d", workers)
 	begin := time.Now()
 	j, err := startJob(ctx, src, dst, workers, start)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/cluster"
-	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
 
@@ -183,14 +182,11 @@ func (nb *nomadBench) copyJob(ctx context.Context, src, dst *sandbox.Server, thr
 	if err := dropSbtest(ctx, dst); err != nil {
 		return 0, err
 	}
-	db, err := mysqlconn.Open(ctx, dst.RootConnection())
+	db, err := withoutJobState(ctx, dst)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = db.Close() }()
-	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS dtle"); err != nil {
-		return 0, err
-	}
 	step("dtle full copy through Nomad, %d writers", threads)
 	begin := time.Now()
 	id, err := nb.startJob(ctx, src, dst, threads, "")
@@ -211,14 +207,11 @@ func (nb *nomadBench) copyJob(ctx context.Context, src, dst *sandbox.Server, thr
 // catchUpJob times a catch-up through Nomad: a job started at start, until
 // the destination's checkpoint holds end, as dtleCatchUp times it.
 func (nb *nomadBench) catchUpJob(ctx context.Context, src, dst *sandbox.Server, workers int, start, end string) (time.Duration, error) {
-	db, err := mysqlconn.Open(ctx, dst.RootConnection())
+	db, err := withoutJobState(ctx, dst)
 	if err != nil {
 		return 0, err
 	}
 	defer func() { _ = db.Close() }()
-	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS dtle"); err != nil {
-		return 0, err
-	}
 	step("dtle catch-up through Nomad, parallel_workers=%d", workers)
 	begin := time.Now()
 	id, err := nb.startJob(ctx, src, dst, workers, start)
