@@ -55,9 +55,9 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The session, the chunk writers, the parallel workers, and a few for
-	// metadata reads.
-	conns := 1 + chunkWriters(cfg.Task) + max(cfg.Task.ParallelWorkers, 1) + 4
+	// The session, the chunk writers, the table preparers and the marker,
+	// the parallel workers, and a few for metadata reads.
+	conns := 1 + chunkWriters(cfg.Task) + tablePreparers + 1 + max(cfg.Task.ParallelWorkers, 1) + 4
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	if err := ensureCheckpointTables(ctx, db); err != nil {
@@ -71,7 +71,7 @@ func New(ctx context.Context, cfg Config) (*Applier, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	ddl.SetMaxOpenConns(4)
+	ddl.SetMaxOpenConns(4 + tablePreparers)
 	a := &Applier{event: cfg.Event, ready: make(chan struct{})}
 	a.dest = &dest{job: cfg.JobID, db: db, ddlDB: ddl, log: cfg.Logger, tables: newTableCache(), stats: &a.Stats, stop: newStopSignal()}
 	a.Stats.QueueCapacity, a.Stats.QueueTxns = QueueCapacity, maxGroupTxns
@@ -163,6 +163,7 @@ func (a *Applier) Checkpoint(ctx context.Context) (*change.Checkpoint, error) {
 	if err := a.copier.waitChunks(); err != nil {
 		return nil, err
 	}
+	a.copier.resetSession()
 	if err := a.replayer.queue.drain(); err != nil {
 		return nil, err
 	}

@@ -154,12 +154,26 @@ func markTableDone(ctx context.Context, ex execer, job string, table change.Tabl
 	return nil
 }
 
-// writeTableProgress records where the copy of a table starts.
-func writeTableProgress(ctx context.Context, ex execer, job string, p change.TableProgress) error {
-	_, err := ex.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`copy_progress` (job_id, table_schema, table_name, done, pos) VALUES (?, ?, ?, ?, ?) "+
-		"ON DUPLICATE KEY UPDATE done = VALUES(done), pos = VALUES(pos)", job, p.Schema, p.Table, p.Done, p.Snapshot)
+// markTablesDone records, in one transaction, that the copies of tables
+// are complete.
+func markTablesDone(ctx context.Context, conn *sql.Conn, job string, tables []change.TableName) error {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
+		return &ApplyError{What: "copy progress", Err: err}
+	}
+	defer func() { _ = tx.Rollback() }()
+	for _, t := range tables {
+		if err := markTableDone(ctx, tx, job, t); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
 		return &ApplyError{What: "copy progress", Err: err}
 	}
 	return nil
 }
+
+// tableProgressSQL records where the copy of a table starts; its arguments
+// are job, schema, table, done and snapshot.
+const tableProgressSQL = "INSERT INTO `" + CheckpointSchema + "`.`copy_progress` (job_id, table_schema, table_name, done, pos) VALUES (?, ?, ?, ?, ?) " +
+	"ON DUPLICATE KEY UPDATE done = VALUES(done), pos = VALUES(pos)"

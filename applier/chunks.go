@@ -15,6 +15,10 @@ type chunkJob struct {
 	replace bool      // the table resumed: overlap with earlier rows is expected
 	load    *loadPlan // nil: written as INSERT
 	lo, hi  []byte    // encoded key bounds of a keyed chunk; hi nil for keyless
+	// copy, when set, is the table's copy: the writer waits for its
+	// preparation, which sets replace and load, and settles the chunk
+	// with it once committed.
+	copy *tableCopy
 }
 
 // Chunk groups: a writer commits the chunks queued when it is free, up to
@@ -43,10 +47,16 @@ func (c *copier) writeChunks(ctx context.Context) error {
 		case job = <-c.chunks:
 		}
 		group := takeQueued(job, c.chunks, maxGroupChunks, func(j *chunkJob) int { return len(j.rows.Data) }, maxGroupBytes)
-		err := c.writeGroup(ctx, conn, src, group)
+		err := c.prepared(ctx, group)
+		if err == nil {
+			err = c.writeGroup(ctx, conn, src, group)
+		}
 		if err == nil {
 			for _, j := range group {
 				c.stats.RowsCopied.Add(int64(j.rows.N))
+				if j.copy != nil {
+					c.settle(j.copy, 1)
+				}
 			}
 		}
 		c.pending.done(len(group), 0)
@@ -54,6 +64,27 @@ func (c *copier) writeChunks(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// prepared waits until the tables of the group are prepared, and takes
+// how their chunks are written from their preparation.
+func (c *copier) prepared(ctx context.Context, group []chunkJob) error {
+	for i := range group {
+		j := &group[i]
+		if j.copy == nil {
+			continue
+		}
+		select {
+		case <-j.copy.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if j.copy.err != nil {
+			return j.copy.err
+		}
+		j.replace, j.load = j.copy.resumed, j.copy.load
+	}
+	return nil
 }
 
 // chunkSQL is a chunk rendered for writing: INSERT statements, or the

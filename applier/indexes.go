@@ -77,9 +77,10 @@ func deferIndexes(create string) (string, []string) {
 }
 
 // createDeferred returns the statement creating a table the job is about
-// to copy, its plain indexes recorded to be added when the copy is
-// complete; all of them stay for a table foreign keys refer to.
-func (b *indexBuilder) createDeferred(ctx context.Context, m *change.Message) (string, error) {
+// to copy, its plain indexes recorded (through conn, the preparer's) to be
+// added when the copy is complete; all of them stay for a table foreign
+// keys refer to.
+func (b *indexBuilder) createDeferred(ctx context.Context, conn *sql.Conn, m *change.Message) (string, error) {
 	t := m.Table
 	full := createIfNotExists(t.CreateSQL)
 	if m.Referenced {
@@ -90,7 +91,7 @@ func (b *indexBuilder) createDeferred(ctx context.Context, m *change.Message) (s
 		return full, nil
 	}
 	var exists, recorded bool
-	if err := b.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?), "+
+	if err := conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?), "+
 		"EXISTS (SELECT 1 FROM `"+CheckpointSchema+"`.`deferred_indexes` WHERE job_id = ? AND table_schema = ? AND table_name = ?)",
 		t.Schema, t.Name, b.job, t.Schema, t.Name).Scan(&exists, &recorded); err != nil {
 		return "", &ApplyError{What: "look for table " + t.Schema + "." + t.Name, Err: err}
@@ -98,7 +99,7 @@ func (b *indexBuilder) createDeferred(ctx context.Context, m *change.Message) (s
 	if exists && !recorded {
 		return full, nil // someone else's table: left as it is
 	}
-	if _, err := b.conn.ExecContext(ctx, "REPLACE INTO `"+CheckpointSchema+"`.`deferred_indexes` (job_id, table_schema, table_name, definitions) VALUES (?, ?, ?, ?)",
+	if _, err := conn.ExecContext(ctx, "REPLACE INTO `"+CheckpointSchema+"`.`deferred_indexes` (job_id, table_schema, table_name, definitions) VALUES (?, ?, ?, ?)",
 		b.job, t.Schema, t.Name, strings.Join(deferred, "\n")); err != nil {
 		return "", &ApplyError{What: "record deferred indexes", Err: err}
 	}

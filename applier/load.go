@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -58,10 +59,10 @@ type loadSupport struct {
 }
 
 // probeLoad reads the destination's settings; an error leaves LOAD DATA off.
-func (c *copier) probeLoad(ctx context.Context) loadSupport {
+func (c *copier) probeLoad(ctx context.Context, conn *sql.Conn) loadSupport {
 	var s loadSupport
 	var mode int
-	err := c.conn.QueryRowContext(ctx, "SELECT @@GLOBAL.local_infile, @@GLOBAL.innodb_autoinc_lock_mode, @@SESSION.character_set_client").
+	err := conn.QueryRowContext(ctx, "SELECT @@GLOBAL.local_infile, @@GLOBAL.innodb_autoinc_lock_mode, @@SESSION.character_set_client").
 		Scan(&s.localInfile, &mode, &s.charset)
 	if err != nil {
 		c.log.Debug("full copy writes INSERT: no LOAD DATA settings", "error", err)
@@ -77,18 +78,27 @@ type loadPlan struct {
 	into string
 }
 
-// planLoad returns the table's plan, or nil when its chunks go as INSERT.
+// planLoad returns the table's plan, or nil when its chunks go as INSERT,
+// read on the listener's session.
 func (c *copier) planLoad(ctx context.Context, t *change.Table) (*loadPlan, error) {
-	if c.load == nil {
-		s := c.probeLoad(ctx)
-		c.load = &s
-	}
+	return c.planLoadOn(ctx, c.conn, t)
+}
+
+// planLoadOn is planLoad on conn; the destination's support is read once,
+// by the first caller.
+func (c *copier) planLoadOn(ctx context.Context, conn *sql.Conn, t *change.Table) (*loadPlan, error) {
+	c.loadOnce.Do(func() {
+		if c.load == nil {
+			s := c.probeLoad(ctx, conn)
+			c.load = &s
+		}
+	})
 	if !c.load.localInfile || c.loadRefused.Load() {
 		return nil, nil
 	}
 	// What the server converts to is the destination's column, which may
 	// differ from the source's (skip_create_db_table, an existing table).
-	dt, err := c.tables.get(ctx, c.conn, t.TableName())
+	dt, err := c.tables.get(ctx, conn, t.TableName())
 	if err != nil {
 		return nil, &ApplyError{What: fmt.Sprintf("read the columns of %s.%s", t.Schema, t.Name), Err: err}
 	}

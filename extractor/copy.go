@@ -54,6 +54,9 @@ func (e *Extractor) fullCopy(ctx context.Context, cp *change.Checkpoint) (string
 		sources[dest] = n
 		todo = append(todo, copyItem{n: n, tg: tg, dest: dest})
 	}
+	if err := loadDefinitions(ctx, conn, todo); err != nil {
+		return "", err
+	}
 	if err := foreignKeyRefs(ctx, conn, todo); err != nil {
 		return "", err
 	}
@@ -93,7 +96,39 @@ type copyItem struct {
 	n    tableinfo.Name
 	tg   *filter.Target
 	dest change.TableName
-	refs [][]string // the columns of each foreign key referring to the table
+	refs [][]string    // the columns of each foreign key referring to the table
+	def  *change.Table // its columns and keys, read with its schema's (loadDefinitions)
+}
+
+// loadDefinitions reads the definitions of the tables to copy, a schema at
+// a time: two queries per schema, where one table at a time costs two per
+// table, each of which opens tables on the server (tableinfo.LoadSchema).
+// A table missing from its schema's (dropped meanwhile) is left without
+// one; its copy then reads it alone and says why it cannot.
+func loadDefinitions(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
+	schemas := map[string]map[string]*change.Table{}
+	for i := range todo {
+		it := &todo[i]
+		defs, ok := schemas[it.n.Schema]
+		if !ok {
+			var err error
+			if defs, err = tableinfo.LoadSchema(ctx, conn, it.n.Schema); err != nil {
+				return err
+			}
+			schemas[it.n.Schema] = defs
+		}
+		it.def = defs[it.n.Table]
+	}
+	return nil
+}
+
+// definition is the table's definition, read with its schema's or, when
+// it was not there, alone.
+func (it *copyItem) definition(ctx context.Context, conn *sql.Conn) (*change.Table, error) {
+	if it.def != nil {
+		return it.def, nil
+	}
+	return tableinfo.Load(ctx, conn, it.n.Schema, it.n.Table)
 }
 
 // checkRules checks the column maps and where filters against their tables
@@ -104,7 +139,7 @@ func checkRules(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
 		if !it.tg.Reshapes() {
 			continue
 		}
-		t, err := tableinfo.Load(ctx, conn, it.n.Schema, it.n.Table)
+		t, err := it.definition(ctx, conn)
 		if err != nil {
 			return err
 		}
@@ -126,7 +161,7 @@ func checkRules(ctx context.Context, conn *sql.Conn, todo []copyItem) error {
 func (e *Extractor) copyTable(ctx context.Context, conn *sql.Conn, it copyItem, at snapshotAt, resumeKey []byte, started, last bool) error {
 	pos := at.GTIDSet
 	n := it.n
-	src, err := tableinfo.Load(ctx, conn, n.Schema, n.Table)
+	src, err := it.definition(ctx, conn)
 	if err != nil {
 		return err
 	}

@@ -906,7 +906,10 @@ func TestCopyBuildsPlainIndexesLast(t *testing.T) {
 
 // indexWatcher records the destination's indexes of a table as the source
 // sends the table's end (its chunks are all queued, the indexes not yet
-// queued for building), after calling before with the table's name.
+// queued for building), then calls before with the table's name. The
+// destination creates tables in the background, so it waits for the table
+// to be there: every table of the test has a primary key, which CREATE
+// TABLE makes with it.
 type indexWatcher struct {
 	extractor.Sender
 	dst    *sql.DB
@@ -920,15 +923,22 @@ type indexWatcher struct {
 
 func (w *indexWatcher) Send(ctx context.Context, m *change.Message) error {
 	if m.Kind == change.KindTableDone {
+		var names []string
+		for deadline := time.Now().Add(10 * time.Second); len(names) == 0 && time.Now().Before(deadline); {
+			var err error
+			names, err = rowdiff.Lines(ctx, w.dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "+
+				"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME", w.schema, m.Table.Name)
+			if err != nil {
+				return err
+			}
+			if len(names) == 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		w.seen[m.Table.Name] = names
 		if err := w.before(m.Table.Name); err != nil {
 			return err
 		}
-		names, err := rowdiff.Lines(ctx, w.dst, "SELECT DISTINCT INDEX_NAME FROM information_schema.STATISTICS "+
-			"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME", w.schema, m.Table.Name)
-		if err != nil {
-			return err
-		}
-		w.seen[m.Table.Name] = names
 	}
 	for _, txn := range m.Txns {
 		if txn.DDL != nil && !w.sentDDL {

@@ -58,36 +58,84 @@ type querier interface {
 }
 
 // Load reads one table's columns and key. CreateSQL is left empty; see
-// ShowCreate.
+// ShowCreate. To read many tables, LoadSchema costs a query per schema
+// where Load costs two per table.
 func Load(ctx context.Context, q querier, schema, table string) (*change.Table, error) {
-	t := &change.Table{Schema: schema, Name: table}
-	if err := loadColumns(ctx, q, t); err != nil {
-		return nil, err
-	}
-	if len(t.Columns) == 0 {
-		return nil, fmt.Errorf("load %s.%s: %w", schema, table, ErrNoTable)
-	}
-	key, uniques, err := loadKeys(ctx, q, t)
+	tables, err := load(ctx, q, schema, table)
 	if err != nil {
 		return nil, err
 	}
-	t.Key, t.Uniques = key, uniques
+	t := tables[table]
+	if t == nil {
+		return nil, fmt.Errorf("load %s.%s: %w", schema, table, ErrNoTable)
+	}
 	return t, nil
 }
 
-func loadColumns(ctx context.Context, q querier, t *change.Table) error {
-	schema, table := t.Schema, t.Name
-	rows, err := q.QueryContext(ctx, "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IFNULL(CHARACTER_SET_NAME, ''), "+
-		"IFNULL(COLLATION_NAME, ''), IFNULL(GENERATION_EXPRESSION, ''), EXTRA FROM information_schema.COLUMNS "+
-		"WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION", schema, table)
+// LoadSchema reads the columns and keys of every table of schema, by
+// name, in two queries whatever their number. MariaDB answers a query on
+// information_schema.COLUMNS or STATISTICS by opening each table it may
+// concern: reading n tables one at a time costs n queries, and a condition
+// it cannot narrow to constant names (a join on columns) opens every table
+// of the server for each of them. Views are there too (with their columns
+// and no key), and tables created or dropped meanwhile may or may not be:
+// look up the tables ListTables lists.
+func LoadSchema(ctx context.Context, q querier, schema string) (map[string]*change.Table, error) {
+	return load(ctx, q, schema, "")
+}
+
+// load reads the tables of schema, only table when it is not empty.
+func load(ctx context.Context, q querier, schema, table string) (map[string]*change.Table, error) {
+	what := schema
+	if table != "" {
+		what = schema + "." + table
+	}
+	tables, nullable, err := loadColumns(ctx, q, schema, table)
 	if err != nil {
-		return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
+		return nil, fmt.Errorf("load %s columns: %w", what, err)
+	}
+	if len(tables) == 0 {
+		return tables, nil
+	}
+	if err := loadKeys(ctx, q, schema, table, tables, nullable); err != nil {
+		return nil, fmt.Errorf("load %s keys: %w", what, err)
+	}
+	return tables, nil
+}
+
+// filterSQL is the condition on TABLE_SCHEMA, and on TABLE_NAME when table
+// is not empty, with its arguments. Both are constants, which MariaDB and
+// MySQL use to open only the tables named.
+func filterSQL(prefix, schema, table string) (string, []any) {
+	if table == "" {
+		return prefix + "TABLE_SCHEMA = ?", []any{schema}
+	}
+	return prefix + "TABLE_SCHEMA = ? AND " + prefix + "TABLE_NAME = ?", []any{schema, table}
+}
+
+// loadColumns reads the columns of the tables, and which are nullable (by
+// table, then column name), for loadKeys.
+func loadColumns(ctx context.Context, q querier, schema, table string) (map[string]*change.Table, map[string]map[string]bool, error) {
+	cond, args := filterSQL("", schema, table)
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_NAME, COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IFNULL(CHARACTER_SET_NAME, ''), "+
+		"IFNULL(COLLATION_NAME, ''), IFNULL(GENERATION_EXPRESSION, ''), EXTRA, IS_NULLABLE FROM information_schema.COLUMNS "+
+		"WHERE "+cond+" ORDER BY TABLE_NAME, ORDINAL_POSITION", args...)
+	if err != nil {
+		return nil, nil, err
 	}
 	defer func() { _ = rows.Close() }()
+	tables := map[string]*change.Table{}
+	nullable := map[string]map[string]bool{}
 	for rows.Next() {
-		var name, dataType, colType, charset, collation, genExpr, extra string
-		if err := rows.Scan(&name, &dataType, &colType, &charset, &collation, &genExpr, &extra); err != nil {
-			return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
+		var tname, name, dataType, colType, charset, collation, genExpr, extra, null string
+		if err := rows.Scan(&tname, &name, &dataType, &colType, &charset, &collation, &genExpr, &extra, &null); err != nil {
+			return nil, nil, err
+		}
+		t := tables[tname]
+		if t == nil {
+			t = &change.Table{Schema: schema, Name: tname}
+			tables[tname] = t
+			nullable[tname] = map[string]bool{}
 		}
 		dataType = strings.ToLower(dataType)
 		extra = strings.ToUpper(extra)
@@ -102,11 +150,12 @@ func loadColumns(ctx context.Context, q querier, t *change.Table) error {
 			Collation:     strings.ToLower(collation),
 			AutoIncrement: strings.Contains(extra, "AUTO_INCREMENT"),
 		})
+		nullable[tname][name] = null == "YES"
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("load %s.%s columns: %w", schema, table, err)
+		return nil, nil, err
 	}
-	return nil
+	return tables, nullable, nil
 }
 
 // members reads the members of an ENUM or SET from its COLUMN_TYPE, such
@@ -141,72 +190,87 @@ func members(dataType, colType string) []string {
 	return out
 }
 
-// loadKeys returns the key (the primary key, else the first unique key
-// whose columns are all NOT NULL, without functional parts) and the columns
-// of every unique index. A unique index with a prefix or functional part is
-// listed with no columns: which values it holds equal is the server's to
-// compute. A prefix index may still be the key: its whole values are
-// unique too.
-func loadKeys(ctx context.Context, q querier, t *change.Table) ([]int, [][]int, error) {
-	rows, err := q.QueryContext(ctx, "SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SUB_PART, COALESCE(c.IS_NULLABLE, 'YES') FROM information_schema.STATISTICS s "+
-		"LEFT JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME "+
-		"WHERE s.TABLE_SCHEMA = ? AND s.TABLE_NAME = ? AND s.NON_UNIQUE = 0 "+
-		"ORDER BY s.INDEX_NAME = 'PRIMARY' DESC, s.INDEX_NAME, s.SEQ_IN_INDEX", t.Schema, t.Name)
+// loadKeys sets each table's key (the primary key, else the first unique
+// key whose columns are all NOT NULL, without functional parts) and the
+// columns of every unique index. A unique index with a prefix or functional
+// part is listed with no columns: which values it holds equal is the
+// server's to compute. A prefix index may still be the key: its whole
+// values are unique too. nullable is loadColumns'. Only STATISTICS is
+// read: joined with COLUMNS on columns rather than constants, MariaDB would
+// open every table of every schema for each query.
+func loadKeys(ctx context.Context, q querier, schema, table string, tables map[string]*change.Table, nullable map[string]map[string]bool) error {
+	cond, args := filterSQL("", schema, table)
+	rows, err := q.QueryContext(ctx, "SELECT TABLE_NAME, INDEX_NAME, COLUMN_NAME, SUB_PART FROM information_schema.STATISTICS "+
+		"WHERE "+cond+" AND NON_UNIQUE = 0 "+
+		"ORDER BY TABLE_NAME, INDEX_NAME = 'PRIMARY' DESC, INDEX_NAME, SEQ_IN_INDEX", args...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+		return err
 	}
 	defer func() { _ = rows.Close() }()
-	index := map[string]int{}
-	for i, c := range t.Columns {
-		index[c.Name] = i
-	}
 	type key struct {
 		cols       []int
 		nullable   bool
 		prefix     bool // a part indexes a prefix of its column
 		functional bool // a part is an expression (MySQL 8)
 	}
-	var order []string
-	keys := map[string]*key{}
+	type tableKeys struct {
+		index map[string]int // column positions by name
+		order []string
+		keys  map[string]*key
+	}
+	all := map[string]*tableKeys{}
 	for rows.Next() {
-		var name, nullable string
+		var tname, name string
 		var col sql.NullString
 		var subPart sql.NullInt64
-		if err := rows.Scan(&name, &col, &subPart, &nullable); err != nil {
-			return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+		if err := rows.Scan(&tname, &name, &col, &subPart); err != nil {
+			return err
 		}
-		k, ok := keys[name]
+		t := tables[tname]
+		if t == nil {
+			continue // created after the columns were read
+		}
+		tk := all[tname]
+		if tk == nil {
+			tk = &tableKeys{index: map[string]int{}, keys: map[string]*key{}}
+			for i, c := range t.Columns {
+				tk.index[c.Name] = i
+			}
+			all[tname] = tk
+		}
+		k, ok := tk.keys[name]
 		if !ok {
 			k = &key{}
-			keys[name] = k
-			order = append(order, name)
+			tk.keys[name] = k
+			tk.order = append(tk.order, name)
 		}
-		i, ok := index[col.String]
+		i, ok := tk.index[col.String]
 		if !col.Valid || !ok {
 			k.functional = true
 			continue
 		}
 		k.prefix = k.prefix || subPart.Valid
 		k.cols = append(k.cols, i)
-		k.nullable = k.nullable || nullable == "YES"
+		k.nullable = k.nullable || nullable[tname][col.String]
 	}
 	if err := rows.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load %s.%s keys: %w", t.Schema, t.Name, err)
+		return err
 	}
-	var chosen []int
-	var uniques [][]int
-	for _, name := range order {
-		k := keys[name]
-		if chosen == nil && !k.nullable && !k.functional {
-			chosen = k.cols
-		}
-		if k.prefix || k.functional {
-			uniques = append(uniques, []int{})
-		} else {
-			uniques = append(uniques, k.cols)
+	for tname, tk := range all {
+		t := tables[tname]
+		for _, name := range tk.order {
+			k := tk.keys[name]
+			if t.Key == nil && !k.nullable && !k.functional {
+				t.Key = k.cols
+			}
+			if k.prefix || k.functional {
+				t.Uniques = append(t.Uniques, []int{})
+			} else {
+				t.Uniques = append(t.Uniques, k.cols)
+			}
 		}
 	}
-	return chosen, uniques, nil
+	return nil
 }
 
 // ShowCreate returns SHOW CREATE TABLE for the table.
