@@ -59,7 +59,11 @@ func (c *copier) writeChunks(ctx context.Context) error {
 				}
 			}
 		}
-		c.pending.done(len(group), 0)
+		var n int64
+		for i := range group {
+			n += group[i].budget()
+		}
+		c.pending.done(len(group), n)
 		if err != nil {
 			return err
 		}

@@ -291,23 +291,37 @@ func (c *copier) queueChunk(ctx context.Context, m *change.Message) error {
 			job.lo = []byte{}
 		}
 	}
+	n := job.budget()
+	if err := c.pending.reserve(ctx, n, copyQueueBytes); err != nil {
+		return err
+	}
 	if tc != nil {
 		tc.mu.Lock()
 		tc.open++
 		tc.mu.Unlock()
 	}
-	c.pending.add(0)
 	select {
 	case c.chunks <- job:
 		return nil
 	case <-ctx.Done():
-		c.pending.done(1, 0)
+		c.pending.done(1, n)
 		return ctx.Err()
 	case <-c.stop.stopped():
-		c.pending.done(1, 0)
+		c.pending.done(1, n)
 		return c.stop.err()
 	}
 }
+
+// copyQueueBytes bounds the rows of the chunks received and not yet
+// committed, queued or being written: the listener takes no more until
+// the writers catch up. Chunks are counted, not rows: with rows of a MiB a
+// chunk channel of a few slots and writers taking groups of up to
+// maxGroupBytes held 100 MiB of rows and their rendering.
+const copyQueueBytes = 16 << 20
+
+// budget is what a chunk counts against copyQueueBytes: its rows' bytes,
+// at most all of it (one chunk of one huge row still passes, alone).
+func (j *chunkJob) budget() int64 { return min(int64(len(j.rows.Data)), copyQueueBytes) }
 
 // waitChunks waits until every table handed over is prepared, every queued
 // chunk written and every table complete recorded as done; it returns why
