@@ -386,10 +386,12 @@ func micros(s string) int64 {
 
 // rowChanges is the rows the server's storage engines have been asked to
 // write, update and delete (MariaDB 10.11 has no Innodb_rows_* counters;
-// the few internal temporary rows these counters include are noise).
+// the few internal temporary rows these counters include are noise). The
+// values are text: summed as such they make a double, written in exponent
+// form past a million, so each is cast to an integer first.
 func rowChanges(ctx context.Context, db *sql.DB) (int64, error) {
 	var n int64
-	err := db.QueryRowContext(ctx, "SELECT SUM(VARIABLE_VALUE) FROM information_schema.GLOBAL_STATUS "+
+	err := db.QueryRowContext(ctx, "SELECT SUM(CAST(VARIABLE_VALUE AS UNSIGNED)) FROM information_schema.GLOBAL_STATUS "+
 		"WHERE VARIABLE_NAME IN ('HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE')").Scan(&n)
 	return n, err
 }

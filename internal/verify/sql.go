@@ -18,8 +18,9 @@ import (
 //   - integers, decimals, dates and times as the server writes them;
 //   - FLOAT and DOUBLE as doubles, whose text is exact on both servers
 //     (a FLOAT's own text has six digits);
-//   - then the character length of every text and binary value, and a
-//     NULL flag per column, so no two rows concatenate alike.
+//   - then the length of every text and binary value (in bytes where the
+//     bytes are compared, else in characters), and a NULL flag per column,
+//     so no two rows concatenate alike.
 //
 // A chunk's checksum is COUNT(*) and the sum of each row's CRC32, as
 // DECIMAL: order does not matter, and a changed row goes unseen once in
@@ -63,10 +64,15 @@ func valueExpr(name string, c *change.Column, asBytes bool) (string, bool) {
 func rowString(names []string, cols []change.Column, asBytes []bool) string {
 	var vals, lens, nulls []string
 	for i, n := range names {
-		v, str := valueExpr(n, &cols[i], asBytes != nil && asBytes[i])
+		raw := asBytes != nil && asBytes[i]
+		v, str := valueExpr(n, &cols[i], raw)
 		vals = append(vals, v)
 		if str {
-			if cols[i].Binary {
+			// Bytes compared as they are are measured in bytes: LENGTH is
+			// the stored length, where CHAR_LENGTH counts the characters of
+			// a multi-byte text, every byte read again. Text converted is
+			// measured in characters, the same in either character set.
+			if cols[i].Binary || raw {
 				lens = append(lens, "LENGTH("+n+")")
 			} else {
 				lens = append(lens, "CHAR_LENGTH("+n+")")

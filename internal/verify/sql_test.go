@@ -57,6 +57,13 @@ func TestRowString(t *testing.T) {
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
+	// Text compared as its bytes is measured in bytes.
+	got = rowString([]string{"`a`", "`b`", "`c`"}, cols, []bool{false, true, false})
+	want = "CONCAT_WS('#', `a`, CAST(`b` AS BINARY), `c`, " +
+		"CONCAT_WS(',', LENGTH(`b`), LENGTH(`c`)), CONCAT(ISNULL(`a`), ISNULL(`b`), ISNULL(`c`)))"
+	if got != want {
+		t.Errorf("as bytes: got  %s\nwant %s", got, want)
+	}
 }
 
 func TestKeyConditions(t *testing.T) {

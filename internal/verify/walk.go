@@ -18,11 +18,12 @@ import (
 // most about this long, so no read view stays open for long and the
 // destination's wait is shared by the chunks of a batch. The destination
 // compares a batch while the source reads the next: the last batch's
-// comparison is the time the two sides do not overlap, so batches are
-// short.
+// comparison, and the first batch's read, are the time the two sides do
+// not overlap, so batches are short: a snapshot and the destination's wait
+// cost a millisecond or two.
 const (
 	maxBatchChunks = 64
-	maxBatchTime   = 250 * time.Millisecond
+	maxBatchTime   = 100 * time.Millisecond
 )
 
 // Chunks sized to the server's speed (Config.ChunkSize 0) take about
