@@ -45,6 +45,7 @@ func main() {
 	flag.StringVar(&growthRows, "growth-rows", growthRows, "table sizes of the growth part, comma-separated, smallest first")
 	flag.BoolVar(&onlyWide, "wide-only", false, "measure only the copy and catch-up of BLOB/TEXT rows, with dtle's peak memory")
 	flag.IntVar(&wideMiB, "wide-mib", wideMiB, "MiB of BLOB/TEXT values in the wide table")
+	flag.BoolVar(&onlyNomad, "nomad-only", false, "measure only dtle's full copy and catch-up, in one process and through Nomad")
 	flag.BoolVar(&withNomad, "nomad", true, "also run dtle's full copy and catch-up as Nomad jobs (two plugin processes; make build nomad)")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
 	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
@@ -80,6 +81,7 @@ var (
 	onlyCatchUp    bool
 	onlyKafka      bool
 	onlyVerify     bool
+	onlyNomad      bool
 	onlyLag        bool
 	onlyTables     bool
 	onlyGrowth     bool

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	nomad "github.com/hashicorp/nomad/api"
@@ -24,7 +25,8 @@ import (
 // client nodes (internal/cluster), each client with its own plugin
 // process. A job's src task is pinned on node 1 and its dest on node 2, so
 // the two tasks run in two processes and talk over NATS on loopback, the
-// source reaching node 2's NATS server. Jobs are made through dtle's HTTP
+// source reaching node 2's NATS server directly (no cluster.Link, which
+// would relay every byte through this process). Jobs are made through dtle's HTTP
 // API (POST /v2/job/migration), as a user's script makes them.
 type nomadBench struct {
 	cl *cluster.Cluster
@@ -34,7 +36,7 @@ type nomadBench struct {
 // are the repository's (make build nomad).
 func startNomad(ctx context.Context, dir string) (*nomadBench, error) {
 	step("Nomad: a server and two client nodes, each with the dtle plugin")
-	cl, err := cluster.Start(ctx, filepath.Join(dir, "nomad"), 2, cluster.Options{})
+	cl, err := cluster.Start(ctx, filepath.Join(dir, "nomad"), 2, cluster.Options{Direct: true})
 	if err != nil {
 		return nil, fmt.Errorf("nomad cluster (make build nomad first): %w", err)
 	}
@@ -228,4 +230,29 @@ func (nb *nomadBench) catchUpJob(ctx context.Context, src, dst *sandbox.Server, 
 		return err == nil && set == end, nil
 	})
 	return time.Since(begin), err
+}
+
+// nomadResult is dtle's copy and catch-up in one process and through Nomad
+// (-nomad-only).
+type nomadResult struct{ copies, catchups []timing }
+
+// throughNomad measures dtle's full copy and catch-up, in this process and
+// through Nomad, interleaved as in the full run.
+func (tb *testbed) throughNomad(ctx context.Context, prepared string) (*nomadResult, error) {
+	var nr nomadResult
+	var err error
+	if nr.copies, err = tb.fullCopies(ctx, prepared); err != nil {
+		return nil, err
+	}
+	if nr.catchups, err = tb.catchUps(ctx); err != nil {
+		return nil, err
+	}
+	return &nr, nil
+}
+
+func (nr *nomadResult) markdown(b *strings.Builder) {
+	b.WriteString("\n### Through Nomad\n\nFull copy:\n\n")
+	table(b, nr.copies, "rows/s")
+	b.WriteString("\nCatch-up:\n\n")
+	table(b, nr.catchups, "transactions/s")
 }

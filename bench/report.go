@@ -20,10 +20,21 @@ func (r *result) markdown() string {
 	fmt.Fprintf(&b, "\nMemory high-water mark of the process running both dtle tasks (VmHWM), before the verify part: %.0f MiB.\n",
 		float64(r.memHWM)/(1<<20))
 	r.verify.markdown(&b)
-	r.lag.markdown(&b)
-	r.growth.markdown(&b)
-	r.tables.markdown(&b)
-	r.wide.markdown(&b)
+	if r.lag != nil {
+		r.lag.markdown(&b)
+	}
+	if r.growth != nil {
+		r.growth.markdown(&b)
+	}
+	if r.tables != nil {
+		r.tables.markdown(&b)
+	}
+	if r.wide != nil {
+		r.wide.markdown(&b)
+	}
+	for _, f := range r.failed {
+		b.WriteString(f)
+	}
 	return b.String()
 }
 

@@ -26,11 +26,16 @@ type Options struct {
 	// doc): Start makes a throwaway CA, a certificate every agent uses,
 	// an API token and a NATS token.
 	Secure bool
+	// Direct lets nodes reach each other's NATS at its own address, with no
+	// Link between (Node.Link is nil): for measuring, since a Link relays
+	// every byte through this process.
+	Direct bool
 }
 
 // Cluster is one Nomad server and its client nodes.
 type Cluster struct {
 	Dir    string
+	direct bool
 	Server *devagent.Agent
 	Nodes  []*Node
 	// TLS, APIToken and NatsToken are what a secure cluster's agents and
@@ -46,7 +51,8 @@ type Node struct {
 	*devagent.Agent
 	// ID is the Nomad node id; it survives restarts.
 	ID string
-	// Link is the way other nodes reach this node's NATS.
+	// Link is the way other nodes reach this node's NATS (nil with
+	// Options.Direct).
 	Link *Link
 }
 
@@ -54,7 +60,7 @@ type Node struct {
 // the first node also serves the dtle HTTP API (its APIURL; its
 // HTTPClient trusts the cluster's CA and sends the API token).
 func Start(ctx context.Context, dir string, n int, opt Options) (c *Cluster, err error) {
-	c = &Cluster{Dir: dir}
+	c = &Cluster{Dir: dir, direct: opt.Direct}
 	defer func() {
 		if err != nil {
 			c.Stop()
@@ -84,25 +90,39 @@ func Start(ctx context.Context, dir string, n int, opt Options) (c *Cluster, err
 
 func (c *Cluster) startNode(ctx context.Context, i int) (*Node, error) {
 	name := fmt.Sprintf("dtle-node-%d", i)
-	link, err := NewLink()
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %s: %w", name, err)
+	node := &Node{}
+	plugin := map[string]string{}
+	if !c.direct {
+		link, err := NewLink()
+		if err != nil {
+			return nil, fmt.Errorf("cluster: %s: %w", name, err)
+		}
+		node.Link = link
+		plugin["nats_advertise"] = fmt.Sprintf("%q", link.Addr())
 	}
-	node := &Node{Link: link}
+	var err error
 	node.Agent, err = devagent.Start(ctx, c.agentOptions(devagent.Options{Role: devagent.Client, NodeName: name,
-		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), API: i == 1,
-		PluginConfig: map[string]string{"nats_advertise": fmt.Sprintf("%q", link.Addr())}}))
+		Servers: []string{c.Server.RPCAddr}, Dir: filepath.Join(c.Dir, name), API: i == 1, PluginConfig: plugin}))
 	if err != nil {
-		link.Close()
+		node.closeLink()
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
-	link.SetTarget(node.NatsAddr)
+	if node.Link != nil {
+		node.Link.SetTarget(node.NatsAddr)
+	}
 	if node.ID, err = node.NodeID(ctx); err != nil {
 		node.Stop()
-		link.Close()
+		node.closeLink()
 		return nil, fmt.Errorf("cluster: %s: %w", name, err)
 	}
 	return node, nil
+}
+
+// closeLink closes the node's Link, if it has one.
+func (n *Node) closeLink() {
+	if n.Link != nil {
+		n.Link.Close()
+	}
 }
 
 // agentOptions adds the cluster's TLS files and tokens to an agent's options.
@@ -115,7 +135,7 @@ func (c *Cluster) agentOptions(opt devagent.Options) devagent.Options {
 func (c *Cluster) Stop() {
 	for _, n := range c.Nodes {
 		n.Stop()
-		n.Link.Close()
+		n.closeLink()
 		_ = n.Remove()
 	}
 	if c.Server != nil {
