@@ -16,7 +16,6 @@ import (
 
 	nomad "github.com/hashicorp/nomad/api"
 
-	"github.com/dtle-io/dtle/api"
 	"github.com/dtle-io/dtle/internal/cluster"
 	"github.com/dtle-io/dtle/internal/sandbox"
 )
@@ -85,14 +84,18 @@ const nomadName = "dtle through Nomad (src and dest in two plugin processes)"
 // startJob creates a job from src's sbtest schema to dst, with the settings
 // of the in-process runs (startJobWith), and returns its id.
 func (nb *nomadBench) startJob(ctx context.Context, src, dst *sandbox.Server, workers int, gtid string) (string, error) {
-	conn := func(s *sandbox.Server) *api.MysqlConnectionConfig {
+	// The 3.x request body (POST /v2/job/migration), written out here: the
+	// api package would link the swagger generator, and with it testing,
+	// into this binary.
+	type obj = map[string]any
+	conn := func(s *sandbox.Server) obj {
 		c := s.RootConnection()
-		return &api.MysqlConnectionConfig{MysqlHost: c.Host, MysqlPort: c.Port, MysqlUser: c.User, MysqlPassword: c.Password}
+		return obj{"mysql_host": c.Host, "mysql_port": c.Port, "mysql_user": c.User, "mysql_password": c.Password}
 	}
-	body, err := json.Marshal(api.JobConfig{JobName: fmt.Sprintf("bench%d", time.Now().UnixNano()),
-		SrcTask: &api.SrcTaskConfig{MysqlConnectionConfig: conn(src), Gtid: gtid, GroupMaxSize: 16, ChunkSize: chunkSize,
-			ReplicateDoDb: []*api.ReplicateDB{{TableSchema: "sbtest"}}, NodeID: nb.cl.Nodes[0].ID},
-		DestTask: &api.DestTaskConfig{MysqlConnectionConfig: conn(dst), ParallelWorkers: workers, NodeID: nb.cl.Nodes[1].ID}})
+	src0 := obj{"mysql_connection_config": conn(src), "gtid": gtid, "group_max_size": 16, "chunk_size": chunkSize,
+		"replicate_do_db": []obj{{"table_schema": "sbtest"}}, "node_id": nb.cl.Nodes[0].ID}
+	dest0 := obj{"mysql_connection_config": conn(dst), "parallel_workers": workers, "node_id": nb.cl.Nodes[1].ID}
+	body, err := json.Marshal(obj{"job_name": fmt.Sprintf("bench%d", time.Now().UnixNano()), "src_task": src0, "dest_task": dest0})
 	if err != nil {
 		return "", err
 	}
@@ -108,7 +111,11 @@ func (nb *nomadBench) startJob(ctx context.Context, src, dst *sandbox.Server, wo
 	}
 	defer func() { _ = resp.Body.Close() }()
 	b, _ := io.ReadAll(resp.Body)
-	var out api.CreateJobResponse
+	var out struct {
+		Job *struct {
+			JobID string `json:"job_id"`
+		} `json:"job"`
+	}
 	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || out.Job == nil {
 		return "", fmt.Errorf("create the job: %s: %s", resp.Status, b)
 	}
