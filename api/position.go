@@ -128,6 +128,11 @@ func (s *Server) moveCheckpoint(c echo.Context) error {
 	case !hasSet && (file == "" || pos == 0):
 		return badRequest("binlog_file and binlog_pos: give both")
 	}
+	if file != "" {
+		if err := config.CheckBinlogFile(file); err != nil {
+			return badRequest("%w", err)
+		}
+	}
 	js, err := s.positionJob(c, id, "update", true, true, nil)
 	if err != nil {
 		return err

@@ -125,6 +125,9 @@ func TestPositionRoutes(t *testing.T) {
 		{"ahead of the source", "/v2/job/checkpoint", url.Values{"job_id": {job}, "gtid_set": {"0-1-999999999"}}, http.StatusBadRequest, "ahead of the source"},
 		{"no such binlog file", "/v2/job/checkpoint", url.Values{"job_id": {job}, "binlog_file": {"no-such-bin.000001"}, "binlog_pos": {"4"}},
 			http.StatusBadRequest, "no binlog position"},
+		// It would reach SHOW BINLOG EVENTS on a MySQL source, which takes no parameters.
+		{"a file name that is SQL", "/v2/job/checkpoint", url.Values{"job_id": {job}, "binlog_file": {"b.000001' OR '1'='1"}, "binlog_pos": {"4"}},
+			http.StatusBadRequest, "want a binlog file name"},
 		{"no gtid", "/v2/job/skip", url.Values{"job_id": {job}}, http.StatusBadRequest, "gtid: required"},
 		{"not one gtid", "/v2/job/skip", url.Values{"job_id": {job}, "gtid": {"0-1-5,1-1-5"}}, http.StatusBadRequest, "not one MariaDB GTID"},
 		{"an applied transaction", "/v2/job/skip", url.Values{"job_id": {job}, "gtid": {now}}, http.StatusBadRequest, "applied"},

@@ -34,13 +34,27 @@ func (t *Task) validateStart() []error {
 	if file != "" && strings.TrimSpace(t.Gtid) != "" {
 		add("gtid and binlog_file: give one starting point, a GTID set or a binlog file and position, not both")
 	}
-	if file != "" && (file != t.BinlogFile || strings.ContainsAny(file, "/\\ \t") || file == "." || file == "..") {
-		add("binlog_file: want a binlog file name as SHOW BINARY LOGS lists it (no directory, no spaces), got %q", t.BinlogFile)
+	if file != "" {
+		if err := CheckBinlogFile(t.BinlogFile); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if t.BinlogPos != 0 && (t.BinlogPos < 4 || t.BinlogPos > MaxBinlogPos) {
 		add("binlog_pos: must be between 4 (where a binlog's first event starts) and %d, got %d", int64(MaxBinlogPos), t.BinlogPos)
 	}
 	return errs
+}
+
+// CheckBinlogFile refuses what cannot be a binlog file name as SHOW BINARY
+// LOGS lists it: a directory, spaces, quotes, control characters. The name
+// reaches a MySQL source in SHOW BINLOG EVENTS, which takes no parameters.
+func CheckBinlogFile(name string) error {
+	file := strings.TrimSpace(name)
+	bad := strings.ContainsFunc(file, func(r rune) bool { return r < ' ' || r == 0x7f || strings.ContainsRune("/\\ '\"`;", r) })
+	if file == "" || file != name || bad || file == "." || file == ".." {
+		return fmt.Errorf("binlog_file: want a binlog file name as SHOW BINARY LOGS lists it (no directory, no spaces or quotes), got %q", name)
+	}
+	return nil
 }
 
 // StartsAtPosition reports whether the task starts from binlog_file and

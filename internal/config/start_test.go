@@ -49,3 +49,18 @@ func TestValidateStart(t *testing.T) {
 		})
 	}
 }
+
+// A binlog file name reaches MySQL inside SHOW BINLOG EVENTS, which takes
+// no parameters: anything but a plain name is refused.
+func TestCheckBinlogFileRefusesHostileNames(t *testing.T) {
+	for _, bad := range []string{"", "a'b", "x' OR '1'='1", `a"b`, "a`b", "a;b", "../mysql-bin.000001", `a\b`, "a b", "a\x00b", "a\nb", ".", ".."} {
+		if CheckBinlogFile(bad) == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	for _, ok := range []string{"mysql-bin.000042", "binlog.000001", "db1-relay_bin.123456"} {
+		if err := CheckBinlogFile(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
