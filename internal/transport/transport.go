@@ -318,6 +318,7 @@ type Sender struct {
 	sealer  *Sealer
 	session string
 	seq     uint64
+	replies replyBox
 }
 
 // NewSender sends the job's messages over nc, sealed with sealer (nil: as

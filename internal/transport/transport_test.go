@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -94,4 +95,61 @@ func TestHelloChecksTheProtocol(t *testing.T) {
 	if !strings.Contains(err.Error(), "an older dtle") {
 		t.Fatalf("message %q", err)
 	}
+}
+
+// Replies reach the source on one subscription for the whole job, not one
+// per message: a subscription per message cost a SUB and an UNSUB on the
+// NATS server and a channel of 64k slots (512 KiB) on the source, each
+// time. A flood of answers from a stranger who learned the reply subjects
+// neither blocks the source nor crowds out the destination's reply.
+func TestRepliesShareOneSubscription(t *testing.T) {
+	ctx := context.Background()
+	nc := connect(t)
+	sealer, err := transport.NewSealer(transport.JobKey([]byte("cluster secret"), "job"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := transport.Listen(ctx, nc, "job", stubHandler{}, sealer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	s := transport.NewSender(nc, "job", sealer)
+	if _, err := s.Hello(ctx); err != nil {
+		t.Fatal(err)
+	}
+	send := func(n int) {
+		t.Helper()
+		for i := range n {
+			if err := s.Send(ctx, &change.Message{Kind: change.KindSchema, Table: &change.Table{Schema: "s"}}); err != nil {
+				t.Fatalf("message %d: %v", i, err)
+			}
+		}
+	}
+	send(10)
+	subs := nc.NumSubscriptions()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	const n = 200
+	send(n)
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / n; per > 64<<10 {
+		t.Errorf("%d bytes allocated per message (both ends and the NATS server), want under 64 KiB", per)
+	}
+	if got := nc.NumSubscriptions(); got != subs {
+		t.Errorf("subscriptions after %d messages: %d, before them %d", n, got, subs)
+	}
+
+	// The stranger answers every data request before the destination, many
+	// times over.
+	stranger, err := nc.Subscribe("dtle.job.data", func(m *nats.Msg) {
+		for range 50 {
+			_ = nc.Publish(m.Reply, []byte(`{"ok":false,"error":"forged"}`))
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = stranger.Unsubscribe() }()
+	send(50)
 }
