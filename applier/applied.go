@@ -58,13 +58,39 @@ func (r *replayer) setCopyPos(cp *change.Checkpoint) error {
 // writeNext writes, in ex's transaction, the applied set extended by txns
 // and returns it; the caller adopts it once ex commits.
 func (r *replayer) writeNext(ctx context.Context, ex execer, txns []change.Txn) (change.GTIDSet, error) {
+	next, err := r.nextSet(txns)
+	if err != nil {
+		return nil, err
+	}
+	return next, writeCheckpoint(ctx, ex, r.job, r.flavor, change.StageIncr, next.String())
+}
+
+// nextSet is the applied set extended by txns.
+func (r *replayer) nextSet(txns []change.Txn) (change.GTIDSet, error) {
 	next := r.executed.Clone()
 	for i := range txns {
 		if err := next.Add(txns[i].GTID); err != nil {
 			return nil, err
 		}
 	}
-	return next, writeCheckpoint(ctx, ex, r.job, r.flavor, change.StageIncr, next.String())
+	return next, nil
+}
+
+// commitNext adds the checkpoint of the applied set extended by txns to
+// s and commits it.
+func (r *replayer) commitNext(ctx context.Context, s *txScript, txns []change.Txn) (change.GTIDSet, error) {
+	next, err := r.nextSet(txns)
+	if err != nil {
+		return nil, err
+	}
+	q, args := checkpointSQL(r.job, r.flavor, change.StageIncr, next.String())
+	if err := s.add(ctx, q, args...); err != nil {
+		return nil, &ApplyError{What: groupWhat(txns), Err: err}
+	}
+	if err := s.commit(ctx); err != nil {
+		return nil, &ApplyError{What: groupWhat(txns), Err: err}
+	}
+	return next, nil
 }
 
 // adopt makes a committed checkpoint the applied set. Once it holds the

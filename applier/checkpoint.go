@@ -133,12 +133,17 @@ type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
+// checkpointSQL is the statement that records the job's stage and applied
+// set.
+func checkpointSQL(job, flavor, stage, gtidSet string) (string, []any) {
+	return "INSERT INTO `" + CheckpointSchema + "`.`checkpoint` (job_id, flavor, stage, gtid_set) VALUES (?, ?, ?, ?) " +
+		"ON DUPLICATE KEY UPDATE flavor = VALUES(flavor), stage = VALUES(stage), gtid_set = VALUES(gtid_set)", []any{job, flavor, stage, gtidSet}
+}
+
 // writeCheckpoint records, through ex, the job's stage and applied set.
 func writeCheckpoint(ctx context.Context, ex execer, job, flavor, stage, gtidSet string) error {
-	_, err := ex.ExecContext(ctx, "INSERT INTO `"+CheckpointSchema+"`.`checkpoint` (job_id, flavor, stage, gtid_set) VALUES (?, ?, ?, ?) "+
-		"ON DUPLICATE KEY UPDATE flavor = VALUES(flavor), stage = VALUES(stage), gtid_set = VALUES(gtid_set)",
-		job, flavor, stage, gtidSet)
-	if err != nil {
+	q, args := checkpointSQL(job, flavor, stage, gtidSet)
+	if _, err := ex.ExecContext(ctx, q, args...); err != nil {
 		return &ApplyError{What: "checkpoint", Err: err}
 	}
 	return nil

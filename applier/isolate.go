@@ -20,23 +20,17 @@ import (
 // applyGroup writes batch in one destination transaction, with its
 // checkpoint, and adopts the new applied set once committed.
 func (r *replayer) applyGroup(ctx context.Context, conn *sql.Conn, batch []change.Txn) error {
-	tx, err := conn.BeginTx(ctx, nil)
+	ops, rows, err := r.batchOps(ctx, conn, batch)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tx.Rollback() }()
-	ops, rows, err := r.batchOps(ctx, tx, batch)
-	if err != nil {
-		return err
-	}
-	if err := execOps(ctx, tx, ops); err != nil {
+	s := beginScript(conn)
+	defer s.rollback(ctx)
+	if err := s.addOps(ctx, ops); err != nil {
 		return &ApplyError{What: groupWhat(batch), Err: err}
 	}
-	next, err := r.writeNext(ctx, tx, batch)
+	next, err := r.commitNext(ctx, s, batch)
 	if err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
 		return err
 	}
 	r.adopt(next, batch, rows)

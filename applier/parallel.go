@@ -182,19 +182,20 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 		}
 	}
 	err := retryTransient(ctx, p.r.log, "transaction batch", func() error {
-		tx, err := conn.BeginTx(ctx, nil)
+		ops, rows, err := p.r.batchOps(ctx, conn, b.txns)
 		if err != nil {
 			return err
 		}
-		defer func() { _ = tx.Rollback() }()
-		ops, rows, err := p.r.batchOps(ctx, tx, b.txns)
-		if err != nil {
-			return err
+		s := beginScript(conn)
+		defer s.rollback(ctx)
+		err = s.addOps(ctx, ops)
+		if err == nil {
+			err = s.send(ctx) // the rows go while earlier batches commit
 		}
-		if err := execOps(ctx, tx, ops); err != nil {
+		if err != nil {
 			return &ApplyError{What: groupWhat(b.txns), Err: err}
 		}
-		return p.commitInTurn(ctx, tx, b, rows)
+		return p.commitInTurn(ctx, s, b, rows)
 	})
 	if err != nil && ctx.Err() == nil {
 		return p.isolate(ctx, conn, b, err)
@@ -223,7 +224,7 @@ func (p *parallel) isolate(ctx context.Context, conn *sql.Conn, b *batch, batchE
 
 // commitInTurn commits once every earlier batch has committed; it gives up
 // (ctx's error) once the work stops, an earlier batch having failed.
-func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, b *batch, rows int) error {
+func (p *parallel) commitInTurn(ctx context.Context, s *txScript, b *batch, rows int) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for p.committed != b.seq-1 && ctx.Err() == nil {
@@ -233,10 +234,7 @@ func (p *parallel) commitInTurn(ctx context.Context, tx *sql.Tx, b *batch, rows 
 		return err
 	}
 	r := p.r
-	next, err := r.writeNext(ctx, tx, b.txns)
-	if err == nil {
-		err = tx.Commit()
-	}
+	next, err := r.commitNext(ctx, s, b.txns)
 	if err != nil {
 		return err
 	}

@@ -89,7 +89,37 @@ func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 		if err := g.handle(ctx, ev); err != nil {
 			return err
 		}
+		if err := g.drain(ctx, streamer); err != nil {
+			return err
+		}
 	}
+}
+
+// drain reads what the stream holds already and, once it holds nothing
+// more, sends the transactions ready when the source is quiet: the last
+// group went more than busyGap ago. Whatever waits then only adds to the
+// destination's lag. Under a heavier load, groups follow each other closely
+// and each message costs both tasks CPU, so the ready ones wait for more
+// until the stream pauses for idleFlush (wait), or group_timeout.
+func (g *txnGrouper) drain(ctx context.Context, s *replication.BinlogStreamer) error {
+	for len(g.ready) > 0 {
+		if !time.Now().Before(g.due) {
+			return g.flush(ctx)
+		}
+		more := s.DumpEvents()
+		if len(more) == 0 {
+			if time.Since(g.sent) < busyGap {
+				return nil
+			}
+			return g.flush(ctx)
+		}
+		for _, ev := range more {
+			if err := g.handle(ctx, ev); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // next waits for an event; with complete transactions pending it waits only
@@ -116,8 +146,9 @@ type txnGrouper struct {
 	timeout time.Duration
 	due     time.Time
 	read    change.GTIDSet
-	// published is when read was last published to Stats.
-	published time.Time
+	// published is when read was last published to Stats; sent when the
+	// last group was.
+	published, sent time.Time
 	// applied says cur was committed by a dtle applier that
 	// skip_dtle_applied drops; sentParts that parts of cur have gone;
 	// data that cur changes a table other than dtle's checkpoint.
@@ -130,6 +161,9 @@ type txnGrouper struct {
 // transactions applied at once rather than after group_timeout, so the
 // destination's lag is the time it takes to apply them.
 const idleFlush = 500 * time.Microsecond
+
+// busyGap is how soon after a group another one counts as load (drain).
+const busyGap = time.Millisecond
 
 // wait is when the next event is waited for no longer: the first of the
 // group's due time and idleFlush from now; zero (no limit) while no
@@ -149,7 +183,7 @@ func (g *txnGrouper) flush(ctx context.Context) error {
 		return nil
 	}
 	err := g.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready})
-	g.ready, g.due = nil, time.Time{}
+	g.ready, g.due, g.sent = nil, time.Time{}, time.Now()
 	g.e.Stats.Pending.Store(0)
 	return err
 }
