@@ -40,12 +40,14 @@ func (r *result) markdown() string {
 
 // table compares each contender's best run with the first contender's.
 func table(b *strings.Builder, ts []timing, unit string) {
-	fmt.Fprintf(b, "| contender | best, seconds | %s | dtle's speed relative to it | every run, seconds |\n| --- | ---: | ---: | ---: | --- |\n", unit)
+	fmt.Fprintf(b, "| contender | best, seconds | %s | dtle's speed relative to it | every run, seconds | CPU seconds, best run (own / source / destination) |\n"+
+		"| --- | ---: | ---: | ---: | --- | --- |\n", unit)
 	base := ts[0]
 	for _, t := range ts {
-		fmt.Fprintf(b, "| %s | %.1f | %.0f | %.2f× | %s |\n", strings.ReplaceAll(t.name, "|", "\\|"), t.d.Seconds(), t.rate(),
-			base.rate()/t.rate(), seconds(t.all))
+		fmt.Fprintf(b, "| %s | %.1f | %.0f | %.2f× | %s | %s |\n", strings.ReplaceAll(t.name, "|", "\\|"), t.d.Seconds(), t.rate(),
+			base.rate()/t.rate(), seconds(t.all), t.cpu)
 	}
+	fmt.Fprintf(b, "\nCPU seconds: %s.\n", cpuColumns)
 }
 
 func seconds(ds []time.Duration) string {

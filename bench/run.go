@@ -64,6 +64,7 @@ type timing struct {
 	d    time.Duration   // the best run's
 	all  []time.Duration // every run's, in order
 	n    int             // rows or transactions
+	cpu  cpuUse          // the best run's
 }
 
 func (t timing) rate() float64 { return float64(t.n) / t.d.Seconds() }
@@ -192,6 +193,7 @@ func (tb *testbed) startServers(ctx context.Context) (stop func(), err error) {
 		servers = append(servers, s)
 	}
 	tb.src, tb.dst, tb.replica = servers[0], servers[1], servers[2]
+	cpuServers = servers
 	return stop, nil
 }
 
@@ -346,17 +348,19 @@ type contender struct {
 	check func() error
 }
 
-func (c contender) measure() (time.Duration, error) {
+func (c contender) measure() (time.Duration, cpuUse, error) {
 	if c.setup != nil {
 		if err := c.setup(); err != nil {
-			return 0, err
+			return 0, cpuUse{}, err
 		}
 	}
+	before := cpuNow()
 	d, err := c.run()
+	used := cpuNow().since(before)
 	if err == nil && c.check != nil {
 		err = c.check()
 	}
-	return d, err
+	return d, used, err
 }
 
 // inRounds runs every contender once per round, in turn, and keeps each
@@ -366,16 +370,16 @@ func inRounds(cs []contender, n int) ([]timing, error) {
 	for round := range rounds {
 		for i, c := range cs {
 			step("%s, round %d of %d", c.name, round+1, rounds)
-			d, err := c.measure()
+			d, cpu, err := c.measure()
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", c.name, err)
 			}
-			step("%s: %.1fs", c.name, d.Seconds())
+			step("%s: %.1fs (CPU seconds: %s)", c.name, d.Seconds(), cpu)
 			t := &out[i]
 			t.name, t.n = c.name, n
 			t.all = append(t.all, d)
 			if t.d == 0 || d < t.d {
-				t.d = d
+				t.d, t.cpu = d, cpu
 			}
 		}
 	}

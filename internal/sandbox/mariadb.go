@@ -44,6 +44,14 @@ type Server struct {
 	proc           *Child
 }
 
+// Pid is the server's process id; 0 when it is not running.
+func (s *Server) Pid() int {
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.Pid()
+}
+
 // StartTimeout bounds how long a server may take to accept connections.
 const StartTimeout = 60 * time.Second
 
