@@ -65,10 +65,18 @@ func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 	}
 	e.log.Info("reading binlog", "from", gtidSet, "server_id", e.serverID())
 	timeout := time.Duration(max(e.cfg.Task.GroupTimeout, 1)) * time.Millisecond
-	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout, read: from.Clone()}
+	// A failed send ends the wait for the binlog, with its error.
+	readCtx, failed := context.WithCancelCause(ctx)
+	defer failed(nil)
+	g := txnGrouper{e: e, max: max(e.cfg.Task.GroupMaxSize, 1), timeout: timeout, read: from.Clone(),
+		out: startOutbox(ctx, e.cfg.Sender, failed)}
+	defer g.out.close()
 	progress.Set(&e.Stats.GTIDSet, gtidSet)
 	for {
-		ev, err := e.next(ctx, streamer, g.wait())
+		ev, err := e.next(readCtx, streamer, g.wait())
+		if ctx.Err() == nil && readCtx.Err() != nil {
+			return context.Cause(readCtx)
+		}
 		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			e.Stats.SentByTimeout.Add(1)
 			if err := g.flush(ctx); err != nil {
@@ -146,6 +154,8 @@ type txnGrouper struct {
 	timeout time.Duration
 	due     time.Time
 	read    change.GTIDSet
+	// out sends the groups (nil: flush sends them itself).
+	out *outbox
 	// published is when read was last published to Stats; sent when the
 	// last group was.
 	published, sent time.Time
@@ -182,7 +192,13 @@ func (g *txnGrouper) flush(ctx context.Context) error {
 	if len(g.ready) == 0 {
 		return nil
 	}
-	err := g.e.cfg.Sender.Send(ctx, &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready})
+	m := &change.Message{Kind: change.KindTxns, Flavor: g.e.flavor, Txns: g.ready}
+	var err error
+	if g.out != nil {
+		err = g.out.put(ctx, m)
+	} else {
+		err = g.e.cfg.Sender.Send(ctx, m)
+	}
 	g.ready, g.due, g.sent = nil, time.Time{}, time.Now()
 	g.e.Stats.Pending.Store(0)
 	return err
