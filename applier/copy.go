@@ -383,10 +383,7 @@ func (k *marker) add(t change.TableName) {
 	k.mu.Lock()
 	k.todo = append(k.todo, t)
 	k.mu.Unlock()
-	select {
-	case k.wake <- struct{}{}:
-	default: // already woken
-	}
+	nudge(k.wake)
 }
 
 // maxMarks bounds the tables one transaction of the marker records.
@@ -395,38 +392,27 @@ const maxMarks = 500
 // run records the tables queued whenever woken, until ctx ends (nil) or a
 // record fails (the error).
 func (k *marker) run(ctx context.Context) error {
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-k.wake:
-		}
+	conn := lazyConn{open: k.c.session}
+	defer conn.close()
+	return whenWoken(ctx, k.wake, func() error {
 		for {
 			k.mu.Lock()
 			batch := k.todo[:min(len(k.todo), maxMarks)]
 			k.todo = k.todo[len(batch):]
 			k.mu.Unlock()
 			if len(batch) == 0 {
-				break
+				return nil
 			}
-			if conn == nil {
-				var err error
-				if conn, err = k.c.session(ctx); err != nil {
-					return err
-				}
+			c, err := conn.get(ctx)
+			if err != nil {
+				return err
 			}
-			err := retryTransient(ctx, k.c.log, "copy progress", func() error { return markTablesDone(ctx, conn, k.c.job, batch) })
+			err = retryTransient(ctx, k.c.log, "copy progress", func() error { return markTablesDone(ctx, c, k.c.job, batch) })
 			if err != nil {
 				return err
 			}
 			k.c.pending.done(len(batch), 0)
 			k.c.indexes.wake()
 		}
-	}
+	})
 }

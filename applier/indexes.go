@@ -206,37 +206,19 @@ func leadsWith(line, col string) bool {
 // ctx ends (nil) or a build fails (the error). A build under way when ctx
 // ends is interrupted; the next start resumes it.
 func (b *indexBuilder) run(ctx context.Context) error {
-	var conn *sql.Conn
-	defer func() {
-		if conn != nil {
-			_ = conn.Close()
-		}
-	}()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-b.woken:
-		}
-		if conn == nil {
-			var err error
-			if conn, err = b.ddlSession(ctx); err != nil {
-				return err
-			}
-		}
-		if err := b.buildPending(ctx, conn); err != nil {
+	conn := lazyConn{open: b.ddlSession}
+	defer conn.close()
+	return whenWoken(ctx, b.woken, func() error {
+		c, err := conn.get(ctx)
+		if err != nil {
 			return err
 		}
-	}
+		return b.buildPending(ctx, c)
+	})
 }
 
 // wake tells the builder that a table may wait for its indexes.
-func (b *indexBuilder) wake() {
-	select {
-	case b.woken <- struct{}{}:
-	default: // already woken
-	}
-}
+func (b *indexBuilder) wake() { nudge(b.woken) }
 
 // buildPending adds the deferred indexes of every table whose copy is done,
 // or of those among only when only is not empty. Builds run
