@@ -2,6 +2,7 @@ package applier
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"errors"
 	"fmt"
@@ -39,8 +40,8 @@ func (e *TxnError) Unwrap() error { return e.Err }
 // already.
 func txnFailed(gtid string, err error) error {
 	var te *TxnError
-	if err == nil || errors.As(err, &te) || errors.Is(err, context.Canceled) {
-		return err
+	if err == nil || errors.As(err, &te) || errors.Is(err, context.Canceled) || connLost(err) {
+		return err // not the transaction's fault: the job resumes from its checkpoint
 	}
 	return &TxnError{GTID: gtid, Err: err}
 }
@@ -67,6 +68,12 @@ func transient(err error) bool {
 		return me.Number == erLockDeadlock || me.Number == erLockWaitTimeout
 	}
 	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn)
+}
+
+// connLost reports whether err says the connection to the destination is
+// gone, which no transaction is to blame for.
+func connLost(err error) bool {
+	return errors.Is(err, mysql.ErrInvalidConn) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone)
 }
 
 // alreadyApplied reports whether a DDL error means the statement had taken

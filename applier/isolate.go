@@ -41,7 +41,7 @@ func (r *replayer) applyGroup(ctx context.Context, conn *sql.Conn, batch []chang
 // at a time; the first that fails is the TxnError returned. nil: each
 // applied alone. The caller holds the commit turn.
 func (r *replayer) isolate(ctx context.Context, conn *sql.Conn, batch []change.Txn, groupErr error) error {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || connLost(groupErr) {
 		return groupErr
 	}
 	if len(batch) == 1 {

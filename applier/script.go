@@ -3,7 +3,9 @@ package applier
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"strings"
+	"time"
 )
 
 // txScript is one destination transaction sent as statements several per
@@ -74,10 +76,21 @@ func (s *txScript) commit(ctx context.Context) error {
 }
 
 // rollback ends a transaction a failed part left open; nothing when none
-// was sent or the commit went through.
+// was sent or the commit went through. When the ROLLBACK fails, the
+// connection is dropped (the server rolls back what it held): kept, its
+// next START TRANSACTION would commit the failed part without its
+// checkpoint.
 func (s *txScript) rollback(ctx context.Context) {
-	if s.sent {
-		_, _ = s.conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-		s.sent = false
+	if !s.sent {
+		return
+	}
+	s.sent = false
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if _, err := s.conn.ExecContext(rctx, "ROLLBACK"); err != nil {
+		_ = s.conn.Raw(func(any) error { return driver.ErrBadConn })
 	}
 }
+
+// rollbackTimeout bounds the ROLLBACK of a failed destination transaction.
+const rollbackTimeout = 10 * time.Second
