@@ -94,11 +94,22 @@ func (s *Server) initDataDir(ctx context.Context, opt Options) error {
 	if err != nil {
 		return err
 	}
-	out, err := exec.CommandContext(ctx, install, "--no-defaults", "--user=root",
-		"--datadir="+filepath.Join(s.Dir, "data"), "--auth-root-authentication-method=normal",
-		"--skip-test-db").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("sandbox %s: %s: %w: %s", s.Name, install, err, tail(string(out)))
+	// The bootstrap server can fail for a passing reason while many servers
+	// start at once (the test packages run in parallel): try it again on a
+	// clean directory before giving up.
+	data := filepath.Join(s.Dir, "data")
+	for attempt := 1; ; attempt++ {
+		out, err := exec.CommandContext(ctx, install, "--no-defaults", "--user=root",
+			"--datadir="+data, "--auth-root-authentication-method=normal",
+			"--skip-test-db").CombinedOutput()
+		if err == nil {
+			break
+		}
+		if attempt == installAttempts || ctx.Err() != nil {
+			return fmt.Errorf("sandbox %s: %s: %w: %s", s.Name, install, err, errorLines(string(out)))
+		}
+		_ = os.RemoveAll(data)
+		time.Sleep(time.Duration(attempt) * time.Second)
 	}
 	init := []string{
 		"CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';",
@@ -212,6 +223,27 @@ func FreePort() (int, error) {
 	}
 	defer func() { _ = l.Close() }()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// installAttempts is how many times a data directory's bootstrap is tried.
+const installAttempts = 3
+
+// errorLines is the lines of a bootstrap's output that say what went
+// wrong (its last lines are always the same advice), or its tail.
+func errorLines(s string) string {
+	var errs []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, "ERROR") || strings.Contains(l, "[ERROR]") || strings.Contains(l, "error") {
+			errs = append(errs, strings.TrimSpace(l))
+		}
+	}
+	if len(errs) == 0 {
+		return tail(s)
+	}
+	if len(errs) > 8 {
+		errs = errs[:8]
+	}
+	return strings.Join(errs, "\n")
 }
 
 func tail(s string) string {
