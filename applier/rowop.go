@@ -96,29 +96,11 @@ func (o *rowOp) sql() (string, []any) {
 
 // execOps runs operations several per round trip, in order.
 func execOps(ctx context.Context, tx *sql.Tx, ops []rowOp) error {
-	var sb strings.Builder
-	var args []any
-	flush := func() error {
-		if sb.Len() == 0 {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, sb.String(), args...)
-		sb.Reset()
-		args = args[:0]
+	b := stmtBatch{ex: tx}
+	if err := b.addOps(ctx, ops); err != nil {
 		return err
 	}
-	for i := range ops {
-		q, qargs := ops[i].sql()
-		sb.WriteString(q)
-		sb.WriteString(";\n")
-		args = append(args, qargs...)
-		if sb.Len() >= maxBatchBytes {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	return flush()
+	return b.send(ctx)
 }
 
 // applyChange applies one row change in tx.

@@ -18,35 +18,50 @@ import (
 // text at its first error, so a failed text never commits: rollback ends
 // what it left open.
 type txScript struct {
+	stmtBatch
 	conn *sql.Conn
-	sb   strings.Builder
-	args []any
 	sent bool // a part has gone: a transaction may be open
 }
 
 func beginScript(conn *sql.Conn) *txScript {
 	s := &txScript{conn: conn}
+	s.ex = s
 	s.sb.WriteString("START TRANSACTION;\n")
 	return s
 }
 
+// ExecContext runs a part of the script, noting that a transaction may now
+// be open.
+func (s *txScript) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s.sent = true
+	return s.conn.ExecContext(ctx, q, args...)
+}
+
+// stmtBatch gathers statements and sends them several per round trip
+// through ex, in order.
+type stmtBatch struct {
+	ex   execer
+	sb   strings.Builder
+	args []any
+}
+
 // add appends a statement, sending what is gathered once it reaches
 // maxBatchBytes.
-func (s *txScript) add(ctx context.Context, q string, args ...any) error {
-	s.sb.WriteString(q)
-	s.sb.WriteString(";\n")
-	s.args = append(s.args, args...)
-	if s.sb.Len() >= maxBatchBytes {
-		return s.send(ctx)
+func (b *stmtBatch) add(ctx context.Context, q string, args ...any) error {
+	b.sb.WriteString(q)
+	b.sb.WriteString(";\n")
+	b.args = append(b.args, args...)
+	if b.sb.Len() >= maxBatchBytes {
+		return b.send(ctx)
 	}
 	return nil
 }
 
 // addOps appends row operations.
-func (s *txScript) addOps(ctx context.Context, ops []rowOp) error {
+func (b *stmtBatch) addOps(ctx context.Context, ops []rowOp) error {
 	for i := range ops {
 		q, args := ops[i].sql()
-		if err := s.add(ctx, q, args...); err != nil {
+		if err := b.add(ctx, q, args...); err != nil {
 			return err
 		}
 	}
@@ -54,14 +69,13 @@ func (s *txScript) addOps(ctx context.Context, ops []rowOp) error {
 }
 
 // send runs what is gathered.
-func (s *txScript) send(ctx context.Context) error {
-	if s.sb.Len() == 0 {
+func (b *stmtBatch) send(ctx context.Context) error {
+	if b.sb.Len() == 0 {
 		return nil
 	}
-	s.sent = true
-	_, err := s.conn.ExecContext(ctx, s.sb.String(), s.args...)
-	s.sb.Reset()
-	s.args = s.args[:0]
+	_, err := b.ex.ExecContext(ctx, b.sb.String(), b.args...)
+	b.sb.Reset()
+	b.args = b.args[:0]
 	return err
 }
 

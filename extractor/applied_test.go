@@ -28,6 +28,19 @@ func (r *recorder) Send(_ context.Context, m *change.Message) error {
 	return nil
 }
 
+// binlogExtractor is an extractor of the MariaDB binlog for task, sending
+// through sender.
+func binlogExtractor(t *testing.T, task *config.Task, sender Sender) *Extractor {
+	t.Helper()
+	task.Defaults()
+	rules, err := filter.New(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Extractor{cfg: Config{Task: task, Sender: sender}, log: hclog.NewNullLogger(), rules: rules,
+		flavor: change.FlavorMariaDB, shapes: map[string]*shape{}}
+}
+
 // binlogTxn is one source transaction as binlog events.
 type binlogTxn struct {
 	seq uint64
@@ -92,14 +105,8 @@ func TestSkipDtleAppliedDropsExactlyTheAppliedTransactions(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			task := &config.Task{ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "shop"}},
 				SkipDtleApplied: tc.skip, SkipDtleAppliedBy: tc.by}
-			task.Defaults()
-			rules, err := filter.New(task)
-			if err != nil {
-				t.Fatal(err)
-			}
 			rec := &recorder{}
-			e := &Extractor{cfg: Config{Task: task, Sender: rec}, log: hclog.NewNullLogger(), rules: rules,
-				flavor: change.FlavorMariaDB, shapes: map[string]*shape{}}
+			e := binlogExtractor(t, task, rec)
 			g := txnGrouper{e: e, max: 1, timeout: time.Second}
 			for _, b := range binlog {
 				for _, ev := range b.events() {
@@ -149,14 +156,8 @@ func TestSkipDtleAppliedSendsNoPartsOfABigAppliedTransaction(t *testing.T) {
 	rows = append(rows, [3]string{"dtle", "checkpoint", "fwd"}) // written last, as a group's
 	for _, skip := range []bool{false, true} {
 		task := &config.Task{ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "shop"}}, SkipDtleApplied: skip}
-		task.Defaults()
-		rules, err := filter.New(task)
-		if err != nil {
-			t.Fatal(err)
-		}
 		rec := &recorder{}
-		e := &Extractor{cfg: Config{Task: task, Sender: rec}, log: hclog.NewNullLogger(), rules: rules,
-			flavor: change.FlavorMariaDB, shapes: map[string]*shape{}}
+		e := binlogExtractor(t, task, rec)
 		g := txnGrouper{e: e, max: 1, timeout: time.Second}
 		for _, ev := range (binlogTxn{seq: 1, rows: rows}).events() {
 			if err := g.handle(context.Background(), ev); err != nil {

@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"github.com/go-mysql-org/go-mysql/replication"
-	"github.com/hashicorp/go-hclog"
 
 	"github.com/dtle-io/dtle/internal/change"
 	"github.com/dtle-io/dtle/internal/config"
-	"github.com/dtle-io/dtle/internal/filter"
 )
 
 // messages counts what an extractor sends, a message at a time.
@@ -31,14 +29,8 @@ func (m *messages) Send(_ context.Context, msg *change.Message) error {
 // go together.
 func TestQuietTransactionsGoAtOnceBusyOnesInGroups(t *testing.T) {
 	task := &config.Task{ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "shop"}}}
-	task.Defaults()
-	rules, err := filter.New(task)
-	if err != nil {
-		t.Fatal(err)
-	}
 	sent := &messages{}
-	e := &Extractor{cfg: Config{Task: task, Sender: sent}, log: hclog.NewNullLogger(), rules: rules,
-		flavor: change.FlavorMariaDB, shapes: map[string]*shape{}}
+	e := binlogExtractor(t, task, sent)
 	g := txnGrouper{e: e, max: 100, timeout: time.Hour}
 	ctx := context.Background()
 	stream := replication.NewBinlogStreamer()

@@ -233,7 +233,7 @@ const installAttempts = 3
 func errorLines(s string) string {
 	var errs []string
 	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, "ERROR") || strings.Contains(l, "[ERROR]") || strings.Contains(l, "error") {
+		if strings.Contains(strings.ToLower(l), "error") {
 			errs = append(errs, strings.TrimSpace(l))
 		}
 	}
