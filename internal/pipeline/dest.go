@@ -35,6 +35,9 @@ func (d Dest) Run(ctx context.Context) error {
 	defer nc.Close()
 	sink, err := NewSink(ctx, d.SinkConfig)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while connecting to the destination, as run
+		}
 		return err
 	}
 	return d.run(ctx, nc, sink)
