@@ -25,6 +25,10 @@ type chunkReader struct {
 	from  string
 	where string
 	kinds []packKind // how each column is packed (kindOf)
+	// p packs every query's rows: kept across queries, each chunk's buffer
+	// starts at the size of the chunk before it instead of growing from
+	// nothing (one chunk per query when a table is read by key).
+	p change.RowPacker
 }
 
 // selectList is what the copy selects: the columns, with each FLOAT as a
@@ -126,7 +130,10 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 	for i := range raw {
 		dest[i] = &raw[i]
 	}
-	var p change.RowPacker
+	p := &r.p
+	if p.Size() > 0 {
+		p.Take() // a failed query's rows, not sent
+	}
 	lastRow := 0 // where the last row packed starts
 	flush := func() error {
 		chunk := p.Take()
@@ -149,7 +156,7 @@ func (r *chunkReader) stream(ctx context.Context, q string, args []any, emit fun
 		lastRow = p.Size()
 		p.Row(len(raw))
 		for i, b := range raw {
-			pack(&p, r.kinds[i], b)
+			pack(p, r.kinds[i], b)
 		}
 		n++
 		if inChunk++; inChunk >= r.size || p.Size() >= maxChunkBytes {
