@@ -42,7 +42,8 @@ func (m *TaskMonitor) withLegacyFields() *TaskMonitor {
 	return m
 }
 
-// NatsMessageStatus are the task's NATS connection counters.
+// NatsMessageStatus are the task's NATS connection counters, with the
+// messages passed directly to or from the job's other task on the same node.
 type NatsMessageStatus struct {
 	InMessages  uint64 `json:"in_messages"`
 	OutMessages uint64 `json:"out_messages"`

@@ -14,6 +14,7 @@ import (
 	"github.com/dtle-io/dtle/internal/mysqlconn"
 	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/sandbox"
+	"github.com/dtle-io/dtle/internal/transport"
 )
 
 // jobSecret seals the job's stream, as the cluster's secret does under
@@ -52,7 +53,13 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 		quiet = hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Debug, TimeFormat: "15:04:05.000"})
 	}
 	j := &job{id: id, nats: srv, stage: make(chan string, 16), srcTask: srcTask, destTask: destTask}
-	j.dest = pipeline.Go(ctx, pipeline.Dest{URL: srv.ClientURL(), Token: token, Name: "dest",
+	// Both tasks run in this process, as on one Nomad node, where they
+	// meet directly; -via-nats measures them as on two nodes.
+	direct := transport.NewDirect()
+	if viaNATS {
+		direct = nil
+	}
+	j.dest = pipeline.Go(ctx, pipeline.Dest{URL: srv.ClientURL(), Token: token, Name: "dest", Direct: direct,
 		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: id, Task: destTask, Logger: quiet,
 			Event: func(m string) {
 				select {
@@ -61,7 +68,7 @@ func startJobWith(ctx context.Context, src *sandbox.Server, gtid string, destTas
 				}
 			}}}.Run)
 	j.src = pipeline.Go(ctx, pipeline.Source{Secret: jobSecret, Locate: pipeline.At(srv.ClientURL()), Token: token, JobID: id,
-		AllocID: "local-" + id, Task: srcTask, Logger: quiet}.Run)
+		AllocID: "local-" + id, Task: srcTask, Logger: quiet, Direct: direct}.Run)
 	return j, nil
 }
 

@@ -48,6 +48,7 @@ func main() {
 	flag.BoolVar(&onlyNomad, "nomad-only", false, "measure only dtle's full copy and catch-up, in one process and through Nomad")
 	flag.BoolVar(&withNomad, "nomad", true, "also run dtle's full copy and catch-up as Nomad jobs (two plugin processes; make build nomad)")
 	flag.IntVar(&chunkSize, "chunk-size", 0, "dtle's chunk_size (0: the default)")
+	flag.BoolVar(&viaNATS, "via-nats", false, "dtle's tasks in the bench's process talk over NATS, as tasks on two nodes do, instead of directly")
 	flag.BoolVar(&verbose, "v", false, "log what dtle's tasks do")
 	flag.IntVar(&rounds, "rounds", rounds, "times each contender runs, interleaved; its best run is compared")
 	flag.Parse()
@@ -75,6 +76,7 @@ var (
 	withNomad      bool
 	chunkSize      int
 	verbose        bool
+	viaNATS        bool
 	catchUpWorkers int
 	profilePath    string
 	onlyCopy       bool

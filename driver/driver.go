@@ -20,6 +20,7 @@ import (
 	"github.com/dtle-io/dtle/internal/filter"
 	"github.com/dtle-io/dtle/internal/pipeline"
 	"github.com/dtle-io/dtle/internal/secret"
+	"github.com/dtle-io/dtle/internal/transport"
 )
 
 // PluginName is the driver's name in job files (driver = "dtle") and in the
@@ -53,6 +54,9 @@ type Driver struct {
 	tasks   *taskStore
 	logger  hclog.Logger
 	nats    *natsServer
+	// direct lets the src and dest tasks of a job that both run on this
+	// node skip NATS (transport.Direct).
+	direct *transport.Direct
 
 	ctx    context.Context //nolint:containedctx // the root context, owned by the driver
 	cancel context.CancelFunc
@@ -80,6 +84,7 @@ func New(logger hclog.Logger) *Driver {
 		tasks:   newTaskStore(),
 		logger:  logger,
 		nats:    newNatsServer(logger.Named("nats")),
+		direct:  transport.NewDirect(),
 		ctx:     ctx,
 		cancel:  cancel,
 	}

@@ -121,6 +121,15 @@ func (h *taskHandle) monitor() *api.TaskMonitor {
 		m.NatsMessageStatus = &api.NatsMessageStatus{InMessages: s.InMsgs, OutMessages: s.OutMsgs,
 			InBytes: s.InBytes, OutBytes: s.OutBytes, Reconnects: s.Reconnects}
 	}
+	if t := l.Direct; t != nil {
+		// Messages between two tasks in this process skip NATS; they are
+		// the job's messages all the same.
+		n := m.NatsMessageStatus
+		n.InMessages += t.InMsgs.Load()
+		n.OutMessages += t.OutMsgs.Load()
+		n.InBytes += t.InBytes.Load()
+		n.OutBytes += t.OutBytes.Load()
+	}
 	switch {
 	case l.Source != nil:
 		h.sourceFigures(m, l.Source)

@@ -27,7 +27,7 @@ func (d *Driver) runDest(ctx context.Context, h *taskHandle) error {
 		SinkConfig: pipeline.SinkConfig{Namespace: h.cfg.Namespace, JobID: h.cfg.JobID, Task: h.task, Logger: h.logger,
 			Secret: secret, Event: func(msg string) { d.emit(h, msg) }},
 		URL: url, Token: d.nodeConfig().NatsToken, TLS: d.natsTLSClient(), Name: "dtle-dest-" + h.cfg.AllocID,
-		Live: h.live.set,
+		Live: h.live.set, Direct: d.direct,
 	}.Run(ctx)
 }
 
@@ -55,6 +55,7 @@ func (d *Driver) runSource(ctx context.Context, h *taskHandle) error {
 		},
 		Live:    h.live.set,
 		OnRetry: h.live.failed,
+		Direct:  d.direct,
 	}.Run(ctx)
 }
 

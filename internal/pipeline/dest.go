@@ -20,6 +20,9 @@ type Dest struct {
 	// own node's), over TLS when set; Name names the connection.
 	URL, Token, Name string
 	TLS              *tls.Config
+	// Direct, when set, is where the destination is offered to the job's
+	// source in this process (transport.Direct).
+	Direct *transport.Direct
 	// Live, when set, is handed the running sink's figures and connection,
 	// and nil once it stops.
 	Live func(*Live)
@@ -46,13 +49,14 @@ func (d Dest) Run(ctx context.Context) error {
 // run serves the stream to sink over nc, and closes sink.
 func (d Dest) run(ctx context.Context, nc *nats.Conn, sink Sink) error {
 	defer func() { _ = sink.Close() }()
+	traffic := &transport.Traffic{}
 	if d.Live != nil {
-		d.Live(&Live{Dest: sink.Figures(), NATS: nc})
+		d.Live(&Live{Dest: sink.Figures(), NATS: nc, Direct: traffic})
 		defer d.Live(nil)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return sink.Run(gctx) })
-	g.Go(func() error { return d.serve(gctx, nc, sink) })
+	g.Go(func() error { return d.serve(gctx, nc, sink, traffic) })
 	err := g.Wait()
 	if ctx.Err() != nil {
 		return nil
@@ -62,7 +66,7 @@ func (d Dest) run(ctx context.Context, nc *nats.Conn, sink Sink) error {
 
 // serve listens on the job's subjects for sink and ticks it, until ctx
 // ends (nil) or a message or a tick fails.
-func (d Dest) serve(ctx context.Context, nc *nats.Conn, sink Sink) error {
+func (d Dest) serve(ctx context.Context, nc *nats.Conn, sink Sink, traffic *transport.Traffic) error {
 	cp, err := sink.Checkpoint(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -82,6 +86,7 @@ func (d Dest) serve(ctx context.Context, nc *nats.Conn, sink Sink) error {
 		return err
 	}
 	defer recv.Close()
+	recv.Offer(d.Direct, traffic)
 	d.Logger.Info("destination listening", "stage", cp.Stage, "gtid_set", cp.GTIDSet)
 	tick := time.NewTicker(sink.TickInterval())
 	defer tick.Stop()

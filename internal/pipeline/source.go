@@ -45,6 +45,9 @@ type Source struct {
 	TLS   *tls.Config
 	// RequestTimeout bounds each message; zero is the transport's default.
 	RequestTimeout time.Duration
+	// Direct, when set, is where the job's destination is looked for in
+	// this process before NATS (transport.Direct).
+	Direct *transport.Direct
 	// Wrap, when set, wraps the sender (a test counts or injects faults).
 	Wrap func(extractor.Sender) extractor.Sender
 	// Limiter, when set, paces the full copy's chunks and the binlog's
@@ -113,6 +116,7 @@ func (s Source) once(ctx context.Context) error {
 	}
 	ts := transport.NewSender(nc, Key(s.Namespace, s.JobID), seal)
 	ts.RequestTimeout = s.RequestTimeout
+	ts.Direct, ts.Traffic = s.Direct, &transport.Traffic{}
 	var sender extractor.Sender = ts
 	if s.Limiter != nil {
 		sender = throttle.Sender{Next: sender, Limiter: s.Limiter}
@@ -127,7 +131,7 @@ func (s Source) once(ctx context.Context) error {
 	}
 	defer func() { _ = e.Close() }()
 	if s.Live != nil {
-		s.Live(&Live{Source: &e.Stats, NATS: nc})
+		s.Live(&Live{Source: &e.Stats, NATS: nc, Direct: ts.Traffic})
 		defer s.Live(nil)
 	}
 	s.Logger.Info("streaming to the destination", "nats", url)

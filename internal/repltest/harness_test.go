@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/dtle-io/dtle/internal/rowdiff"
 	"github.com/dtle-io/dtle/internal/sandbox"
 	"github.com/dtle-io/dtle/internal/sandbox/sandboxtest"
+	"github.com/dtle-io/dtle/internal/transport"
 )
 
 var pair *sandbox.Pair
@@ -38,11 +40,41 @@ func startNATS(t *testing.T) string {
 	return srv.ClientURL()
 }
 
+// directs are the meeting points of the tests whose tasks talk directly,
+// as two tasks in one plugin process do, by their NATS server's URL.
+var directs sync.Map
+
+// startDirect is startNATS for a test whose tasks meet directly; NATS is
+// still there, as on a Nomad node, for what does not find its peer.
+func startDirect(t *testing.T) string {
+	t.Helper()
+	url := startNATS(t)
+	directs.Store(url, transport.NewDirect())
+	t.Cleanup(func() { directs.Delete(url) })
+	return url
+}
+
+// directOf is the meeting point of a test's tasks, nil over NATS.
+func directOf(natsURL string) *transport.Direct {
+	d, _ := directs.Load(natsURL)
+	direct, _ := d.(*transport.Direct)
+	return direct
+}
+
 // task is one side of a job running in the background, with the
 // destination's events.
 type task struct {
 	*pipeline.Running
 	events chan string
+	live   atomic.Pointer[pipeline.Live] // the destination's, while it runs
+}
+
+// direct is what the running destination took directly (transport.Direct).
+func (tk *task) direct() *transport.Traffic {
+	if l := tk.live.Load(); l != nil && l.Direct != nil {
+		return l.Direct
+	}
+	return &transport.Traffic{}
 }
 
 func (tk *task) stop(t *testing.T) {
@@ -57,7 +89,13 @@ func logger(t *testing.T, name string) hclog.Logger { return sandboxtest.Logger(
 func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 	t.Helper()
 	events := make(chan string, 16)
-	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: natsURL, Token: natsToken, Name: "dest",
+	tk := &task{events: events}
+	lt := pipeline.Go(context.Background(), pipeline.Dest{URL: natsURL, Token: natsToken, Name: "dest", Direct: directOf(natsURL),
+		Live: func(l *pipeline.Live) {
+			if l != nil {
+				tk.live.Store(l)
+			}
+		},
 		SinkConfig: pipeline.SinkConfig{Secret: jobSecret, JobID: job, Task: dest, Logger: logger(t, "dest"),
 			Event: func(m string) {
 				select {
@@ -73,7 +111,8 @@ func startDest(t *testing.T, natsURL, job string, dest *config.Task) *task {
 		}
 	}()
 	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
-	return &task{Running: lt, events: events}
+	tk.Running = lt
+	return tk
 }
 
 func startSrc(t *testing.T, natsURL, job string, src *config.Task) *task {
@@ -87,7 +126,7 @@ func startSrcWith(t *testing.T, natsURL, job string, src *config.Task, wrap func
 	lt := pipeline.Go(context.Background(), pipeline.Source{Secret: jobSecret, Locate: pipeline.At(natsURL), Token: natsToken, JobID: job,
 		AllocID: "local-" + job, Task: src, Logger: logger(t, "src"),
 		RequestTimeout: 5 * time.Second, // a stopped destination never answers
-		Wrap:           wrap}.Run)
+		Wrap:           wrap, Direct: directOf(natsURL)}.Run)
 	t.Cleanup(func() { _ = lt.Stop(30 * time.Second) })
 	return &task{Running: lt}
 }

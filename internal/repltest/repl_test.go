@@ -136,7 +136,9 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 	}
 	exec(t, src, fmt.Sprintf("INSERT INTO %s.nokey VALUES (1, 'same'), (1, 'same'), (NULL, NULL)", schema))
 
-	natsURL := startNATS(t)
+	// The tasks meet directly, as on one Nomad node; the restart test
+	// covers both ways.
+	natsURL := startDirect(t)
 	job := jobID("exact")
 	srcTask, destTask := tasks(schema)
 	srcTask.ChunkSize = 50 // many chunks
@@ -185,6 +187,9 @@ func TestFullCopyThenBinlogIsExact(t *testing.T) {
 		}
 	}
 
+	if n := dest.direct().InMsgs.Load(); n == 0 {
+		t.Error("the tasks did not meet directly")
+	}
 	s.stop(t)
 	dest.stop(t)
 }
@@ -228,14 +233,23 @@ func TestDDLDuringReplication(t *testing.T) {
 }
 
 func TestRestartsResumeFromTheCheckpoint(t *testing.T) {
-	for _, workers := range []int{1, 4} {
-		t.Run(fmt.Sprintf("parallel_workers=%d", workers), func(t *testing.T) {
-			restarts(t, fmt.Sprintf("repl_restart_%d", workers), workers)
+	for _, c := range []struct {
+		workers int
+		direct  bool
+	}{{1, false}, {4, false}, {4, true}} {
+		name, schema := fmt.Sprintf("parallel_workers=%d", c.workers), fmt.Sprintf("repl_restart_%d", c.workers)
+		if c.direct {
+			// The tasks in one process: each restart of either ends the
+			// direct session, and the source finds the new one.
+			name, schema = name+",direct", schema+"_direct"
+		}
+		t.Run(name, func(t *testing.T) {
+			restarts(t, schema, c.workers, c.direct)
 		})
 	}
 }
 
-func restarts(t *testing.T, schema string, workers int) {
+func restarts(t *testing.T, schema string, workers int, direct bool) {
 	src, dst := open(t, pair.Source), open(t, pair.Dest)
 	freshSchema(t, src, dst, schema)
 	exec(t, src, "USE "+schema, workloadTables, nokeyTable)
@@ -254,7 +268,11 @@ func restarts(t *testing.T, schema string, workers int) {
 	}
 	exec(t, src, b.String())
 
-	natsURL := startNATS(t)
+	start := startNATS
+	if direct {
+		start = startDirect
+	}
+	natsURL := start(t)
 	job := jobID("restart")
 	srcTask, destTask := tasks(schema)
 	srcTask.ChunkSize = 100

@@ -1,5 +1,5 @@
 // Package transport carries a job's messages from its source task to its
-// destination task over NATS.
+// destination task over NATS, or directly when both run in one process.
 //
 // The destination listens on two subjects of the job: "dtle.<job>.hello"
 // and "dtle.<job>.data". The source first asks hello and gets the
@@ -17,4 +17,7 @@
 // one; the destination handles the message once the last part is in.
 // Decoding is bounded (change.MaxFrameBytes), and a panic of the handler is
 // the message's error, never the plugin's end.
+//
+// Two tasks of one job in one process meet through a Direct instead: the
+// same messages, sessions, replies and timeouts, handed over in memory.
 package transport

@@ -28,10 +28,7 @@ const partRoom = 1 << 10
 // message's, or the first that did not take a part), opened. Each request
 // gets the Sender's timeout.
 func (s *Sender) request(ctx context.Context, data []byte) (reply, error) {
-	timeout := s.RequestTimeout
-	if timeout <= 0 {
-		timeout = DefaultRequestTimeout
-	}
+	timeout := s.timeout()
 	send := func(m *nats.Msg, part int) (reply, error) {
 		rctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()

@@ -32,7 +32,10 @@ func JobKey(clusterSecret []byte, job string) []byte {
 
 // Sealer seals and opens a job's messages. A nil Sealer passes data as it
 // is: for jobs run inside one process, whose stream never leaves it.
-type Sealer struct{ aead cipher.AEAD }
+type Sealer struct {
+	aead cipher.AEAD
+	id   [sha256.Size]byte // keyID of the key: the same key, the same id
+}
 
 // NewSealer returns the sealer of a job's 32-byte key.
 func NewSealer(key []byte) (*Sealer, error) {
@@ -47,7 +50,7 @@ func NewSealer(key []byte) (*Sealer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: %w", err)
 	}
-	return &Sealer{aead: aead}, nil
+	return &Sealer{aead: aead, id: keyID(key)}, nil
 }
 
 // seal returns a random nonce followed by plain, encrypted and

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -132,6 +133,12 @@ type Receiver struct {
 	sessNo  uint64
 	parts   assembly // of the message coming in parts
 	hellos  seenSet  // challenges of the hellos answered
+
+	// direct is where the receiver is offered to sources in its process
+	// (Offer), traffic what it took that way; closed once Close ran.
+	direct  *Direct
+	traffic *Traffic
+	closed  atomic.Bool
 }
 
 // seenCap is how many hello challenges a receiver remembers.
@@ -184,8 +191,12 @@ func Listen(ctx context.Context, nc *nats.Conn, job string, h Handler, sealer *S
 // Errors delivers the first error a Handle call returned.
 func (r *Receiver) Errors() <-chan error { return r.errs }
 
-// Close unsubscribes.
+// Close unsubscribes and withdraws the receiver's offer.
 func (r *Receiver) Close() {
+	r.closed.Store(true)
+	if r.direct != nil {
+		r.direct.withdraw(r)
+	}
 	for _, s := range r.subs {
 		_ = s.Unsubscribe()
 	}
@@ -238,22 +249,28 @@ func (r *Receiver) onHello(m *nats.Msg) {
 		r.respond(m, ad, reply{Protocol: Protocol, Error: err.Error()})
 		return
 	}
+	r.respond(m, ad, r.openSession())
+}
+
+// openSession reads the handler's checkpoint and opens a new session at
+// it, which ends the one before; the reply says the checkpoint or why
+// there is none.
+func (r *Receiver) openSession() reply {
 	r.parts.reset()
 	var cp *change.Checkpoint
-	err = call(func() (err error) { cp, err = r.h.Checkpoint(r.ctx); return err })
+	err := call(func() (err error) { cp, err = r.h.Checkpoint(r.ctx); return err })
 	var pe *panicError
 	if errors.As(err, &pe) {
 		r.report(err)
 	}
 	if err != nil {
-		r.respond(m, ad, reply{Protocol: Protocol, Error: err.Error()})
-		return
+		return reply{Protocol: Protocol, Error: err.Error()}
 	}
 	r.sessNo++
 	r.session = fmt.Sprintf("%d-%d", time.Now().UnixNano(), r.sessNo)
 	r.next = 1
 	cp.Session = r.session
-	r.respond(m, ad, reply{Protocol: Protocol, OK: true, Checkpoint: cp})
+	return reply{Protocol: Protocol, OK: true, Checkpoint: cp}
 }
 
 func (r *Receiver) onData(m *nats.Msg) {
@@ -284,23 +301,26 @@ func (r *Receiver) onData(m *nats.Msg) {
 		r.respond(m, ad, reply{OK: true}) // a part: send the next
 		return
 	}
+	r.respond(m, ad, r.deliver(data))
+}
+
+// deliver decodes a whole message and hands it to the handler when it is
+// the session's next; the reply says how that went.
+func (r *Receiver) deliver(data []byte) reply {
 	msg, err := change.Decode(data)
 	if err != nil {
-		r.respond(m, ad, reply{Error: err.Error()})
-		return
+		return reply{Error: err.Error()}
 	}
 	if msg.Session != r.session || r.session == "" || msg.Seq != r.next {
-		r.respond(m, ad, reply{Resync: true})
-		return
+		return reply{Resync: true}
 	}
 	r.next++
 	if err := call(func() error { return r.h.Handle(r.ctx, msg) }); err != nil {
 		r.session = "" // nothing more from this session
 		r.report(err)
-		r.respond(m, ad, reply{Error: err.Error()})
-		return
+		return reply{Error: err.Error()}
 	}
-	r.respond(m, ad, reply{OK: true})
+	return reply{OK: true}
 }
 
 // DefaultHelloTimeout is how long Hello waits for a destination before
@@ -313,12 +333,27 @@ type Sender struct {
 	// NATS payload takes one per part); zero means DefaultRequestTimeout.
 	RequestTimeout time.Duration
 
+	// Direct, when set, is where a destination of the job in this process
+	// is looked for at each hello (see Direct); Traffic, when set, counts
+	// what goes to it that way.
+	Direct  *Direct
+	Traffic *Traffic
+
 	nc      *nats.Conn
 	subj    subjects
 	sealer  *Sealer
 	session string
 	seq     uint64
 	replies replyBox
+	peer    *Receiver // the session's destination when it is direct
+}
+
+// timeout is the bound of each request.
+func (s *Sender) timeout() time.Duration {
+	if s.RequestTimeout > 0 {
+		return s.RequestTimeout
+	}
+	return DefaultRequestTimeout
 }
 
 // NewSender sends the job's messages over nc, sealed with sealer (nil: as
@@ -355,15 +390,11 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	// Both tasks usually start together: retry soon, then less often.
 	backoff := retry.New(25*time.Millisecond, 5*time.Second)
 	for {
-		challenge := make([]byte, 16)
-		_, _ = rand.Read(challenge)
-		h := hello{Protocol: Protocol, Challenge: hex.EncodeToString(challenge)}
-		req, _ := json.Marshal(h)
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ad := replyAD(s.subj.hello, h.Challenge, 0)
-		rep, err := s.exchange(rctx, &nats.Msg{Subject: s.subj.hello, Data: s.sealer.seal("hello\x00"+s.subj.hello, req)},
-			func(string) string { return ad })
-		cancel()
+		s.peer = nil
+		rep, found, err := s.helloDirect(ctx)
+		if !found {
+			rep, err = s.helloNATS(ctx)
+		}
 		if err != nil && !errors.Is(err, nats.ErrNoResponders) && !errors.Is(err, context.DeadlineExceeded) {
 			return nil, fmt.Errorf("hello: %w", err)
 		}
@@ -383,6 +414,22 @@ func (s *Sender) Hello(ctx context.Context) (*change.Checkpoint, error) {
 	}
 }
 
+// helloTimeout bounds one hello.
+const helloTimeout = 10 * time.Second
+
+// helloNATS says hello over NATS once.
+func (s *Sender) helloNATS(ctx context.Context) (reply, error) {
+	challenge := make([]byte, 16)
+	_, _ = rand.Read(challenge)
+	h := hello{Protocol: Protocol, Challenge: hex.EncodeToString(challenge)}
+	req, _ := json.Marshal(h)
+	rctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	defer cancel()
+	ad := replyAD(s.subj.hello, h.Challenge, 0)
+	return s.exchange(rctx, &nats.Msg{Subject: s.subj.hello, Data: s.sealer.seal("hello\x00"+s.subj.hello, req)},
+		func(string) string { return ad })
+}
+
 // Send delivers one message and waits until the destination took it.
 func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	s.seq++
@@ -391,7 +438,12 @@ func (s *Sender) Send(ctx context.Context, m *change.Message) error {
 	if err != nil {
 		return err
 	}
-	rep, err := s.request(ctx, data)
+	var rep reply
+	if s.peer != nil {
+		rep, err = s.requestDirect(ctx, data)
+	} else {
+		rep, err = s.request(ctx, data)
+	}
 	if err != nil {
 		switch {
 		case errors.Is(err, nats.ErrNoResponders):
