@@ -104,11 +104,12 @@ func (e *Extractor) stream(ctx context.Context, from change.GTIDSet) error {
 }
 
 // drain reads what the stream holds already and, once it holds nothing
-// more, sends the transactions ready when the source is quiet: the last
-// group went more than busyGap ago. Whatever waits then only adds to the
-// destination's lag. Under a heavier load, groups follow each other closely
-// and each message costs both tasks CPU, so the ready ones wait for more
-// until the stream pauses for idleFlush (wait), or group_timeout.
+// more, sends the transactions ready when nothing is on its way to the
+// destination: whatever waits then only adds to the destination's lag.
+// While a group is on its way, one sent now would wait for it anyway, so
+// the ready ones gather more, which costs both tasks less CPU per
+// transaction, until the stream pauses for idleFlush (wait), or
+// group_timeout, or the next event finds the way free.
 func (g *txnGrouper) drain(ctx context.Context, s *replication.BinlogStreamer) error {
 	for len(g.ready) > 0 {
 		if !time.Now().Before(g.due) {
@@ -116,7 +117,7 @@ func (g *txnGrouper) drain(ctx context.Context, s *replication.BinlogStreamer) e
 		}
 		more := s.DumpEvents()
 		if len(more) == 0 {
-			if time.Since(g.sent) < busyGap {
+			if g.out != nil && g.out.busy() {
 				return nil
 			}
 			return g.flush(ctx)
@@ -156,9 +157,8 @@ type txnGrouper struct {
 	read    change.GTIDSet
 	// out sends the groups (nil: flush sends them itself).
 	out *outbox
-	// published is when read was last published to Stats; sent when the
-	// last group was.
-	published, sent time.Time
+	// published is when read was last published to Stats.
+	published time.Time
 	// applied says cur was committed by a dtle applier that
 	// skip_dtle_applied drops; sentParts that parts of cur have gone;
 	// data that cur changes a table other than dtle's checkpoint.
@@ -171,9 +171,6 @@ type txnGrouper struct {
 // transactions applied at once rather than after group_timeout, so the
 // destination's lag is the time it takes to apply them.
 const idleFlush = 500 * time.Microsecond
-
-// busyGap is how soon after a group another one counts as load (drain).
-const busyGap = time.Millisecond
 
 // wait is when the next event is waited for no longer: the first of the
 // group's due time and idleFlush from now; zero (no limit) while no
@@ -199,7 +196,7 @@ func (g *txnGrouper) flush(ctx context.Context) error {
 	} else {
 		err = g.e.cfg.Sender.Send(ctx, m)
 	}
-	g.ready, g.due, g.sent = nil, time.Time{}, time.Now()
+	g.ready, g.due = nil, time.Time{}
 	g.e.Stats.Pending.Store(0)
 	return err
 }

@@ -2,6 +2,7 @@ package extractor
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,28 +12,48 @@ import (
 	"github.com/dtle-io/dtle/internal/config"
 )
 
-// messages counts what an extractor sends, a message at a time.
-type messages struct{ sizes []int }
+// messages counts what an extractor sends, a message at a time; while
+// hold is set, each Send waits for it to be closed, as a destination
+// still taking the message.
+type messages struct {
+	mu    sync.Mutex
+	sizes []int
+	hold  chan struct{}
+}
 
 func (m *messages) Hello(context.Context) (*change.Checkpoint, error) {
 	return &change.Checkpoint{}, nil
 }
 
 func (m *messages) Send(_ context.Context, msg *change.Message) error {
+	m.mu.Lock()
 	m.sizes = append(m.sizes, len(msg.Txns))
+	hold := m.hold
+	m.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	return nil
 }
 
-// A transaction read while the source is quiet goes at once, without
-// waiting for the stream to stay idle or for group_timeout; transactions
-// that follow a group closely, or that the stream already holds, wait to
-// go together.
+func (m *messages) sent() []int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]int(nil), m.sizes...)
+}
+
+// A transaction read while nothing is on its way to the destination goes
+// at once, without waiting for the stream to stay idle or for
+// group_timeout; transactions read while a group is on its way gather, and
+// go together once the way is free.
 func TestQuietTransactionsGoAtOnceBusyOnesInGroups(t *testing.T) {
 	task := &config.Task{ReplicateDoDB: []*config.ReplicateDB{{TableSchema: "shop"}}}
-	sent := &messages{}
+	sent := &messages{hold: make(chan struct{})}
 	e := binlogExtractor(t, task, sent)
-	g := txnGrouper{e: e, max: 100, timeout: time.Hour}
 	ctx := context.Background()
+	out := startOutbox(ctx, sent, func(error) {})
+	defer out.close()
+	g := txnGrouper{e: e, max: 100, timeout: time.Hour, out: out}
 	stream := replication.NewBinlogStreamer()
 	read := func(txns ...binlogTxn) {
 		t.Helper()
@@ -62,28 +83,38 @@ func TestQuietTransactionsGoAtOnceBusyOnesInGroups(t *testing.T) {
 			}
 		}
 	}
+	waitSent := func(n int) []int {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for len(sent.sent()) < n && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		return sent.sent()
+	}
 	row := [][3]string{{"shop", "t", "x"}}
 
-	// Quiet: one transaction, sent as soon as it is read.
+	// Quiet: one transaction, sent as soon as it is read. The destination
+	// holds on to it.
 	read(binlogTxn{seq: 1, rows: row})
-	if len(sent.sizes) != 1 || sent.sizes[0] != 1 || len(g.ready) != 0 {
-		t.Fatalf("a lone transaction: messages %v, %d waiting; want it sent at once", sent.sizes, len(g.ready))
+	if s := waitSent(1); len(s) != 1 || s[0] != 1 || len(g.ready) != 0 {
+		t.Fatalf("a lone transaction: messages %v, %d waiting; want it sent at once", s, len(g.ready))
 	}
-	// Busy: three more right behind the first group, all in the stream
-	// already. They wait, together, for the stream to pause.
-	g.sent = time.Now().Add(time.Hour) // as if sent just now, however slow this machine
+	// Busy: three more while the first is on its way. They wait, together.
 	read(binlogTxn{seq: 2, rows: row}, binlogTxn{seq: 3, rows: row}, binlogTxn{seq: 4, rows: row})
-	if len(sent.sizes) != 1 || len(g.ready) != 3 {
-		t.Fatalf("transactions right after a group: messages %v, %d waiting; want the 3 held together", sent.sizes, len(g.ready))
+	if s := sent.sent(); len(s) != 1 || len(g.ready) != 3 {
+		t.Fatalf("transactions behind a group on its way: messages %v, %d waiting; want the 3 held together", s, len(g.ready))
 	}
 	if w := g.wait(); w.IsZero() || time.Until(w) > idleFlush {
 		t.Fatalf("held transactions wait until %v, want at most idleFlush from now", w)
 	}
-	// Quiet again: the next transaction finds the last group long gone,
-	// and takes the held ones with it.
-	g.sent = time.Now().Add(-busyGap)
+	// The destination took the first: the next transaction finds the way
+	// free and takes the held ones with it.
+	close(sent.hold)
+	for deadline := time.Now().Add(5 * time.Second); out.busy() && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	read(binlogTxn{seq: 5, rows: row})
-	if len(sent.sizes) != 2 || sent.sizes[1] != 4 || len(g.ready) != 0 {
-		t.Fatalf("after a pause: messages %v, %d waiting; want the 4 in one message", sent.sizes, len(g.ready))
+	if s := waitSent(2); len(s) != 2 || s[1] != 4 || len(g.ready) != 0 {
+		t.Fatalf("once the way is free: messages %v, %d waiting; want the 4 in one message", s, len(g.ready))
 	}
 }

@@ -2,6 +2,7 @@ package extractor
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/dtle-io/dtle/internal/change"
 )
@@ -15,6 +16,9 @@ type outbox struct {
 	in   chan *change.Message
 	done chan struct{}
 	err  error // why sending stopped; read once done is closed
+	// out counts the messages handed over and not yet taken by the
+	// destination.
+	out atomic.Int32
 }
 
 // startOutbox starts sending through s until close; a failed send ends it,
@@ -24,7 +28,9 @@ func startOutbox(ctx context.Context, s Sender, fail func(error)) *outbox {
 	go func() {
 		defer close(o.done)
 		for m := range o.in {
-			if err := s.Send(ctx, m); err != nil {
+			err := s.Send(ctx, m)
+			o.out.Add(-1)
+			if err != nil {
 				o.err = err
 				fail(err)
 				return
@@ -37,15 +43,21 @@ func startOutbox(ctx context.Context, s Sender, fail func(error)) *outbox {
 // put hands m over once the message before it has gone; it returns why
 // sending stopped, if it has.
 func (o *outbox) put(ctx context.Context, m *change.Message) error {
+	o.out.Add(1)
 	select {
 	case o.in <- m:
 		return nil
 	case <-o.done:
+		o.out.Add(-1)
 		return o.err
 	case <-ctx.Done():
+		o.out.Add(-1)
 		return ctx.Err()
 	}
 }
+
+// busy reports a message on its way: one handed over now would wait.
+func (o *outbox) busy() bool { return o.out.Load() > 0 }
 
 // close waits for the message on its way, so that nothing of this stream
 // is sent after it ends (a resumed stream sends on the same Sender).
