@@ -189,7 +189,7 @@ func (p *parallel) run(ctx context.Context, conn *sql.Conn, b *batch) error {
 		s := beginScript(conn)
 		defer s.rollback(ctx)
 		err = s.addOps(ctx, ops)
-		if err == nil {
+		if err == nil && !p.alone(b) {
 			err = s.send(ctx) // the rows go while earlier batches commit
 		}
 		if err != nil {
@@ -220,6 +220,17 @@ func (p *parallel) isolate(ctx context.Context, conn *sql.Conn, b *batch, batchE
 	p.committed = b.seq
 	p.turn.Broadcast()
 	return nil
+}
+
+// alone reports that b is the only batch in flight: every earlier one has
+// committed and no later one is formed. Its rows then go with its
+// checkpoint and COMMIT, in one round trip, as the grouper's do: there is
+// nothing to overlap them with, and a quiet source's transaction reaches
+// the destination a round trip sooner.
+func (p *parallel) alone(b *batch) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.committed == b.seq-1 && p.next == b.seq
 }
 
 // commitInTurn commits once every earlier batch has committed; it gives up
