@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pingcap/tidb/pkg/parser/ast"
 	"github.com/pingcap/tidb/pkg/parser/format"
@@ -363,6 +364,11 @@ func (c *compiler) like(x *ast.PatternLikeOrIlikeExpr) (evalFn, error) {
 	escape := x.Escape
 	if escape == 0 {
 		escape = '\\'
+	}
+	if escape >= utf8.RuneSelf {
+		// The parser keeps one byte of it, which is no character of its own
+		// in utf8mb4: the servers would read the pattern otherwise.
+		return nil, fmt.Errorf("LIKE ... ESCAPE takes one ASCII character, not the byte 0x%02x", escape)
 	}
 	return c.pattern(fs[0], fs[1], x.Not, func(p string, fold bool) (*regexp.Regexp, error) {
 		return likeRegexp(p, escape, fold || !x.IsLike)

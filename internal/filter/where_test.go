@@ -99,7 +99,8 @@ func TestWhereSemantics(t *testing.T) {
 
 func TestWhereErrors(t *testing.T) {
 	for _, expr := range []string{"id = ", "id IN (SELECT 1)", "SLEEP(1) = 0", "id = 1; DROP TABLE t",
-		"id = 1 GROUP BY id", "id = 1 HAVING id", "id = 1 FOR UPDATE", "id = 1 LIMIT 1"} {
+		"id = 1 GROUP BY id", "id = 1 HAVING id", "id = 1 FOR UPDATE", "id = 1 LIMIT 1",
+		"0 LIKE '' ESCAPE '\xf0'", "name LIKE 'a!%' ESCAPE 'é'"} {
 		if _, err := ParseWhere(expr); err == nil {
 			t.Errorf("%q: parsed", expr)
 		}
