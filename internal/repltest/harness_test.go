@@ -155,6 +155,33 @@ func exec(t *testing.T, db *sql.DB, stmts ...string) {
 	sandboxtest.Exec(t, db, stmts)
 }
 
+// caughtUp is a job of one schema in its binlog stage, the destination
+// holding the source's rows.
+type caughtUp struct {
+	src, dst          *sql.DB
+	job               string
+	srcTask, destTask *config.Task
+	s, dest           *task
+}
+
+// startCaughtUp creates schema afresh on both servers, runs stmts on the
+// source, and runs a job named name of the schema with workers, its tasks
+// meeting through natsURL; it returns once the destination is in the
+// binlog stage with the source's rows.
+func startCaughtUp(t *testing.T, natsURL, schema, name string, workers int, stmts ...string) *caughtUp {
+	t.Helper()
+	c := &caughtUp{src: open(t, pair.Source), dst: open(t, pair.Dest), job: jobID(name)}
+	freshSchema(t, c.src, c.dst, schema)
+	exec(t, c.src, stmts...)
+	c.srcTask, c.destTask = tasks(schema)
+	c.destTask.ParallelWorkers = workers
+	c.dest = startDest(t, natsURL, c.job, c.destTask)
+	c.s = startSrc(t, natsURL, c.job, c.srcTask)
+	waitEvent(t, c.dest, "job_stage_incr")
+	waitSame(t, c.src, c.dst, schema, 30*time.Second)
+	return c
+}
+
 // freshSchema drops and creates schema on both servers.
 func freshSchema(t *testing.T, src, dst *sql.DB, schema string) {
 	t.Helper()

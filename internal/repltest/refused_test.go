@@ -30,19 +30,11 @@ func TestRefusedTransactionStopsTheJobAtIt(t *testing.T) {
 
 func refusedTransaction(t *testing.T, schema string, workers int) {
 	ctx := context.Background()
-	src, dst := open(t, pair.Source), open(t, pair.Dest)
-	freshSchema(t, src, dst, schema)
 	table := schema + ".t"
-	exec(t, src, "CREATE TABLE "+table+" (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO "+table+" VALUES (1, 'a'), (2, 'b')")
-
 	natsURL := startNATS(t)
-	job := jobID("refused")
-	srcTask, destTask := tasks(schema)
-	destTask.ParallelWorkers = workers
-	dest := startDest(t, natsURL, job, destTask)
-	s := startSrc(t, natsURL, job, srcTask)
-	waitEvent(t, dest, "job_stage_incr")
-	waitSame(t, src, dst, schema, 30*time.Second)
+	c := startCaughtUp(t, natsURL, schema, "refused", workers,
+		"CREATE TABLE "+table+" (id INT PRIMARY KEY, v VARCHAR(20))", "INSERT INTO "+table+" VALUES (1, 'a'), (2, 'b')")
+	src, dst, job, destTask, s, dest := c.src, c.dst, c.job, c.destTask, c.s, c.dest
 
 	// With the destination stopped, the source's transactions pile up and
 	// come back in groups; the destination now refuses one of them.

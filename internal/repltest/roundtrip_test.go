@@ -22,19 +22,9 @@ func TestQuietTransactionTakesOneRoundTrip(t *testing.T) {
 
 func oneRoundTrip(t *testing.T, schema string, workers int) {
 	ctx := context.Background()
-	src, dst := open(t, pair.Source), open(t, pair.Dest)
-	freshSchema(t, src, dst, schema)
 	table := schema + ".t"
-	exec(t, src, "CREATE TABLE "+table+" (id INT PRIMARY KEY, v VARCHAR(40))")
-
-	natsURL := startDirect(t)
-	job := jobID("onetrip")
-	srcTask, destTask := tasks(schema)
-	destTask.ParallelWorkers = workers
-	dest := startDest(t, natsURL, job, destTask)
-	s := startSrc(t, natsURL, job, srcTask)
-	waitEvent(t, dest, "job_stage_incr")
-	waitSame(t, src, dst, schema, 30*time.Second)
+	c := startCaughtUp(t, startDirect(t), schema, "onetrip", workers, "CREATE TABLE "+table+" (id INT PRIMARY KEY, v VARCHAR(40))")
+	src, dst, s, dest := c.src, c.dst, c.s, c.dest
 
 	var output string
 	var on int
